@@ -1,0 +1,133 @@
+//! The application: database, sources and the HTTP server, built from settings.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use tracing_actix_web::TracingLogger;
+
+use crate::config::Settings;
+use crate::http::{self, AppState};
+use crate::ingest::Source;
+use crate::store::{Database, DatabaseUrl};
+
+/// A built, bound application that has not started serving yet.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Connects to the database (migrating it unless told not to), binds the listener and
+    /// prepares the server. Port 0 binds a free port; see [`Application::port`].
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = open_database(&settings)?;
+        if settings.database.run_migrations {
+            let applied = web::block({
+                let db = db.clone();
+                move || db.migrate()
+            })
+            .await
+            .context("migration task failed")??;
+            for version in &applied {
+                tracing::info!(migration = %version, "migration applied");
+            }
+        }
+        let frontegg = Source::new("frontegg", settings.sources.frontegg.clone());
+        if frontegg.settings.insecure_skip_verification {
+            tracing::warn!("sources.frontegg.insecure_skip_verification is on: unsigned requests are accepted");
+        }
+        let state = web::Data::new(AppState { db, frontegg });
+        let address = (settings.server.host.as_str(), settings.port());
+        let listener = TcpListener::bind(address)
+            .with_context(|| format!("cannot listen on {}:{}", settings.server.host, settings.port()))?;
+        let port = listener.local_addr()?.port();
+        let server = build_server(listener, state.clone(), &settings)?;
+        tracing::info!(
+            address = %format!("{}:{port}", settings.server.host),
+            database = state.db.backend_name(),
+            "tenantgate listening"
+        );
+        Ok(Self { port, server, state })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The database the application uses.
+    pub fn database(&self) -> Database {
+        self.state.db.clone()
+    }
+
+    /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish (up to
+    /// `server.shutdown_timeout_secs`).
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let handle = self.server.handle();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("shutdown signal received: finishing in-flight requests");
+            handle.stop(true).await;
+        });
+        self.server.await.context("the HTTP server failed")?;
+        tracing::info!("tenantgate stopped");
+        Ok(())
+    }
+}
+
+/// Opens the pool for `database.url`, naming the backend in the log.
+pub fn open_database(settings: &Settings) -> anyhow::Result<Database> {
+    let url = settings.database.url.expose_secret();
+    tracing::info!(database = %DatabaseUrl::describe(url), "opening database");
+    Database::connect(
+        url,
+        settings.database.pool_size,
+        Duration::from_secs(settings.database.connect_timeout_secs),
+    )
+}
+
+fn build_server(listener: TcpListener, state: web::Data<AppState>, settings: &Settings) -> anyhow::Result<Server> {
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(TracingLogger::default())
+            .app_data(state.clone())
+            .configure(http::routes)
+    })
+    // Signals are handled in `run_until_stopped`, so that SIGINT is graceful too.
+    .disable_signals()
+    .client_request_timeout(Duration::from_millis(settings.server.client_request_timeout_ms))
+    .shutdown_timeout(settings.server.shutdown_timeout_secs)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut stream) => {
+                    stream.recv().await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

@@ -1,0 +1,358 @@
+//! Settings: `config/default.toml`, then `config/{TENANTGATE_ENV}.toml`, then the untracked
+//! `config/local.toml`, then `TENANTGATE__SECTION__KEY` environment variables, then the
+//! conventional `DATABASE_URL` and `PORT`. Everything is validated once, after loading, with
+//! messages that name the key.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use ipnet::IpNet;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::verify::{Scheme, VerifyOptions};
+
+/// The environment chosen when `TENANTGATE_ENV` is unset.
+pub const DEFAULT_ENVIRONMENT: &str = "development";
+
+/// Every setting of the service.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub log: LogSettings,
+    pub sources: SourcesSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ServerSettings {
+    pub host: String,
+    /// Read as a wide integer so that an out-of-range port gets our message, not serde's.
+    pub port: i64,
+    pub shutdown_timeout_secs: u64,
+    pub client_request_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct DatabaseSettings {
+    #[serde(serialize_with = "redact_url")]
+    pub url: SecretString,
+    pub pool_size: u32,
+    pub connect_timeout_secs: u64,
+    pub run_migrations: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase", try_from = "String")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+impl TryFrom<String> for LogFormat {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        match value.as_str() {
+            "human" => Ok(Self::Human),
+            "json" => Ok(Self::Json),
+            other => Err(format!("`{other}` is not a log format: use \"human\" or \"json\"")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct SourcesSettings {
+    pub frontegg: SourceSettings,
+}
+
+/// One webhook sender: how its requests are authenticated and limited.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct SourceSettings {
+    #[serde(deserialize_with = "schemes_by_name")]
+    pub schemes: Vec<Scheme>,
+    #[serde(serialize_with = "redact_all")]
+    pub secrets: Vec<SecretString>,
+    pub jwt_header: String,
+    pub hmac_header: String,
+    pub idempotency_header: String,
+    pub timestamp_tolerance_secs: i64,
+    pub body_limit_bytes: usize,
+    pub allowed_ips: Vec<String>,
+    pub trusted_proxies: Vec<String>,
+    pub insecure_skip_verification: bool,
+}
+
+impl SourceSettings {
+    /// Header names and tolerances for the verifier.
+    pub fn verify_options(&self) -> VerifyOptions {
+        VerifyOptions {
+            jwt_header: self.jwt_header.to_ascii_lowercase(),
+            hmac_header: self.hmac_header.to_ascii_lowercase(),
+            tolerance_secs: self.timestamp_tolerance_secs,
+            ..VerifyOptions::default()
+        }
+    }
+
+    /// The allow-list as networks; validated at load, so parsing cannot fail later.
+    pub fn allowed_networks(&self) -> Vec<IpNet> {
+        parse_networks(&self.allowed_ips)
+    }
+
+    pub fn trusted_proxy_networks(&self) -> Vec<IpNet> {
+        parse_networks(&self.trusted_proxies)
+    }
+}
+
+fn parse_networks(items: &[String]) -> Vec<IpNet> {
+    items.iter().filter_map(|s| parse_network(s).ok()).collect()
+}
+
+/// A CIDR network, or a single address taken as a /32 or /128.
+fn parse_network(s: &str) -> Result<IpNet, String> {
+    s.parse::<IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("`{s}` is not an IP address or CIDR network"))
+}
+
+impl Settings {
+    /// Loads the layered configuration from `dir` (normally `config/`).
+    pub fn load(dir: &Path) -> anyhow::Result<Settings> {
+        let environment = std::env::var("TENANTGATE_ENV").unwrap_or_else(|_| DEFAULT_ENVIRONMENT.to_owned());
+        let default_file = dir.join("default.toml");
+        if !default_file.is_file() {
+            bail!(
+                "configuration file {} not found: run from the project folder or pass --config DIR",
+                default_file.display()
+            );
+        }
+        let builder = config::Config::builder()
+            .add_source(config::File::from(default_file))
+            .add_source(config::File::from(dir.join(format!("{environment}.toml"))).required(false))
+            .add_source(config::File::from(dir.join("local.toml")).required(false))
+            .add_source(
+                config::Environment::with_prefix("TENANTGATE")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .list_separator(",")
+                    .with_list_parse_key("sources.frontegg.schemes")
+                    .with_list_parse_key("sources.frontegg.secrets")
+                    .with_list_parse_key("sources.frontegg.allowed_ips")
+                    .with_list_parse_key("sources.frontegg.trusted_proxies")
+                    .try_parsing(true),
+            )
+            .set_override_option("database.url", std::env::var("DATABASE_URL").ok())?
+            .set_override_option("server.port", std::env::var("PORT").ok())?;
+        let settings: Settings = builder
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .context("invalid configuration")?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks what types alone cannot; each message names the key and what is allowed.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let port = self.server.port;
+        if !(0..=65535).contains(&port) {
+            bail!("server.port must be between 0 and 65535, got {port}");
+        }
+        if self.database.url.expose_secret().trim().is_empty() {
+            bail!("database.url must not be empty (a postgres:// URL, sqlite://PATH or a file path)");
+        }
+        if self.database.pool_size == 0 {
+            bail!("database.pool_size must be at least 1");
+        }
+        if self.database.connect_timeout_secs == 0 {
+            bail!("database.connect_timeout_secs must be at least 1");
+        }
+        if self.log.level.parse::<tracing_subscriber::EnvFilter>().is_err() {
+            bail!(
+                "log.level `{}` is not a level (trace, debug, info, warn, error) or filter",
+                self.log.level
+            );
+        }
+        self.sources.frontegg.validate("sources.frontegg")
+    }
+
+    /// The port to bind; validated, so the conversion cannot fail.
+    pub fn port(&self) -> u16 {
+        u16::try_from(self.server.port).unwrap_or_default()
+    }
+
+    /// The effective configuration as TOML, secrets redacted.
+    pub fn redacted_toml(&self) -> anyhow::Result<String> {
+        let value = serde_json::to_value(self)?;
+        Ok(toml_like(&value, ""))
+    }
+}
+
+impl SourceSettings {
+    fn validate(&self, key: &str) -> anyhow::Result<()> {
+        if !self.insecure_skip_verification {
+            if self.schemes.is_empty() {
+                bail!(
+                    "{key}.schemes is empty: list one or more of {} (or set {key}.insecure_skip_verification = true for local experiments)",
+                    Scheme::ALL.map(|s| s.as_str()).join(", ")
+                );
+            }
+            if self.secrets.iter().all(|s| s.expose_secret().is_empty()) {
+                bail!("{key}.secrets is empty: set at least one shared secret (e.g. TENANTGATE__SOURCES__FRONTEGG__SECRETS)");
+            }
+        }
+        if self.body_limit_bytes == 0 {
+            bail!("{key}.body_limit_bytes must be at least 1");
+        }
+        if self.timestamp_tolerance_secs <= 0 {
+            bail!("{key}.timestamp_tolerance_secs must be positive");
+        }
+        for (name, header) in [
+            ("jwt_header", &self.jwt_header),
+            ("hmac_header", &self.hmac_header),
+            ("idempotency_header", &self.idempotency_header),
+        ] {
+            if actix_web::http::header::HeaderName::from_bytes(header.as_bytes()).is_err() {
+                bail!("{key}.{name} `{header}` is not a valid HTTP header name");
+            }
+        }
+        for (name, list) in [
+            ("allowed_ips", &self.allowed_ips),
+            ("trusted_proxies", &self.trusted_proxies),
+        ] {
+            for item in list {
+                parse_network(item).map_err(|e| anyhow::anyhow!("{key}.{name}: {e}"))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where the configuration folder is when `--config` is not given.
+pub fn default_config_dir() -> PathBuf {
+    PathBuf::from("config")
+}
+
+/// Parses scheme names with a message that lists the allowed ones.
+fn schemes_by_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Scheme>, D::Error> {
+    let names = Vec::<String>::deserialize(d)?;
+    names
+        .iter()
+        .map(|n| n.parse::<Scheme>().map_err(serde::de::Error::custom))
+        .collect()
+}
+
+const REDACTED: &str = "[redacted]";
+
+fn redact_all<S: Serializer>(secrets: &[SecretString], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(secrets.iter().map(|_| REDACTED))
+}
+
+/// Keeps the scheme and host of a database URL (useful to see), hides credentials.
+fn redact_url<S: Serializer>(url: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::store::DatabaseUrl::describe(url.expose_secret()))
+}
+
+/// Renders a JSON object as TOML-ish sections for `check-config`.
+fn toml_like(value: &serde_json::Value, prefix: &str) -> String {
+    let serde_json::Value::Object(map) = value else {
+        return String::new();
+    };
+    let mut scalars = String::new();
+    let mut tables = String::new();
+    for (key, v) in map {
+        if v.is_object() {
+            let name = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
+            let inner = toml_like(v, &name);
+            if inner.starts_with('\n') {
+                tables.push_str(&inner);
+            } else {
+                tables.push_str(&format!("\n[{name}]\n{inner}"));
+            }
+        } else {
+            scalars.push_str(&format!("{key} = {v}\n"));
+        }
+    }
+    scalars + &tables
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_defaults() -> Settings {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        Settings::load(&dir).expect("the shipped configuration loads")
+    }
+
+    #[test]
+    fn the_shipped_configuration_is_valid() {
+        let settings = load_defaults();
+        assert_eq!(settings.server.port, 8000);
+    }
+
+    #[test]
+    fn an_out_of_range_port_is_refused_naming_the_key() {
+        let mut settings = load_defaults();
+        settings.server.port = 70000;
+        let err = settings.validate().unwrap_err().to_string();
+        assert!(err.contains("server.port"), "{err}");
+    }
+
+    #[test]
+    fn a_source_without_secrets_is_refused_unless_verification_is_skipped() {
+        let mut settings = load_defaults();
+        settings.sources.frontegg.secrets.clear();
+        let err = settings.validate().unwrap_err().to_string();
+        assert!(err.contains("sources.frontegg.secrets"), "{err}");
+        settings.sources.frontegg.insecure_skip_verification = true;
+        settings.validate().unwrap();
+    }
+
+    #[test]
+    fn a_bad_allow_list_entry_is_refused_naming_the_key() {
+        let mut settings = load_defaults();
+        settings.sources.frontegg.allowed_ips = vec!["10.0.0.0/99".into()];
+        let err = settings.validate().unwrap_err().to_string();
+        assert!(err.contains("sources.frontegg.allowed_ips"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_log_format_or_scheme_is_refused_naming_the_key_and_the_choices() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let load = |extra: &str| {
+            let tmp = tempfile::tempdir().unwrap();
+            for file in ["default.toml", "development.toml"] {
+                std::fs::copy(dir.join(file), tmp.path().join(file)).unwrap();
+            }
+            std::fs::write(tmp.path().join("local.toml"), extra).unwrap();
+            format!("{:#}", Settings::load(tmp.path()).unwrap_err())
+        };
+        let err = load("[log]\nformat = \"xml\"\n");
+        assert!(err.contains("log.format") && err.contains("\"json\""), "{err}");
+        let err = load("[sources.frontegg]\nschemes = [\"rot13\"]\n");
+        assert!(
+            err.contains("sources.frontegg.schemes") && err.contains("hmac-sha256"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn redacted_output_never_contains_a_secret() {
+        let mut settings = load_defaults();
+        settings.sources.frontegg.secrets = vec![SecretString::from("s3cr3t-value".to_owned())];
+        settings.database.url = SecretString::from("postgres://user:pw-value@db/x".to_owned());
+        let out = settings.redacted_toml().unwrap();
+        assert!(!out.contains("s3cr3t-value") && !out.contains("pw-value"), "{out}");
+        assert!(out.contains("[sources.frontegg]"), "{out}");
+    }
+}

@@ -1,0 +1,50 @@
+//! HTTP surfaces: routes, shared state, and the error envelope.
+
+pub mod error;
+mod health;
+mod webhooks;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::ingest::Source;
+use crate::store::Database;
+use error::ApiError;
+
+/// What every handler may use; built once by the application.
+#[derive(Debug)]
+pub struct AppState {
+    pub db: Database,
+    pub frontegg: Source,
+}
+
+/// Registers every route on an actix app.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::JsonConfig::default().error_handler(|e, _| error::extractor_error(e, StatusCode::BAD_REQUEST)))
+        .app_data(web::QueryConfig::default().error_handler(|e, _| error::extractor_error(e, StatusCode::BAD_REQUEST)))
+        .app_data(web::PathConfig::default().error_handler(|e, _| error::extractor_error(e, StatusCode::NOT_FOUND)))
+        .service(resource("/healthz").route(web::get().to(health::healthz)))
+        .service(resource("/readyz").route(web::get().to(health::readyz)))
+        .service(resource("/api/webhooks/frontegg").route(web::post().to(webhooks::receive)))
+        .service(resource("/api/webhooks/frontegg/events").route(web::get().to(webhooks::catalog)))
+        .service(resource("/api/webhooks/frontegg/{alias}").route(web::post().to(webhooks::receive_alias)))
+        .default_service(web::to(not_found));
+}
+
+/// A resource whose wrong methods answer 405 in the envelope.
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound {
+        method: req.method().to_string(),
+        path: req.path().chars().take(200).collect(),
+    })
+}
+
+async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed {
+        method: req.method().to_string(),
+    })
+}

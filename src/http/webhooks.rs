@@ -1,0 +1,103 @@
+//! `POST /api/webhooks/frontegg[/{alias}]` and the event catalog.
+
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+
+use super::error::ApiError;
+use super::AppState;
+use crate::events::{self, EventKind};
+use crate::ingest::{self, Delivery};
+use crate::verify::HeaderSource;
+
+/// Adapts actix's header map to the verifier's lookup.
+struct Headers<'a>(&'a HeaderMap);
+
+impl HeaderSource for Headers<'_> {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.0.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Every event on the general route.
+pub async fn receive(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    receive_as(req, body, state, None).await
+}
+
+/// The per-event alias routes (`/tenant-created`, …): the body's event must match.
+pub async fn receive_alias(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+    alias: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let kind = EventKind::from_alias(&alias).ok_or_else(|| ApiError::NotFound {
+        method: req.method().to_string(),
+        path: req.path().to_owned(),
+    })?;
+    receive_as(req, body, state, Some(kind)).await
+}
+
+async fn receive_as(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+    route_kind: Option<EventKind>,
+) -> Result<HttpResponse, ApiError> {
+    let source = &state.frontegg;
+    check_content_type(&req)?;
+    let body = read_body(&req, body, source.settings.body_limit_bytes).await?;
+    let delivery = Delivery {
+        body: &body,
+        headers: &Headers(req.headers()),
+        peer: req.peer_addr().map(|a| a.ip()),
+        route_kind,
+        now: chrono::Utc::now(),
+    };
+    let receipt = ingest::receive(&state.db, source, delivery).await?;
+    Ok(HttpResponse::Ok().json(receipt))
+}
+
+/// `GET /api/webhooks/frontegg/events`: each accepted name, its kind and what tenantgate does.
+pub async fn catalog() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "events": events::catalog() }))
+}
+
+/// JSON, or no content type at all (some senders omit it).
+fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
+    let Some(value) = req.headers().get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let text = value.to_str().unwrap_or("(unreadable)");
+    let essence = text.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    if essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json")) {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType(text.chars().take(100).collect()))
+    }
+}
+
+/// Reads the raw body, refusing it as soon as it passes the limit.
+async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::BodyRead(e.to_string()))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}

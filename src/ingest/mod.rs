@@ -1,0 +1,217 @@
+//! Receiving a delivery, free of HTTP: check the sender, verify the raw bytes, normalize, and
+//! store it exactly once. The HTTP handler only adapts requests and answers.
+
+pub mod client_ip;
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+use ipnet::IpNet;
+use sha2::{Digest, Sha256};
+
+use crate::config::SourceSettings;
+use crate::events::{self, EventKind, LifecycleEvent, NormalizeError};
+use crate::store::inbox::{self, status, InsertOutcome, NewEvent};
+use crate::store::{Database, StoreError};
+use crate::verify::{HeaderSource, Verifier, VerifyError};
+
+/// Longest idempotency key taken from a header; longer values fall back to the body hash.
+const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
+
+/// One configured webhook sender, ready to check requests. Built once at start-up.
+#[derive(Debug)]
+pub struct Source {
+    pub name: &'static str,
+    pub settings: SourceSettings,
+    verifier: Verifier,
+    allowed: Vec<IpNet>,
+    trusted_proxies: Vec<IpNet>,
+}
+
+/// Why a delivery was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("address not allowed")]
+    AddressNotAllowed,
+    #[error(transparent)]
+    Verify(VerifyError),
+    #[error(transparent)]
+    Normalize(NormalizeError),
+    #[error("event `{sent}` posted to the {route} route")]
+    EventMismatch { route: &'static str, sent: String },
+    #[error("idempotency key reused with a different body (event {event_id})")]
+    Conflict { event_id: i64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What happened to an accepted delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptStatus {
+    Accepted,
+    Duplicate,
+    /// Stored, but the event type has no effect.
+    Ignored,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Receipt {
+    pub status: ReceiptStatus,
+    pub event_id: i64,
+}
+
+/// A request as the ingest path sees it.
+pub struct Delivery<'a> {
+    pub body: &'a [u8],
+    pub headers: &'a dyn HeaderSource,
+    pub peer: Option<IpAddr>,
+    /// The per-event alias route used, if any.
+    pub route_kind: Option<EventKind>,
+    pub now: DateTime<Utc>,
+}
+
+impl Source {
+    pub fn new(name: &'static str, settings: SourceSettings) -> Self {
+        let verifier = Verifier::new(
+            settings.schemes.clone(),
+            settings.secrets.clone(),
+            settings.verify_options(),
+        );
+        let allowed = settings.allowed_networks();
+        let trusted_proxies = settings.trusted_proxy_networks();
+        Self {
+            name,
+            settings,
+            verifier,
+            allowed,
+            trusted_proxies,
+        }
+    }
+
+    /// Refuses senders outside the allow-list.
+    pub fn check_address(&self, peer: Option<IpAddr>, headers: &dyn HeaderSource) -> Result<(), IngestError> {
+        let client = client_ip::client_address(peer, headers.header("x-forwarded-for"), &self.trusted_proxies);
+        if client_ip::is_allowed(client, &self.allowed) {
+            Ok(())
+        } else {
+            tracing::warn!(source = self.name, client.ip = ?client, "delivery refused: address not allowed");
+            Err(IngestError::AddressNotAllowed)
+        }
+    }
+
+    /// Verifies the raw bytes with the configured schemes, unless verification is switched off.
+    pub fn verify(&self, delivery: &Delivery<'_>) -> Result<(), IngestError> {
+        if self.settings.insecure_skip_verification {
+            tracing::warn!(
+                source = self.name,
+                "signature NOT verified: insecure_skip_verification is on"
+            );
+            return Ok(());
+        }
+        match self
+            .verifier
+            .verify(delivery.body, delivery.headers, delivery.now.timestamp())
+        {
+            Ok(verified) => {
+                tracing::debug!(source = self.name, scheme = %verified.scheme, "signature verified");
+                Ok(())
+            }
+            Err(e) => {
+                tracing::warn!(
+                    source = self.name,
+                    reason = e.code(),
+                    "delivery refused: signature check failed"
+                );
+                Err(IngestError::Verify(e))
+            }
+        }
+    }
+
+    /// The configured header's value when usable, else the body hash.
+    fn idempotency_key(&self, headers: &dyn HeaderSource, body_sha256: &str) -> String {
+        headers
+            .header(&self.settings.idempotency_header.to_ascii_lowercase())
+            .map(str::trim)
+            .filter(|k| !k.is_empty() && k.len() <= MAX_IDEMPOTENCY_KEY_LEN)
+            .map_or_else(|| format!("sha256:{body_sha256}"), |k| format!("header:{k}"))
+    }
+}
+
+/// Checks, verifies, normalizes and stores one delivery. Returns only after the row is committed.
+pub async fn receive(db: &Database, source: &Source, delivery: Delivery<'_>) -> Result<Receipt, IngestError> {
+    source.check_address(delivery.peer, delivery.headers)?;
+    source.verify(&delivery)?;
+    let event = events::normalize(delivery.body).map_err(IngestError::Normalize)?;
+    check_route(delivery.route_kind, &event)?;
+    let new = new_event(source, &delivery, &event);
+    let ignored = event.kind == EventKind::Ignored;
+    let outcome = db.run(move |conn| inbox::insert_if_absent(conn, &new)).await?;
+    let receipt = match outcome {
+        InsertOutcome::Inserted { id } if ignored => Receipt {
+            status: ReceiptStatus::Ignored,
+            event_id: id,
+        },
+        InsertOutcome::Inserted { id } => Receipt {
+            status: ReceiptStatus::Accepted,
+            event_id: id,
+        },
+        InsertOutcome::Duplicate { id } => Receipt {
+            status: ReceiptStatus::Duplicate,
+            event_id: id,
+        },
+        InsertOutcome::Conflict { id } => {
+            tracing::warn!(
+                event.id = id,
+                "delivery refused: idempotency key reused with another body"
+            );
+            return Err(IngestError::Conflict { event_id: id });
+        }
+    };
+    tracing::info!(
+        event.id = receipt.event_id,
+        event.kind = %event.kind,
+        tenant.id = event.tenant_id.as_deref().unwrap_or("-"),
+        outcome = ?receipt.status,
+        "delivery stored"
+    );
+    Ok(receipt)
+}
+
+/// On an alias route the body's event must be of the route's kind.
+fn check_route(route_kind: Option<EventKind>, event: &LifecycleEvent) -> Result<(), IngestError> {
+    match route_kind {
+        Some(kind) if kind != event.kind => Err(IngestError::EventMismatch {
+            route: kind.alias().unwrap_or("this"),
+            sent: event.event_type.clone(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn new_event(source: &Source, delivery: &Delivery<'_>, event: &LifecycleEvent) -> NewEvent {
+    let body_sha256 = hex::encode(Sha256::digest(delivery.body));
+    let received_at = delivery.now.naive_utc();
+    let occurred_at = event.occurred_at.map(|t| t.naive_utc());
+    NewEvent {
+        source: source.name.to_owned(),
+        idempotency_key: source.idempotency_key(delivery.headers, &body_sha256),
+        body_sha256,
+        event_type: event.event_type.clone(),
+        kind: event.kind.as_str().to_owned(),
+        tenant_id: event.tenant_id.clone(),
+        user_id: event.user_id.clone(),
+        occurred_at,
+        received_at,
+        order_at: occurred_at.unwrap_or(received_at),
+        // The body was parsed as JSON, so it is UTF-8.
+        payload: String::from_utf8_lossy(delivery.body).into_owned(),
+        status: if event.kind == EventKind::Ignored {
+            status::IGNORED
+        } else {
+            status::PENDING
+        }
+        .to_owned(),
+        next_attempt_at: received_at,
+    }
+}

@@ -1,0 +1,12 @@
+//! tenantgate: a gateway between an identity provider's lifecycle webhooks and the systems that
+//! need one resource per tenant. See DESIGN in the README for the guarantees.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod events;
+pub mod http;
+pub mod ingest;
+pub mod store;
+pub mod telemetry;
+pub mod verify;

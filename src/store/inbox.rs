@@ -1,0 +1,121 @@
+//! The inbox: insert-if-absent on `(source, idempotency_key)`, and reads of stored events.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::schema::webhook_events;
+use super::{DbConn, StoreError};
+use crate::with_conn;
+
+/// Every status an event can have.
+pub mod status {
+    pub const PENDING: &str = "pending";
+    pub const PROCESSING: &str = "processing";
+    pub const SUCCEEDED: &str = "succeeded";
+    pub const FAILED_RETRYING: &str = "failed_retrying";
+    pub const DEAD: &str = "dead";
+    pub const IGNORED: &str = "ignored";
+    pub const SKIPPED: &str = "skipped";
+    pub const ALL: [&str; 7] = [PENDING, PROCESSING, SUCCEEDED, FAILED_RETRYING, DEAD, IGNORED, SKIPPED];
+}
+
+/// A verified, normalized delivery about to be stored.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = webhook_events)]
+pub struct NewEvent {
+    pub source: String,
+    pub idempotency_key: String,
+    pub body_sha256: String,
+    pub event_type: String,
+    pub kind: String,
+    pub tenant_id: Option<String>,
+    pub user_id: Option<String>,
+    pub occurred_at: Option<NaiveDateTime>,
+    pub received_at: NaiveDateTime,
+    pub order_at: NaiveDateTime,
+    pub payload: String,
+    pub status: String,
+    pub next_attempt_at: NaiveDateTime,
+}
+
+/// What storing a delivery did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InsertOutcome {
+    /// A new row, committed.
+    Inserted { id: i64 },
+    /// The same key with the same body was already stored.
+    Duplicate { id: i64 },
+    /// The same key was stored with a different body; nothing was changed.
+    Conflict { id: i64 },
+}
+
+/// A stored event as read back.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = webhook_events)]
+pub struct EventRow {
+    pub id: i64,
+    pub source: String,
+    pub idempotency_key: String,
+    pub body_sha256: String,
+    pub event_type: String,
+    pub kind: String,
+    pub tenant_id: Option<String>,
+    pub user_id: Option<String>,
+    pub occurred_at: Option<NaiveDateTime>,
+    pub received_at: NaiveDateTime,
+    pub order_at: NaiveDateTime,
+    pub payload: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub locked_until: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub finished_at: Option<NaiveDateTime>,
+}
+
+/// Stores `event` unless its `(source, idempotency_key)` is already there. The insert commits
+/// on its own (autocommit) before this returns, so the caller may acknowledge.
+pub fn insert_if_absent(conn: &mut DbConn, event: &NewEvent) -> Result<InsertOutcome, StoreError> {
+    use webhook_events::dsl as e;
+    with_conn!(conn, |c| {
+        let inserted: Option<i64> = diesel::insert_into(e::webhook_events)
+            .values(event)
+            .on_conflict_do_nothing()
+            .returning(e::id)
+            .get_result(c)
+            .optional()?;
+        if let Some(id) = inserted {
+            return Ok(InsertOutcome::Inserted { id });
+        }
+        let (id, stored_hash): (i64, String) = e::webhook_events
+            .filter(e::source.eq(&event.source))
+            .filter(e::idempotency_key.eq(&event.idempotency_key))
+            .select((e::id, e::body_sha256))
+            .first(c)?;
+        Ok(if stored_hash == event.body_sha256 {
+            InsertOutcome::Duplicate { id }
+        } else {
+            InsertOutcome::Conflict { id }
+        })
+    })
+}
+
+/// One event by id.
+pub fn find(conn: &mut DbConn, id: i64) -> Result<Option<EventRow>, StoreError> {
+    use webhook_events::dsl as e;
+    with_conn!(conn, |c| Ok(e::webhook_events
+        .find(id)
+        .select(EventRow::as_select())
+        .first(c)
+        .optional()?))
+}
+
+/// Every event of a source, oldest first (tests and tools).
+pub fn all(conn: &mut DbConn) -> Result<Vec<EventRow>, StoreError> {
+    use webhook_events::dsl as e;
+    with_conn!(conn, |c| Ok(e::webhook_events
+        .order(e::id.asc())
+        .select(EventRow::as_select())
+        .load(c)?))
+}

@@ -1,0 +1,99 @@
+//! Table definitions shared by both backends (kept in step with `migrations/`).
+//! Timestamps are UTC `TIMESTAMP` columns on both backends.
+
+diesel::table! {
+    webhook_events (id) {
+        id -> BigInt,
+        source -> Text,
+        idempotency_key -> Text,
+        body_sha256 -> Text,
+        event_type -> Text,
+        kind -> Text,
+        tenant_id -> Nullable<Text>,
+        user_id -> Nullable<Text>,
+        occurred_at -> Nullable<Timestamp>,
+        received_at -> Timestamp,
+        order_at -> Timestamp,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    event_attempts (id) {
+        id -> BigInt,
+        event_id -> BigInt,
+        attempt -> Integer,
+        started_at -> Timestamp,
+        finished_at -> Timestamp,
+        outcome -> Text,
+        error -> Nullable<Text>,
+        http_status -> Nullable<Integer>,
+        duration_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    tenant_airbyte_workspaces (tenant_id) {
+        tenant_id -> Text,
+        tenant_name -> Nullable<Text>,
+        workspace_id -> Nullable<Text>,
+        workspace_name -> Nullable<Text>,
+        status -> Text,
+        last_event_at -> Nullable<Timestamp>,
+        last_event_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tenant_users (tenant_id, user_id) {
+        tenant_id -> Text,
+        user_id -> Text,
+        email -> Nullable<Text>,
+        status -> Text,
+        last_event_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    tenant_sso (tenant_id) {
+        tenant_id -> Text,
+        provider -> Text,
+        last_event_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        tenant_id -> Nullable<Text>,
+        user_id -> Nullable<Text>,
+        event_id -> Nullable<BigInt>,
+        action -> Text,
+        detail -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(event_attempts -> webhook_events (event_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    webhook_events,
+    event_attempts,
+    tenant_airbyte_workspaces,
+    tenant_users,
+    tenant_sso,
+    audit_log,
+);

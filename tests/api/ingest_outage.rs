@@ -19,13 +19,6 @@ async fn assert_unavailable(response: reqwest::Response) {
     assert_eq!(body["error"], "database_unavailable");
 }
 
-/// `host:port` of a postgres:// URL.
-fn server_of(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
-    rest.split(['/', '?']).next().unwrap().to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_unreachable_answers_503_then_accepts_the_same_delivery() {
     let Some(admin_url) = postgres_url() else {

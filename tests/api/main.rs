@@ -3,10 +3,15 @@
 
 mod helpers;
 
+mod binary;
+mod cli;
 mod health;
 mod ingest_answers;
+mod ingest_fixtures;
+mod ingest_fuzz;
 mod ingest_idempotency;
 mod ingest_matrix;
 mod ingest_outage;
+mod log_capture;
 mod proxy;
 mod schema;

@@ -1,0 +1,98 @@
+//! Runs the real `tenantgate` binary as a user would, capturing what it prints.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+
+/// A `tenantgate` command with a clean environment: the shipped config folder, no inherited
+/// database or tenantgate variables, run inside `dir`.
+pub fn tenantgate(dir: &std::path::Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tenantgate"));
+    command.args(args).current_dir(dir);
+    for (name, _) in std::env::vars() {
+        if name.starts_with("TENANTGATE") || name == "DATABASE_URL" || name == "PORT" || name == "RUST_LOG" {
+            command.env_remove(name);
+        }
+    }
+    command.env("TENANTGATE_CONFIG_DIR", concat!(env!("CARGO_MANIFEST_DIR"), "/config"));
+    command
+}
+
+/// Runs a command to completion.
+pub fn run(mut command: Command) -> Output {
+    command.output().expect("tenantgate runs")
+}
+
+/// A `tenantgate serve` process; killed when dropped.
+pub struct Server {
+    pub address: String,
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    /// Starts `serve` on a free port and waits for its "listening" line.
+    pub fn start(mut command: Command) -> Server {
+        command.env("PORT", "0").stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = command.spawn().expect("tenantgate starts");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let (listening, port) = mpsc::channel();
+        let mut readers = Vec::new();
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let lines = lines.clone();
+            let listening = listening.clone();
+            readers.push(std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if line.contains("tenantgate listening") {
+                        let _ = listening.send(port_in(&line));
+                    }
+                    lines.lock().unwrap().push(line);
+                }
+            }));
+        }
+        let port = port.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| {
+            panic!("tenantgate did not start:\n{}", lines.lock().unwrap().join("\n"));
+        });
+        Server {
+            address: format!("http://127.0.0.1:{port}"),
+            child,
+            lines,
+            readers,
+        }
+    }
+
+    /// Stops the process with SIGTERM and returns everything it printed.
+    pub fn stop(mut self) -> Vec<String> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        // The readers end at EOF, once they have drained the pipes.
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
+        self.lines.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+/// The port in the listening line: `address=127.0.0.1:PORT` (human) or `"address":"127.0.0.1:PORT"` (JSON).
+fn port_in(line: &str) -> u16 {
+    let after = line.split("address").nth(1).expect("listening line names its address");
+    let address = after
+        .trim_start_matches(['"', '=', ':'])
+        .split(['"', ' '])
+        .next()
+        .unwrap();
+    address.rsplit(':').next().unwrap().parse().expect("a port")
+}

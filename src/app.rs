@@ -1,24 +1,32 @@
 //! The application: database, sources and the HTTP server, built from settings.
 
 use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use secrecy::ExposeSecret;
+use tokio::sync::Notify;
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
 use crate::http::{self, AppState};
 use crate::ingest::Source;
-use crate::store::{Database, DatabaseUrl};
+use crate::provisioning::handlers::Context as HandlerContext;
+use crate::provisioning::provider::WorkspaceProvider;
+use crate::provisioning::worker::Workers;
+use crate::provisioning::{build_provider, dry_run::DryRun};
+use crate::store::{notify, Database, DatabaseUrl};
 
 /// A built, bound application that has not started serving yet.
 pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<AppState>,
+    engine: Engine,
 }
 
 impl Application {
@@ -27,21 +35,19 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let db = open_database(&settings)?;
         if settings.database.run_migrations {
-            let applied = web::block({
-                let db = db.clone();
-                move || db.migrate()
-            })
-            .await
-            .context("migration task failed")??;
-            for version in &applied {
-                tracing::info!(migration = %version, "migration applied");
-            }
+            migrate(&db).await?;
         }
+        let engine = Engine::start(&settings, db.clone())?;
         let frontegg = Source::new("frontegg", settings.sources.frontegg.clone());
         if frontegg.settings.insecure_skip_verification {
             tracing::warn!("sources.frontegg.insecure_skip_verification is on: unsigned requests are accepted");
         }
-        let state = web::Data::new(AppState { db, frontegg });
+        let state = web::Data::new(AppState {
+            db,
+            frontegg,
+            wake: engine.wake.clone(),
+            provider_mode: engine.provider.mode(),
+        });
         let address = (settings.server.host.as_str(), settings.port());
         let listener = TcpListener::bind(address)
             .with_context(|| format!("cannot listen on {}:{}", settings.server.host, settings.port()))?;
@@ -52,7 +58,12 @@ impl Application {
             database = state.db.backend_name(),
             "tenantgate listening"
         );
-        Ok(Self { port, server, state })
+        Ok(Self {
+            port,
+            server,
+            state,
+            engine,
+        })
     }
 
     /// The bound port.
@@ -69,14 +80,100 @@ impl Application {
     /// `server.shutdown_timeout_secs`).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let handle = self.server.handle();
-        tokio::spawn(async move {
-            shutdown_signal().await;
-            tracing::info!("shutdown signal received: finishing in-flight requests");
-            handle.stop(true).await;
-        });
-        self.server.await.context("the HTTP server failed")?;
+        let mut server = tokio::spawn(self.server);
+        let served = tokio::select! {
+            served = &mut server => served,
+            () = shutdown_signal() => {
+                tracing::info!("shutdown signal received: finishing in-flight requests and events");
+                handle.stop(true).await;
+                server.await
+            }
+        };
+        self.engine.stop().await;
+        served
+            .context("the HTTP server task failed")?
+            .context("the HTTP server failed")?;
         tracing::info!("tenantgate stopped");
         Ok(())
+    }
+}
+
+/// Runs the provisioning workers without the HTTP server (`tenantgate worker`) until SIGINT or
+/// SIGTERM.
+pub async fn run_workers(mut settings: Settings) -> anyhow::Result<()> {
+    let db = open_database(&settings)?;
+    if settings.database.run_migrations {
+        migrate(&db).await?;
+    }
+    settings.worker.enabled = true;
+    let engine = Engine::start(&settings, db)?;
+    shutdown_signal().await;
+    tracing::info!("shutdown signal received: finishing in-flight events");
+    engine.stop().await;
+    tracing::info!("tenantgate worker stopped");
+    Ok(())
+}
+
+async fn migrate(db: &Database) -> anyhow::Result<()> {
+    let db = db.clone();
+    let applied = web::block(move || db.migrate())
+        .await
+        .context("migration task failed")??;
+    for version in &applied {
+        tracing::info!(migration = %version, "migration applied");
+    }
+    Ok(())
+}
+
+/// The provider, the workers and their wake-ups.
+struct Engine {
+    provider: Arc<dyn WorkspaceProvider>,
+    wake: Arc<Notify>,
+    workers: Option<Workers>,
+    stop_listening: Arc<AtomicBool>,
+}
+
+impl Engine {
+    fn start(settings: &Settings, db: Database) -> anyhow::Result<Self> {
+        let provider = build_provider(&settings.provider)?;
+        if provider.mode() == DryRun.mode() {
+            tracing::warn!("provider is dry-run: no workspace is really created (set provider.kind = \"airbyte\")");
+        }
+        let wake = Arc::new(Notify::new());
+        let stop_listening = Arc::new(AtomicBool::new(false));
+        if !settings.worker.enabled {
+            return Ok(Self {
+                provider,
+                wake,
+                workers: None,
+                stop_listening,
+            });
+        }
+        if matches!(db, Database::Pg(_)) {
+            let url = settings.database.url.expose_secret().to_owned();
+            notify::spawn_listener(url, wake.clone(), stop_listening.clone())?;
+        }
+        let ctx = HandlerContext {
+            db,
+            provider: provider.clone(),
+            deletion_policy: settings.provider.deletion_policy,
+            name_template: settings.provider.workspace_name_template.clone(),
+            destinations: settings.provider.default_destinations.clone(),
+        };
+        let workers = Workers::spawn(ctx, settings.worker.clone(), wake.clone());
+        Ok(Self {
+            provider,
+            wake,
+            workers: Some(workers),
+            stop_listening,
+        })
+    }
+
+    async fn stop(self) {
+        self.stop_listening.store(true, Ordering::Relaxed);
+        if let Some(workers) = self.workers {
+            workers.shutdown().await;
+        }
     }
 }
 

@@ -23,9 +23,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the HTTP server (webhooks, health). Applies pending migrations first unless
+    /// Run the HTTP server (webhooks, health) and the provisioning workers. Applies pending migrations first unless
     /// database.run_migrations = false. Stops gracefully on SIGINT/SIGTERM.
     Serve,
+    /// Run only the provisioning workers (no HTTP server): scale receivers and workers apart.
+    Worker,
     /// Apply pending database migrations and print each one applied. Safe to run again.
     Migrate,
     /// Load and validate the configuration, then print the effective values with secrets redacted.
@@ -46,6 +48,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::telemetry::init(&settings.log, std::io::stdout);
             let app = Application::build(settings).await?;
             app.run_until_stopped().await
+        }
+        Command::Worker => {
+            crate::telemetry::init(&settings.log, std::io::stdout);
+            crate::app::run_workers(settings).await
         }
         Command::Migrate => {
             crate::telemetry::init(&settings.log, std::io::stderr);

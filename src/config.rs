@@ -4,12 +4,14 @@
 //! messages that name the key.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
 
+use crate::provisioning::provider::DestinationTemplate;
 use crate::verify::{Scheme, VerifyOptions};
 
 /// The environment chosen when `TENANTGATE_ENV` is unset.
@@ -22,6 +24,71 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub log: LogSettings,
     pub sources: SourcesSettings,
+    pub worker: WorkerSettings,
+    pub provider: ProviderSettings,
+}
+
+/// The provisioning workers.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct WorkerSettings {
+    pub enabled: bool,
+    pub concurrency: usize,
+    pub poll_interval_ms: u64,
+    pub lease_secs: f64,
+    pub retry_schedule_secs: Vec<f64>,
+    pub retry_jitter: f64,
+    pub shutdown_timeout_secs: f64,
+}
+
+impl WorkerSettings {
+    pub fn retry_schedule(&self) -> Vec<Duration> {
+        self.retry_schedule_secs
+            .iter()
+            .map(|s| Duration::from_secs_f64(*s))
+            .collect()
+    }
+
+    pub fn lease(&self) -> Duration {
+        Duration::from_secs_f64(self.lease_secs)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProviderKind {
+    DryRun,
+    Airbyte,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeletionPolicy {
+    Archive,
+    Delete,
+}
+
+/// Where workspaces are made, and how.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ProviderSettings {
+    pub kind: ProviderKind,
+    pub deletion_policy: DeletionPolicy,
+    pub workspace_name_template: String,
+    pub default_destinations: Vec<DestinationTemplate>,
+    pub airbyte: AirbyteSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct AirbyteSettings {
+    pub base_url: String,
+    #[serde(serialize_with = "redact_one")]
+    pub token: SecretString,
+    pub client_id: String,
+    #[serde(serialize_with = "redact_one")]
+    pub client_secret: SecretString,
+    pub organization_id: String,
+    pub connect_timeout_ms: u64,
+    pub request_timeout_ms: u64,
+    pub token_refresh_margin_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -178,7 +245,9 @@ impl Settings {
                 self.log.level
             );
         }
-        self.sources.frontegg.validate("sources.frontegg")
+        self.sources.frontegg.validate("sources.frontegg")?;
+        self.worker.validate()?;
+        self.provider.validate()
     }
 
     /// The port to bind; validated, so the conversion cannot fail.
@@ -233,6 +302,65 @@ impl SourceSettings {
     }
 }
 
+impl WorkerSettings {
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.concurrency == 0 {
+            bail!("worker.concurrency must be at least 1");
+        }
+        if self.poll_interval_ms == 0 {
+            bail!("worker.poll_interval_ms must be at least 1");
+        }
+        if !(self.lease_secs.is_finite() && self.lease_secs > 0.0) {
+            bail!("worker.lease_secs must be a positive number of seconds");
+        }
+        if self.retry_schedule_secs.is_empty() || self.retry_schedule_secs.iter().any(|s| !(s.is_finite() && *s >= 0.0))
+        {
+            bail!("worker.retry_schedule_secs must list one or more delays in seconds, e.g. [30, 120, 600]");
+        }
+        if !(0.0..=1.0).contains(&self.retry_jitter) {
+            bail!(
+                "worker.retry_jitter must be between 0 and 1 (0.2 = ±20 %), got {}",
+                self.retry_jitter
+            );
+        }
+        if !(self.shutdown_timeout_secs.is_finite() && self.shutdown_timeout_secs >= 0.0) {
+            bail!("worker.shutdown_timeout_secs must be zero or more seconds");
+        }
+        Ok(())
+    }
+}
+
+impl ProviderSettings {
+    fn validate(&self) -> anyhow::Result<()> {
+        if !self.workspace_name_template.contains("{tenant_id}") {
+            bail!(
+                "provider.workspace_name_template must contain {{tenant_id}} so that every tenant's name is unique, got `{}`",
+                self.workspace_name_template
+            );
+        }
+        if self.kind == ProviderKind::Airbyte {
+            let airbyte = &self.airbyte;
+            if !(airbyte.base_url.starts_with("https://") || airbyte.base_url.starts_with("http://")) {
+                bail!("provider.airbyte.base_url must be an http(s) URL, e.g. https://api.airbyte.com/v1");
+            }
+            let has_token = !airbyte.token.expose_secret().is_empty();
+            let has_credentials = !airbyte.client_id.is_empty() && !airbyte.client_secret.expose_secret().is_empty();
+            if has_token == has_credentials {
+                bail!("provider.airbyte needs either token, or client_id and client_secret (exactly one of the two)");
+            }
+            if airbyte.connect_timeout_ms == 0 || airbyte.request_timeout_ms == 0 {
+                bail!("provider.airbyte.connect_timeout_ms and request_timeout_ms must be at least 1");
+            }
+        }
+        for (i, destination) in self.default_destinations.iter().enumerate() {
+            if destination.name.trim().is_empty() || !destination.configuration.is_object() {
+                bail!("provider.default_destinations[{i}] needs a name and a configuration table");
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Where the configuration folder is when `--config` is not given.
 pub fn default_config_dir() -> PathBuf {
     PathBuf::from("config")
@@ -248,6 +376,14 @@ fn schemes_by_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Scheme>
 }
 
 const REDACTED: &str = "[redacted]";
+
+fn redact_one<S: Serializer>(secret: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(if secret.expose_secret().is_empty() {
+        ""
+    } else {
+        REDACTED
+    })
+}
 
 fn redact_all<S: Serializer>(secrets: &[SecretString], s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(secrets.iter().map(|_| REDACTED))

@@ -18,6 +18,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
                 "status": if ready { "ready" } else { "migrations_pending" },
                 "database": {"backend": backend, "reachable": true},
                 "migrations": migrations,
+                "provider": {"mode": state.provider_mode},
             });
             if ready {
                 HttpResponse::Ok().json(body)
@@ -32,6 +33,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
                 "error": "database_unavailable",
                 "message": "the database cannot be reached",
                 "database": {"backend": backend, "reachable": false},
+                "provider": {"mode": state.provider_mode},
             }))
         }
     }

@@ -16,6 +16,10 @@ use error::ApiError;
 pub struct AppState {
     pub db: Database,
     pub frontegg: Source,
+    /// Wakes a provisioning worker when an event is stored.
+    pub wake: std::sync::Arc<tokio::sync::Notify>,
+    /// "airbyte" or "dry-run".
+    pub provider_mode: &'static str,
 }
 
 /// Registers every route on an actix app.

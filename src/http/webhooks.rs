@@ -7,7 +7,7 @@ use futures_util::StreamExt;
 use super::error::ApiError;
 use super::AppState;
 use crate::events::{self, EventKind};
-use crate::ingest::{self, Delivery};
+use crate::ingest::{self, Delivery, ReceiptStatus};
 use crate::verify::HeaderSource;
 
 /// Adapts actix's header map to the verifier's lookup.
@@ -59,6 +59,9 @@ async fn receive_as(
         now: chrono::Utc::now(),
     };
     let receipt = ingest::receive(&state.db, source, delivery).await?;
+    if receipt.status == ReceiptStatus::Accepted {
+        state.wake.notify_one();
+    }
     Ok(HttpResponse::Ok().json(receipt))
 }
 

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::config::SourceSettings;
 use crate::events::{self, EventKind, LifecycleEvent, NormalizeError};
 use crate::store::inbox::{self, status, InsertOutcome, NewEvent};
-use crate::store::{Database, StoreError};
+use crate::store::{notify, Database, StoreError};
 use crate::verify::{HeaderSource, Verifier, VerifyError};
 
 /// Longest idempotency key taken from a header; longer values fall back to the body hash.
@@ -146,7 +146,18 @@ pub async fn receive(db: &Database, source: &Source, delivery: Delivery<'_>) -> 
     check_route(delivery.route_kind, &event)?;
     let new = new_event(source, &delivery, &event);
     let ignored = event.kind == EventKind::Ignored;
-    let outcome = db.run(move |conn| inbox::insert_if_absent(conn, &new)).await?;
+    let outcome = db
+        .run(move |conn| {
+            let outcome = inbox::insert_if_absent(conn, &new)?;
+            if matches!(outcome, InsertOutcome::Inserted { .. }) && !ignored {
+                // Other instances' workers; a failure only delays them until their next poll.
+                if let Err(e) = notify::announce(conn) {
+                    tracing::warn!(error = %e, "could not announce the stored event");
+                }
+            }
+            Ok(outcome)
+        })
+        .await?;
     let receipt = match outcome {
         InsertOutcome::Inserted { id } if ignored => Receipt {
             status: ReceiptStatus::Ignored,

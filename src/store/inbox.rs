@@ -51,7 +51,7 @@ pub enum InsertOutcome {
 }
 
 /// A stored event as read back.
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Serialize)]
 #[diesel(table_name = webhook_events)]
 pub struct EventRow {
     pub id: i64,

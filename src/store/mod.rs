@@ -3,9 +3,12 @@
 //! Queries are plain functions taking a [`DbConn`]. Most are written once and expanded for both
 //! backends by [`with_conn!`]; the few that differ per backend match on the connection.
 
+pub mod claims;
 pub mod inbox;
 mod migrate;
+pub mod notify;
 pub mod schema;
+pub mod tenants;
 mod url;
 
 use std::time::Duration;
@@ -48,6 +51,39 @@ macro_rules! with_conn {
     };
 }
 
+impl DbConn {
+    /// Runs `work` in one transaction: committed when it returns `Ok`, rolled back otherwise.
+    /// SQLite takes the write lock up front (`BEGIN IMMEDIATE`), so a transaction that reads
+    /// before it writes waits for other writers instead of failing.
+    pub fn transaction<T, E>(&mut self, work: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let begin = match self {
+            DbConn::Pg(_) => "BEGIN",
+            DbConn::Sqlite(_) => "BEGIN IMMEDIATE",
+        };
+        self.batch(begin)?;
+        match work(self) {
+            Ok(value) => {
+                if let Err(e) = self.batch("COMMIT") {
+                    let _ = self.batch("ROLLBACK");
+                    return Err(e.into());
+                }
+                Ok(value)
+            }
+            Err(e) => {
+                let _ = self.batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        with_conn!(self, |c| c.batch_execute(sql).map_err(StoreError::from))
+    }
+}
+
 /// Failures of the store, sorted by what the caller should do about them.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -56,6 +92,9 @@ pub enum StoreError {
     Unavailable(String),
     #[error(transparent)]
     Query(diesel::result::Error),
+    /// A worker's claim expired and another worker took the event.
+    #[error("the claim on this event was lost")]
+    LeaseLost,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }

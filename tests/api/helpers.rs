@@ -1,6 +1,7 @@
 //! `spawn_app()`: the real application on port 0 against a fresh database of its own.
 
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use secrecy::{ExposeSecret, SecretString};
@@ -72,6 +73,11 @@ pub fn test_settings() -> Settings {
     settings.server.port = 0;
     settings.database.connect_timeout_secs = 2;
     settings.database.pool_size = 8;
+    // Ingest tests look at events as stored; provisioning tests switch the workers on.
+    settings.worker.enabled = false;
+    settings.worker.retry_schedule_secs = vec![0.2, 0.4, 0.8];
+    settings.worker.poll_interval_ms = 5_000;
+    settings.worker.shutdown_timeout_secs = 5.0;
     let source = &mut settings.sources.frontegg;
     source.schemes = Scheme::ALL.to_vec();
     source.secrets = [TEST_SECRET, TEST_PREVIOUS_SECRET]
@@ -86,8 +92,21 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 /// Starts the application after `customize` has adjusted its settings.
 pub async fn spawn_app_with(backend: Backend, customize: impl FnOnce(&mut Settings)) -> TestApp {
-    init_test_logging();
     let database = TestDatabase::create(backend);
+    start(database, customize).await
+}
+
+/// A second instance on the same database as `other` (several instances, one database).
+pub async fn spawn_instance(other: &TestApp, customize: impl FnOnce(&mut Settings)) -> TestApp {
+    let database = TestDatabase {
+        url: other.database_url.clone(),
+        cleanup: Cleanup::None,
+    };
+    start(database, customize).await
+}
+
+async fn start(database: TestDatabase, customize: impl FnOnce(&mut Settings)) -> TestApp {
+    init_test_logging();
     let mut settings = test_settings();
     settings.database.url = SecretString::from(database.url.clone());
     customize(&mut settings);
@@ -138,9 +157,57 @@ impl TestApp {
         self.post_raw(path, body, &headers).await
     }
 
+    /// Posts a signed delivery that must be accepted; returns its event id.
+    pub async fn deliver(&self, body: &serde_json::Value) -> i64 {
+        let bytes = body.to_string().into_bytes();
+        let response = self.post_signed(Scheme::HmacSha256, &bytes).await;
+        assert_eq!(response.status(), 200, "delivery of {body} refused");
+        let receipt: serde_json::Value = response.json().await.unwrap();
+        receipt["event_id"].as_i64().expect("an event id")
+    }
+
+    /// One stored event.
+    pub async fn event(&self, id: i64) -> EventRow {
+        self.db
+            .run(move |c| inbox::find(c, id))
+            .await
+            .unwrap()
+            .expect("the event exists")
+    }
+
+    /// Waits until the event reaches a final status (or `timeout` passes) and returns it.
+    pub async fn finished_event(&self, id: i64, timeout: Duration) -> EventRow {
+        eventually(timeout, || async {
+            let row = self.event(id).await;
+            ["succeeded", "dead", "skipped", "ignored"]
+                .contains(&row.status.as_str())
+                .then_some(row)
+        })
+        .await
+        .unwrap_or_else(|| panic!("event {id} did not finish in {timeout:?}"))
+    }
+
     /// Every stored event, oldest first.
     pub async fn events(&self) -> Vec<EventRow> {
         self.db.run(inbox::all).await.expect("events read")
+    }
+}
+
+/// Checks `probe` until it yields a value, at short intervals, for at most `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, mut probe: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = probe().await {
+            return Some(value);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
@@ -185,8 +252,13 @@ pub struct TestDatabase {
 }
 
 enum Cleanup {
+    /// Owned by another test app.
+    None,
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
 }
 
 impl TestDatabase {

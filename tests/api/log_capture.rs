@@ -30,7 +30,7 @@ async fn traffic(address: &str) -> Vec<String> {
     };
     for (i, scheme) in Scheme::ALL.into_iter().enumerate() {
         let body = format!(
-            r#"{{"eventKey":"frontegg.tenant.created","eventContext":{{"tenantId":"t{i}"}},"tenant":{{"name":"{BODY_MARKER}"}}}}"#
+            r#"{{"eventKey":"frontegg.tenant.created","eventContext":{{"tenantId":"t{i}"}},"tenant":{{"name":"Acme","metadata":"{{\"note\":\"{BODY_MARKER}\"}}"}},"user":{{"email":"{BODY_MARKER}@example.com"}}}}"#
         );
         let good = sign(scheme, SECRET, body.as_bytes(), now(), &unique_id());
         assert_eq!(send(body.clone().into_bytes(), good).await, 200);
@@ -62,6 +62,7 @@ async fn no_secret_signature_or_body_appears_in_any_log_line_at_any_level() {
             lines.iter().any(|l| l.contains("delivery stored")),
             "the traffic was logged at all ({format})"
         );
+        // The marker sits in the payload's metadata and a user's email: neither is logged.
         let mut forbidden = vec![SECRET.to_owned(), BODY_MARKER.to_owned()];
         forbidden.extend(signatures);
         for line in &lines {

@@ -13,5 +13,6 @@ mod ingest_idempotency;
 mod ingest_matrix;
 mod ingest_outage;
 mod log_capture;
+mod provisioning_worker;
 mod proxy;
 mod schema;

@@ -1,0 +1,277 @@
+//! Tenant lifecycle: one workspace per tenant, created once, renamed, archived or deleted.
+
+use serde_json::json;
+
+use super::{workspace_name, Context, HandlerError, Job, Outcome};
+use crate::config::DeletionPolicy;
+use crate::provisioning::provider::{Workspace, WorkspaceSpec};
+use crate::store::tenants::{self, mapping_status as ms, Effect, Mapping};
+
+/// Ensures the tenant has exactly one workspace.
+pub async fn created(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerError> {
+    let name = workspace_name(&ctx.name_template, &job.tenant_id, job.event.tenant_name.as_deref());
+    let mut mapping = match load(ctx, job).await? {
+        Some(m)
+            if ms::is_gone(&m.status) && !job.is_older_than(m.last_event_at) && m.last_event_at != Some(job.at()) =>
+        {
+            // A create newer than the tenant's deletion: the tenant came back.
+            let fresh = Mapping {
+                workspace_id: None,
+                status: ms::PROVISIONING.into(),
+                ..provisioning_row(job, &name)
+            };
+            save(ctx, fresh.clone()).await?;
+            fresh
+        }
+        Some(m) if ms::is_gone(&m.status) => {
+            return Ok(Outcome::Skipped {
+                reason: format!(
+                    "stale: the tenant was {} by an event at {} (event {}); this create is not newer",
+                    m.status,
+                    fmt_at(m.last_event_at),
+                    m.last_event_id.map_or_else(|| "-".into(), |id| id.to_string())
+                ),
+                effects: vec![],
+            })
+        }
+        Some(m) if m.status == ms::ACTIVE => {
+            let audit = job.audit("workspace.already_provisioned", json!({"workspace_id": m.workspace_id}));
+            return Ok(Outcome::Done { effects: vec![audit] });
+        }
+        Some(m) => m,
+        None => {
+            let row = provisioning_row(job, &name);
+            let inserted = {
+                let row = row.clone();
+                ctx.db.run(move |c| tenants::insert_mapping_if_absent(c, &row)).await?
+            };
+            if !inserted {
+                // Another worker claimed the tenant first; its outcome decides. Retry later.
+                return Err(HandlerError::Provider(
+                    crate::provisioning::provider::ProviderError::retryable(
+                        None,
+                        "another worker is provisioning this tenant",
+                    ),
+                ));
+            }
+            // Freshly claimed: no earlier attempt can have created anything.
+            let workspace = create(ctx, job, &row).await?;
+            return finish_provisioning(ctx, job, row, workspace).await;
+        }
+    };
+    // `provisioning` left by an earlier attempt: its create may have happened without us
+    // learning the id (timeout, crash). Look for the deterministic name before creating again.
+    let workspace = match &mapping.workspace_id {
+        Some(id) => Workspace {
+            id: id.clone(),
+            name: mapping.workspace_name.clone().unwrap_or_else(|| name.clone()),
+        },
+        None => {
+            let wanted = mapping.workspace_name.clone().unwrap_or_else(|| name.clone());
+            match ctx.provider.find_workspace_by_name(&wanted).await? {
+                Some(found) => {
+                    tracing::info!(tenant.id = %job.tenant_id, workspace.id = %found.id, "adopted the workspace an earlier attempt created");
+                    mapping.workspace_id = Some(found.id.clone());
+                    save(ctx, mapping.clone()).await?;
+                    found
+                }
+                None => create(ctx, job, &mapping).await?,
+            }
+        }
+    };
+    finish_provisioning(ctx, job, mapping, workspace).await
+}
+
+/// Creates the workspace and commits its id at once, so no later attempt creates another.
+async fn create(ctx: &Context, job: &Job<'_>, mapping: &Mapping) -> Result<Workspace, HandlerError> {
+    let spec = WorkspaceSpec {
+        tenant_id: job.tenant_id.clone(),
+        name: mapping.workspace_name.clone().unwrap_or_else(|| job.tenant_id.clone()),
+    };
+    let workspace = ctx.provider.create_workspace(&spec).await?;
+    let saved = Mapping {
+        workspace_id: Some(workspace.id.clone()),
+        updated_at: job.now,
+        ..mapping.clone()
+    };
+    save(ctx, saved).await?;
+    Ok(workspace)
+}
+
+async fn finish_provisioning(
+    ctx: &Context,
+    job: &Job<'_>,
+    mapping: Mapping,
+    workspace: Workspace,
+) -> Result<Outcome, HandlerError> {
+    let tenant_name = job.event.tenant_name.as_deref();
+    for template in &ctx.destinations {
+        let name = workspace_name(&template.name, &job.tenant_id, tenant_name);
+        ctx.provider.ensure_destination(&workspace.id, &name, template).await?;
+    }
+    let active = Mapping {
+        workspace_id: Some(workspace.id.clone()),
+        status: ms::ACTIVE.into(),
+        last_event_at: Some(job.at()),
+        last_event_id: Some(job.row.id),
+        updated_at: job.now,
+        ..mapping
+    };
+    let audit = job.audit(
+        "workspace.provisioned",
+        json!({"workspace_id": workspace.id, "workspace_name": workspace.name}),
+    );
+    Ok(Outcome::Done {
+        effects: vec![Effect::Mapping(active), audit],
+    })
+}
+
+/// Renames the workspace when the tenant's name changed.
+pub async fn updated(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerError> {
+    let Some(tenant_name) = job.event.tenant_name.as_deref() else {
+        return Ok(skipped("the payload has no tenant name"));
+    };
+    let mapping = match load(ctx, job).await? {
+        Some(m) if job.is_older_than(m.last_event_at) => return Ok(skipped(&stale(&m))),
+        Some(m) if m.status == ms::ACTIVE && m.workspace_id.is_some() => m,
+        Some(m) => return Ok(skipped(&format!("the tenant's workspace is {}", m.status))),
+        None => return Ok(skipped("the tenant has no workspace")),
+    };
+    let name = workspace_name(&ctx.name_template, &job.tenant_id, Some(tenant_name));
+    let workspace_id = mapping.workspace_id.clone().unwrap_or_default();
+    if mapping.workspace_name.as_deref() != Some(name.as_str()) {
+        ctx.provider.rename_workspace(&workspace_id, &name).await?;
+    }
+    let audit = job.audit(
+        "workspace.renamed",
+        json!({"workspace_id": workspace_id, "workspace_name": name}),
+    );
+    let renamed = Mapping {
+        tenant_name: Some(tenant_name.to_owned()),
+        workspace_name: Some(name),
+        last_event_at: Some(job.at()),
+        last_event_id: Some(job.row.id),
+        updated_at: job.now,
+        ..mapping
+    };
+    Ok(Outcome::Done {
+        effects: vec![Effect::Mapping(renamed), audit],
+    })
+}
+
+/// Archives or deletes the tenant's workspace; with none yet, leaves a tombstone so that an
+/// older create arriving later is skipped.
+pub async fn deleted(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerError> {
+    let soft_delete = Effect::SoftDeleteTenantRows {
+        tenant_id: job.tenant_id.clone(),
+        at: job.now,
+    };
+    let Some(mapping) = load(ctx, job).await? else {
+        let tombstone = Mapping {
+            workspace_name: None,
+            status: ms::TOMBSTONE.into(),
+            ..provisioning_row(job, "")
+        };
+        let audit = job.audit(
+            "tenant.tombstoned",
+            json!({"reason": "deleted before any workspace existed"}),
+        );
+        return Ok(Outcome::Done {
+            effects: vec![Effect::Mapping(tombstone), soft_delete, audit],
+        });
+    };
+    if job.is_older_than(mapping.last_event_at) {
+        return Ok(skipped(&stale(&mapping)));
+    }
+    if ms::is_gone(&mapping.status) {
+        let audit = job.audit("tenant.already_deleted", json!({"status": mapping.status}));
+        return Ok(Outcome::Done {
+            effects: vec![soft_delete, audit],
+        });
+    }
+    let workspace_id = match &mapping.workspace_id {
+        Some(id) => Some(id.clone()),
+        None => match &mapping.workspace_name {
+            Some(name) => ctx.provider.find_workspace_by_name(name).await?.map(|w| w.id),
+            None => None,
+        },
+    };
+    let mut detail = json!({"policy": policy_name(ctx.deletion_policy), "workspace_id": workspace_id});
+    let status = match &workspace_id {
+        None => ms::TOMBSTONE,
+        Some(id) => {
+            detail["jobs_cancelled"] = ctx.provider.cancel_running_jobs(id).await?.into();
+            match ctx.deletion_policy {
+                DeletionPolicy::Archive => {
+                    detail["connections_paused"] = ctx.provider.pause_connections(id).await?.into();
+                    ms::ARCHIVED
+                }
+                DeletionPolicy::Delete => {
+                    ctx.provider.delete_workspace(id).await?;
+                    ms::DELETED
+                }
+            }
+        }
+    };
+    let gone = Mapping {
+        workspace_id,
+        status: status.into(),
+        last_event_at: Some(job.at()),
+        last_event_id: Some(job.row.id),
+        updated_at: job.now,
+        ..mapping
+    };
+    let audit = job.audit(&format!("workspace.{status}"), detail);
+    Ok(Outcome::Done {
+        effects: vec![Effect::Mapping(gone), soft_delete, audit],
+    })
+}
+
+async fn load(ctx: &Context, job: &Job<'_>) -> Result<Option<Mapping>, HandlerError> {
+    let tenant = job.tenant_id.clone();
+    Ok(ctx.db.run(move |c| tenants::mapping(c, &tenant)).await?)
+}
+
+async fn save(ctx: &Context, row: Mapping) -> Result<(), HandlerError> {
+    Ok(ctx.db.run(move |c| tenants::save_mapping(c, &row)).await?)
+}
+
+/// A new mapping row claiming the tenant for this event.
+fn provisioning_row(job: &Job<'_>, name: &str) -> Mapping {
+    Mapping {
+        tenant_id: job.tenant_id.clone(),
+        tenant_name: job.event.tenant_name.clone(),
+        workspace_id: None,
+        workspace_name: Some(name.to_owned()),
+        status: ms::PROVISIONING.into(),
+        last_event_at: Some(job.at()),
+        last_event_id: Some(job.row.id),
+        created_at: job.now,
+        updated_at: job.now,
+    }
+}
+
+fn skipped(reason: &str) -> Outcome {
+    Outcome::Skipped {
+        reason: reason.to_owned(),
+        effects: vec![],
+    }
+}
+
+fn stale(mapping: &Mapping) -> String {
+    format!(
+        "stale: a newer event (at {}) was already applied to this tenant",
+        fmt_at(mapping.last_event_at)
+    )
+}
+
+fn fmt_at(at: Option<chrono::NaiveDateTime>) -> String {
+    at.map_or_else(|| "-".into(), |a| a.and_utc().to_rfc3339())
+}
+
+fn policy_name(policy: DeletionPolicy) -> &'static str {
+    match policy {
+        DeletionPolicy::Archive => "archive",
+        DeletionPolicy::Delete => "delete",
+    }
+}

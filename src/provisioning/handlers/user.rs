@@ -1,0 +1,83 @@
+//! Users and SSO settings: recorded per tenant, newest event wins.
+
+use serde_json::json;
+
+use super::{Context, HandlerError, Job, Outcome};
+use crate::store::tenants::{self, Effect, TenantSso, TenantUser};
+
+pub async fn activated(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerError> {
+    set_user(ctx, job, "active", "user.activated").await
+}
+
+pub async fn deactivated(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerError> {
+    set_user(ctx, job, "deactivated", "user.deactivated").await
+}
+
+async fn set_user(ctx: &Context, job: &Job<'_>, status: &str, action: &str) -> Result<Outcome, HandlerError> {
+    let user_id = job
+        .event
+        .user_id
+        .clone()
+        .ok_or_else(|| HandlerError::Invalid("the event has no user id".into()))?;
+    let (tenant, user) = (job.tenant_id.clone(), user_id.clone());
+    let existing = ctx.db.run(move |c| tenants::user(c, &tenant, &user)).await?;
+    if let Some(existing) = existing.as_ref().filter(|u| job.is_older_than(u.last_event_at)) {
+        return Ok(stale(existing.last_event_at));
+    }
+    let row = TenantUser {
+        tenant_id: job.tenant_id.clone(),
+        user_id: user_id.clone(),
+        email: job
+            .event
+            .email
+            .clone()
+            .or_else(|| existing.as_ref().and_then(|u| u.email.clone())),
+        status: status.to_owned(),
+        last_event_at: Some(job.at()),
+        created_at: existing.as_ref().map_or(job.now, |u| u.created_at),
+        updated_at: job.now,
+        deleted_at: None,
+    };
+    let audit = job.audit(action, json!({"user_id": user_id, "status": status}));
+    Ok(Outcome::Done {
+        effects: vec![Effect::User(row), audit],
+    })
+}
+
+pub async fn sso_changed(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerError> {
+    let provider = job
+        .event
+        .sso_provider
+        .clone()
+        .ok_or_else(|| HandlerError::Invalid("the event has no SSO provider".into()))?;
+    let tenant = job.tenant_id.clone();
+    let existing = ctx.db.run(move |c| tenants::sso(c, &tenant)).await?;
+    if let Some(existing) = existing.as_ref().filter(|s| job.is_older_than(s.last_event_at)) {
+        return Ok(stale(existing.last_event_at));
+    }
+    let previous = existing.as_ref().map(|s| s.provider.clone());
+    let row = TenantSso {
+        tenant_id: job.tenant_id.clone(),
+        provider: provider.clone(),
+        last_event_at: Some(job.at()),
+        created_at: existing.as_ref().map_or(job.now, |s| s.created_at),
+        updated_at: job.now,
+        deleted_at: None,
+    };
+    // A security event: who authenticates a tenant's users changed.
+    let audit = job.audit(
+        "security.sso_changed",
+        json!({"provider": provider, "previous_provider": previous}),
+    );
+    Ok(Outcome::Done {
+        effects: vec![Effect::Sso(row), audit],
+    })
+}
+
+fn stale(applied: Option<chrono::NaiveDateTime>) -> Outcome {
+    let applied = applied.map_or_else(|| "-".to_owned(), |a| a.to_string());
+    Outcome::Skipped {
+        reason: format!("stale: a newer event (at {applied}) was already applied"),
+        effects: vec![],
+    }
+}

@@ -1,0 +1,44 @@
+//! Turning stored events into effects: the workers, one handler per event kind, and the
+//! workspace providers (Airbyte's API, or a dry run).
+
+pub mod airbyte;
+pub mod dry_run;
+pub mod handlers;
+pub mod provider;
+pub mod retry;
+pub mod worker;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+
+use crate::config::{ProviderKind, ProviderSettings};
+use provider::WorkspaceProvider;
+
+/// Builds the configured provider.
+pub fn build_provider(settings: &ProviderSettings) -> anyhow::Result<Arc<dyn WorkspaceProvider>> {
+    Ok(match settings.kind {
+        ProviderKind::DryRun => Arc::new(dry_run::DryRun),
+        ProviderKind::Airbyte => {
+            let a = &settings.airbyte;
+            let auth = if a.token.expose_secret().is_empty() {
+                airbyte::AirbyteAuth::ClientCredentials {
+                    client_id: a.client_id.clone(),
+                    client_secret: a.client_secret.clone(),
+                }
+            } else {
+                airbyte::AirbyteAuth::BearerToken(a.token.clone())
+            };
+            let config = airbyte::AirbyteConfig {
+                base_url: a.base_url.clone(),
+                auth,
+                organization_id: Some(a.organization_id.clone()).filter(|o| !o.is_empty()),
+                connect_timeout: Duration::from_millis(a.connect_timeout_ms),
+                request_timeout: Duration::from_millis(a.request_timeout_ms),
+                token_refresh_margin: Duration::from_secs(a.token_refresh_margin_secs),
+            };
+            Arc::new(airbyte::AirbyteClient::new(config)?)
+        }
+    })
+}

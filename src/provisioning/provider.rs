@@ -1,0 +1,100 @@
+//! The outside world tenantgate converges: one workspace per tenant.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+/// A workspace as the provider knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Workspace {
+    pub id: String,
+    pub name: String,
+}
+
+/// What to create: the tenant it is for and its deterministic name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkspaceSpec {
+    pub tenant_id: String,
+    pub name: String,
+}
+
+/// A destination created in every new workspace, from `provider.default_destinations`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DestinationTemplate {
+    /// Destination name; `{tenant_id}` and `{tenant_name}` are replaced.
+    pub name: String,
+    /// Airbyte's destination configuration object (it names its `destinationType`).
+    pub configuration: serde_json::Value,
+    /// Optional destination definition id (needed for custom connectors).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition_id: Option<String>,
+}
+
+/// Why a provider call failed, and whether trying again may help.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ProviderError {
+    /// Timeouts, connection errors, 408, 409 try-again-later, 429 and 5xx may pass.
+    pub retryable: bool,
+    /// The HTTP status, when there was an answer.
+    pub status: Option<u16>,
+    /// The provider's `Retry-After`, when it sent one.
+    pub retry_after: Option<Duration>,
+    /// Readable reason, with the provider's problem detail when there is one. Never a secret.
+    pub message: String,
+}
+
+impl ProviderError {
+    pub fn retryable(status: Option<u16>, message: impl Into<String>) -> Self {
+        Self {
+            retryable: true,
+            status,
+            retry_after: None,
+            message: message.into(),
+        }
+    }
+
+    pub fn permanent(status: Option<u16>, message: impl Into<String>) -> Self {
+        Self {
+            retryable: false,
+            status,
+            retry_after: None,
+            message: message.into(),
+        }
+    }
+}
+
+/// The operations tenantgate needs from a workspace provider. Implementations must be safe to
+/// call again after an unknown outcome: callers retry.
+#[async_trait]
+pub trait WorkspaceProvider: Send + Sync + std::fmt::Debug {
+    /// "airbyte" or "dry-run", shown by `/readyz` and in logs.
+    fn mode(&self) -> &'static str;
+
+    /// Creates a workspace. Not idempotent on the provider's side: names are not unique.
+    async fn create_workspace(&self, spec: &WorkspaceSpec) -> Result<Workspace, ProviderError>;
+
+    /// Finds a workspace by its exact name (paging through every workspace).
+    async fn find_workspace_by_name(&self, name: &str) -> Result<Option<Workspace>, ProviderError>;
+
+    async fn rename_workspace(&self, workspace_id: &str, name: &str) -> Result<(), ProviderError>;
+
+    /// Sets every active connection of the workspace inactive; returns how many were paused.
+    /// A workspace that no longer exists counts as done.
+    async fn pause_connections(&self, workspace_id: &str) -> Result<usize, ProviderError>;
+
+    /// Cancels every running job of the workspace; returns how many were cancelled.
+    async fn cancel_running_jobs(&self, workspace_id: &str) -> Result<usize, ProviderError>;
+
+    /// Deletes the workspace; one that no longer exists counts as done.
+    async fn delete_workspace(&self, workspace_id: &str) -> Result<(), ProviderError>;
+
+    /// Creates the destination unless the workspace already has one with that name.
+    async fn ensure_destination(
+        &self,
+        workspace_id: &str,
+        name: &str,
+        template: &DestinationTemplate,
+    ) -> Result<(), ProviderError>;
+}

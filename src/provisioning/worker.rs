@@ -1,0 +1,273 @@
+//! The claim loop: take a due event, run its handler, record the attempt and the event's new
+//! status together with the handler's effects, schedule a retry or give up.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveDateTime, Utc};
+use tokio::sync::{watch, Mutex, Notify};
+use tokio::task::JoinHandle;
+
+use super::handlers::{self, Context, HandlerError, Outcome};
+use super::retry;
+use crate::config::WorkerSettings;
+use crate::store::claims::{self, Attempt, Completion};
+use crate::store::inbox::EventRow;
+use crate::store::tenants::{self, Effect};
+use crate::store::{Database, DbConn, StoreError};
+
+/// How long to back off when the database fails between claims.
+const DATABASE_BACKOFF: Duration = Duration::from_secs(1);
+
+/// Shared by the worker tasks of one process.
+struct Shared {
+    ctx: Context,
+    settings: WorkerSettings,
+    wake: Arc<Notify>,
+    /// SQLite has one writer: claims are taken one at a time.
+    claim_lock: Option<Mutex<()>>,
+    /// Claims being processed, by task: released if shutdown cuts them short.
+    in_flight: std::sync::Mutex<HashMap<usize, (i64, i32)>>,
+}
+
+/// Running workers; stop them with [`Workers::shutdown`].
+pub struct Workers {
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Workers {
+    /// Starts `settings.concurrency` worker tasks on the current runtime.
+    pub fn spawn(ctx: Context, settings: WorkerSettings, wake: Arc<Notify>) -> Self {
+        let claim_lock = matches!(ctx.db, Database::Sqlite(_)).then(|| Mutex::new(()));
+        let shared = Arc::new(Shared {
+            ctx,
+            settings,
+            wake,
+            claim_lock,
+            in_flight: Default::default(),
+        });
+        let (stop, _) = watch::channel(false);
+        let tasks = (0..shared.settings.concurrency)
+            .map(|task| tokio::spawn(run(shared.clone(), task, stop.subscribe())))
+            .collect();
+        tracing::info!(
+            workers = shared.settings.concurrency,
+            provider = shared.ctx.provider.mode(),
+            "provisioning workers started"
+        );
+        Self { shared, stop, tasks }
+    }
+
+    /// Stops claiming, lets in-flight events finish for up to `worker.shutdown_timeout_secs`,
+    /// then releases the claims of those still running so another worker takes them at once.
+    pub async fn shutdown(self) {
+        self.stop.send_replace(true);
+        let grace = Duration::from_secs_f64(self.shared.settings.shutdown_timeout_secs);
+        let aborts: Vec<_> = self.tasks.iter().map(JoinHandle::abort_handle).collect();
+        if tokio::time::timeout(grace, futures_util::future::join_all(self.tasks))
+            .await
+            .is_err()
+        {
+            aborts.iter().for_each(tokio::task::AbortHandle::abort);
+        }
+        let unfinished: Vec<(i64, i32)> = self.shared.lock_in_flight().drain().map(|(_, claim)| claim).collect();
+        for (event_id, attempt) in unfinished {
+            let now = Utc::now().naive_utc();
+            match self
+                .shared
+                .ctx
+                .db
+                .run(move |c| claims::release(c, event_id, attempt, now))
+                .await
+            {
+                Ok(_) => tracing::info!(event.id = event_id, "claim released at shutdown"),
+                Err(e) => {
+                    tracing::warn!(event.id = event_id, error = %e, "claim not released; it frees when its lease expires")
+                }
+            }
+        }
+        tracing::info!("provisioning workers stopped");
+    }
+}
+
+impl Shared {
+    fn lock_in_flight(&self) -> std::sync::MutexGuard<'_, HashMap<usize, (i64, i32)>> {
+        self.in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+async fn run(shared: Arc<Shared>, task: usize, mut stop: watch::Receiver<bool>) {
+    let poll = Duration::from_millis(shared.settings.poll_interval_ms);
+    while !*stop.borrow() {
+        match claim_one(&shared).await {
+            Ok(Some(row)) => {
+                shared.lock_in_flight().insert(task, (row.id, row.attempts));
+                process(&shared, row).await;
+                shared.lock_in_flight().remove(&task);
+            }
+            Ok(None) => {
+                tokio::select! {
+                    _ = shared.wake.notified() => {}
+                    _ = tokio::time::sleep(poll) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot claim events; backing off");
+                tokio::select! {
+                    _ = tokio::time::sleep(DATABASE_BACKOFF) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+        }
+    }
+}
+
+async fn claim_one(shared: &Shared) -> Result<Option<EventRow>, StoreError> {
+    let _guard = match &shared.claim_lock {
+        Some(lock) => Some(lock.lock().await),
+        None => None,
+    };
+    let now = Utc::now().naive_utc();
+    let lease_until = now + chrono::Duration::from_std(shared.settings.lease()).unwrap_or(chrono::Duration::MAX);
+    let rows = shared
+        .ctx
+        .db
+        .run(move |c| claims::claim(c, now, lease_until, 1))
+        .await?;
+    Ok(rows.into_iter().next())
+}
+
+#[tracing::instrument(name = "process", skip_all, fields(event.id = row.id, event.kind = %row.kind, tenant.id = row.tenant_id.as_deref().unwrap_or("-"), attempt = row.attempts))]
+async fn process(shared: &Shared, row: EventRow) {
+    let started = Instant::now();
+    let started_at = Utc::now().naive_utc();
+    let result = handlers::handle(&shared.ctx, &row, started_at).await;
+    let now = Utc::now().naive_utc();
+    let (completion, effects, http_status) = complete(&shared.settings, &row, result, now);
+    let attempt = Attempt {
+        event_id: row.id,
+        attempt: row.attempts,
+        started_at,
+        finished_at: now,
+        outcome: completion.status().to_owned(),
+        error: error_of(&completion),
+        http_status: http_status.map(i32::from),
+        duration_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+    };
+    let outcome = completion.status();
+    let recorded = {
+        let completion = completion.clone();
+        shared
+            .ctx
+            .db
+            .run(move |c| record(c, &attempt, &completion, &effects, now))
+            .await
+    };
+    match recorded {
+        Ok(true) => match &completion {
+            Completion::Retry { next_attempt_at, error } => {
+                tracing::warn!(outcome, error = %error, retry_at = %next_attempt_at, "event failed; will retry")
+            }
+            Completion::Dead { error } => {
+                tracing::error!(outcome, error = %error, "event is dead; replay it when the cause is fixed")
+            }
+            _ => tracing::info!(
+                outcome,
+                duration_ms = started.elapsed().as_millis() as u64,
+                "event processed"
+            ),
+        },
+        Ok(false) => tracing::warn!("lease lost before the event finished; another worker owns it now"),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not record the outcome; the event is retried when its lease expires")
+        }
+    }
+}
+
+/// Writes the outcome, the attempt and the effects in one transaction; nothing when the claim
+/// was lost.
+fn record(
+    conn: &mut DbConn,
+    attempt: &Attempt,
+    completion: &Completion,
+    effects: &[Effect],
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    conn.transaction(|conn| {
+        if !claims::finish(conn, attempt, completion, now)? {
+            return Err(StoreError::LeaseLost);
+        }
+        tenants::apply(conn, effects)?;
+        Ok(true)
+    })
+    .or_else(|e| {
+        if matches!(e, StoreError::LeaseLost) {
+            Ok(false)
+        } else {
+            Err(e)
+        }
+    })
+}
+
+/// Maps a handler's result to the event's completion, its effects and the provider's HTTP status.
+fn complete(
+    settings: &WorkerSettings,
+    row: &EventRow,
+    result: Result<Outcome, HandlerError>,
+    now: NaiveDateTime,
+) -> (Completion, Vec<Effect>, Option<u16>) {
+    match result {
+        Ok(Outcome::Done { effects }) => (Completion::Succeeded, effects, None),
+        Ok(Outcome::Skipped { reason, effects }) => (Completion::Skipped { reason }, effects, None),
+        Err(HandlerError::Invalid(error)) => (Completion::Dead { error }, vec![], None),
+        Err(HandlerError::Provider(e)) if !e.retryable => (Completion::Dead { error: e.message }, vec![], e.status),
+        Err(HandlerError::Provider(e)) => (
+            retry_or_dead(settings, row, e.message, e.retry_after, now),
+            vec![],
+            e.status,
+        ),
+        Err(HandlerError::Store(e)) => (
+            retry_or_dead(settings, row, format!("database: {e}"), None, now),
+            vec![],
+            None,
+        ),
+    }
+}
+
+fn retry_or_dead(
+    settings: &WorkerSettings,
+    row: &EventRow,
+    error: String,
+    retry_after: Option<Duration>,
+    now: NaiveDateTime,
+) -> Completion {
+    let attempts = u32::try_from(row.attempts).unwrap_or(u32::MAX);
+    let delay = retry::next_delay(
+        &settings.retry_schedule(),
+        settings.retry_jitter,
+        attempts,
+        retry_after,
+        retry::random_spread(),
+    );
+    match delay.and_then(|d| chrono::Duration::from_std(d).ok()) {
+        Some(delay) => Completion::Retry {
+            next_attempt_at: now + delay,
+            error,
+        },
+        None => Completion::Dead {
+            error: format!("gave up after {attempts} attempts: {error}"),
+        },
+    }
+}
+
+fn error_of(completion: &Completion) -> Option<String> {
+    match completion {
+        Completion::Succeeded => None,
+        Completion::Skipped { reason } => Some(reason.clone()),
+        Completion::Retry { error, .. } | Completion::Dead { error } => Some(error.clone()),
+    }
+}

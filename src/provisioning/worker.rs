@@ -20,6 +20,9 @@ use crate::store::{Database, DbConn, StoreError};
 /// How long to back off when the database fails between claims.
 const DATABASE_BACKOFF: Duration = Duration::from_secs(1);
 
+/// Shortest idle wait, so that the loop never spins.
+const MIN_IDLE: Duration = Duration::from_millis(20);
+
 /// Shared by the worker tasks of one process.
 struct Shared {
     ctx: Context,
@@ -109,9 +112,10 @@ async fn run(shared: Arc<Shared>, task: usize, mut stop: watch::Receiver<bool>) 
                 shared.lock_in_flight().remove(&task);
             }
             Ok(None) => {
+                let idle = until_next_due(&shared).await.map_or(poll, |due| due.min(poll));
                 tokio::select! {
                     _ = shared.wake.notified() => {}
-                    _ = tokio::time::sleep(poll) => {}
+                    _ = tokio::time::sleep(idle) => {}
                     _ = stop.changed() => {}
                 }
             }
@@ -124,6 +128,20 @@ async fn run(shared: Arc<Shared>, task: usize, mut stop: watch::Receiver<bool>) 
             }
         }
     }
+}
+
+/// How long until a waiting event (e.g. a scheduled retry) is due.
+async fn until_next_due(shared: &Shared) -> Option<Duration> {
+    let now = Utc::now().naive_utc();
+    let due = shared
+        .ctx
+        .db
+        .run(move |c| claims::next_due(c, now))
+        .await
+        .ok()
+        .flatten()?;
+    let wait = (due - Utc::now().naive_utc()).to_std().unwrap_or(Duration::ZERO);
+    Some(wait.max(MIN_IDLE))
 }
 
 async fn claim_one(shared: &Shared) -> Result<Option<EventRow>, StoreError> {
@@ -245,7 +263,7 @@ fn retry_or_dead(
     retry_after: Option<Duration>,
     now: NaiveDateTime,
 ) -> Completion {
-    let attempts = u32::try_from(row.attempts).unwrap_or(u32::MAX);
+    let attempts = u32::try_from(row.attempts_in_round()).unwrap_or(u32::MAX);
     let delay = retry::next_delay(
         &settings.retry_schedule(),
         settings.retry_jitter,

@@ -68,6 +68,18 @@ pub fn claim(
     Ok(rows)
 }
 
+/// When the next waiting event becomes due after `now` (a scheduled retry), if any. Events due
+/// already but blocked behind an earlier event of their tenant are not counted: they become
+/// claimable when that event finishes, and the worker finishing it claims again at once.
+pub fn next_due(conn: &mut DbConn, now: NaiveDateTime) -> Result<Option<NaiveDateTime>, StoreError> {
+    use webhook_events::dsl as e;
+    with_conn!(conn, |c| Ok(e::webhook_events
+        .filter(e::status.eq_any([status::PENDING, status::FAILED_RETRYING]))
+        .filter(e::next_attempt_at.gt(now))
+        .select(diesel::dsl::min(e::next_attempt_at))
+        .first::<Option<NaiveDateTime>>(c)?))
+}
+
 /// How an attempt ended, for the event row.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Completion {

@@ -72,6 +72,15 @@ pub struct EventRow {
     pub locked_until: Option<NaiveDateTime>,
     pub last_error: Option<String>,
     pub finished_at: Option<NaiveDateTime>,
+    pub attempts_before_replay: i32,
+    pub replayed_at: Option<NaiveDateTime>,
+}
+
+impl EventRow {
+    /// Attempts since the event was stored or last replayed: the retry schedule's position.
+    pub fn attempts_in_round(&self) -> i32 {
+        self.attempts - self.attempts_before_replay
+    }
 }
 
 /// Stores `event` unless its `(source, idempotency_key)` is already there. The insert commits

@@ -21,6 +21,8 @@ diesel::table! {
         locked_until -> Nullable<Timestamp>,
         last_error -> Nullable<Text>,
         finished_at -> Nullable<Timestamp>,
+        attempts_before_replay -> Integer,
+        replayed_at -> Nullable<Timestamp>,
     }
 }
 

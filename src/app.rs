@@ -15,6 +15,7 @@ use tracing_actix_web::TracingLogger;
 use crate::config::Settings;
 use crate::http::{self, AppState};
 use crate::ingest::Source;
+use crate::metrics::Metrics;
 use crate::provisioning::handlers::Context as HandlerContext;
 use crate::provisioning::provider::WorkspaceProvider;
 use crate::provisioning::worker::Workers;
@@ -37,7 +38,8 @@ impl Application {
         if settings.database.run_migrations {
             migrate(&db).await?;
         }
-        let engine = Engine::start(&settings, db.clone())?;
+        let metrics = Arc::new(Metrics::new()?);
+        let engine = Engine::start(&settings, db.clone(), metrics.clone())?;
         let frontegg = Source::new("frontegg", settings.sources.frontegg.clone());
         if frontegg.settings.insecure_skip_verification {
             tracing::warn!("sources.frontegg.insecure_skip_verification is on: unsigned requests are accepted");
@@ -47,6 +49,8 @@ impl Application {
             frontegg,
             wake: engine.wake.clone(),
             provider_mode: engine.provider.mode(),
+            admin_tokens: settings.admin.tokens.clone(),
+            metrics,
         });
         let address = (settings.server.host.as_str(), settings.port());
         let listener = TcpListener::bind(address)
@@ -106,7 +110,7 @@ pub async fn run_workers(mut settings: Settings) -> anyhow::Result<()> {
         migrate(&db).await?;
     }
     settings.worker.enabled = true;
-    let engine = Engine::start(&settings, db)?;
+    let engine = Engine::start(&settings, db, Arc::new(Metrics::new()?))?;
     shutdown_signal().await;
     tracing::info!("shutdown signal received: finishing in-flight events");
     engine.stop().await;
@@ -134,8 +138,8 @@ struct Engine {
 }
 
 impl Engine {
-    fn start(settings: &Settings, db: Database) -> anyhow::Result<Self> {
-        let provider = build_provider(&settings.provider)?;
+    fn start(settings: &Settings, db: Database, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
+        let provider = build_provider(&settings.provider, metrics.clone())?;
         if provider.mode() == DryRun.mode() {
             tracing::warn!("provider is dry-run: no workspace is really created (set provider.kind = \"airbyte\")");
         }
@@ -159,6 +163,7 @@ impl Engine {
             deletion_policy: settings.provider.deletion_policy,
             name_template: settings.provider.workspace_name_template.clone(),
             destinations: settings.provider.default_destinations.clone(),
+            metrics,
         };
         let workers = Workers::spawn(ctx, settings.worker.clone(), wake.clone());
         Ok(Self {

@@ -26,6 +26,15 @@ pub struct Settings {
     pub sources: SourcesSettings,
     pub worker: WorkerSettings,
     pub provider: ProviderSettings,
+    pub admin: AdminSettings,
+}
+
+/// The admin API (`/api/admin`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct AdminSettings {
+    /// Bearer tokens allowed to call it; empty disables it.
+    #[serde(serialize_with = "redact_all")]
+    pub tokens: Vec<SecretString>,
 }
 
 /// The provisioning workers.
@@ -212,6 +221,7 @@ impl Settings {
                     .with_list_parse_key("sources.frontegg.secrets")
                     .with_list_parse_key("sources.frontegg.allowed_ips")
                     .with_list_parse_key("sources.frontegg.trusted_proxies")
+                    .with_list_parse_key("admin.tokens")
                     .try_parsing(true),
             )
             .set_override_option("database.url", std::env::var("DATABASE_URL").ok())?

@@ -7,6 +7,7 @@ pub mod config;
 pub mod events;
 pub mod http;
 pub mod ingest;
+pub mod metrics;
 pub mod provisioning;
 pub mod store;
 pub mod telemetry;

@@ -14,8 +14,9 @@ use crate::verify::VerifyError;
 const RETRY_AFTER_SECS: u32 = 5;
 
 /// The JSON error body.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
+    /// A stable machine-readable code, e.g. `invalid_signature`.
     pub error: &'static str,
     pub message: String,
 }
@@ -43,6 +44,12 @@ pub enum ApiError {
     Unprocessable { code: &'static str, message: String },
     #[error("the database is unavailable; retry later")]
     DatabaseUnavailable,
+    #[error("{0}")]
+    AdminUnauthorized(String),
+    #[error("{0}")]
+    InvalidQuery(String),
+    #[error("{0}")]
+    Conflict(String),
     #[error("the request body could not be read: {0}")]
     BodyRead(String),
     #[error("internal error")]
@@ -64,6 +71,9 @@ impl ApiError {
             Self::Unprocessable { code, .. } => code,
             Self::DatabaseUnavailable => "database_unavailable",
             Self::BodyRead(_) => "bad_request",
+            Self::AdminUnauthorized(_) => "unauthorized",
+            Self::InvalidQuery(_) => "invalid_query",
+            Self::Conflict(_) => "conflict",
             Self::Unexpected(_) => "internal_error",
         }
     }
@@ -72,8 +82,9 @@ impl ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::MalformedJson(_) | Self::BodyRead(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::MalformedJson(_) | Self::BodyRead(_) | Self::InvalidQuery(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) | Self::AdminUnauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::AddressNotAllowed => StatusCode::FORBIDDEN,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
@@ -90,6 +101,9 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         if matches!(self, Self::DatabaseUnavailable) {
             response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS.to_string()));
+        }
+        if matches!(self, Self::AdminUnauthorized(_)) {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
         response.json(ErrorBody {
             error: self.code(),
@@ -121,6 +135,22 @@ impl From<NormalizeError> for ApiError {
                 code: other.code(),
                 message: other.to_string(),
             },
+        }
+    }
+}
+
+impl ApiError {
+    /// The code an ingest failure is answered with, without consuming it (for metrics).
+    pub fn from_ref(e: &IngestError) -> &'static str {
+        match e {
+            IngestError::AddressNotAllowed => "address_not_allowed",
+            IngestError::Verify(v) => v.code(),
+            IngestError::Normalize(NormalizeError::MalformedJson(_)) => "malformed_json",
+            IngestError::Normalize(n) => n.code(),
+            IngestError::EventMismatch { .. } => "event_mismatch",
+            IngestError::Conflict { .. } => "idempotency_conflict",
+            IngestError::Store(StoreError::Unavailable(_)) => "database_unavailable",
+            IngestError::Store(_) => "internal_error",
         }
     }
 }

@@ -1,7 +1,9 @@
 //! HTTP surfaces: routes, shared state, and the error envelope.
 
+pub mod admin;
 pub mod error;
 mod health;
+pub mod openapi;
 mod webhooks;
 
 use actix_web::http::StatusCode;
@@ -20,6 +22,9 @@ pub struct AppState {
     pub wake: std::sync::Arc<tokio::sync::Notify>,
     /// "airbyte" or "dry-run".
     pub provider_mode: &'static str,
+    /// Bearer tokens for the admin API.
+    pub admin_tokens: Vec<secrecy::SecretString>,
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
 /// Registers every route on an actix app.
@@ -29,9 +34,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .app_data(web::PathConfig::default().error_handler(|e, _| error::extractor_error(e, StatusCode::NOT_FOUND)))
         .service(resource("/healthz").route(web::get().to(health::healthz)))
         .service(resource("/readyz").route(web::get().to(health::readyz)))
+        .service(resource("/metrics").route(web::get().to(health::metrics)))
         .service(resource("/api/webhooks/frontegg").route(web::post().to(webhooks::receive)))
         .service(resource("/api/webhooks/frontegg/events").route(web::get().to(webhooks::catalog)))
         .service(resource("/api/webhooks/frontegg/{alias}").route(web::post().to(webhooks::receive_alias)))
+        .service(resource("/api/openapi.json").route(web::get().to(openapi::openapi_json)))
+        .configure(admin::routes)
         .default_service(web::to(not_found));
 }
 

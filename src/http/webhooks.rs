@@ -4,10 +4,10 @@ use actix_web::http::header::{self, HeaderMap};
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::AppState;
 use crate::events::{self, EventKind};
-use crate::ingest::{self, Delivery, ReceiptStatus};
+use crate::ingest::{self, Delivery, IngestError, Receipt, ReceiptStatus};
 use crate::verify::HeaderSource;
 
 /// Adapts actix's header map to the verifier's lookup.
@@ -20,6 +20,11 @@ impl HeaderSource for Headers<'_> {
 }
 
 /// Every event on the general route.
+#[utoipa::path(post, path = "/api/webhooks/frontegg", tag = "webhooks",
+    request_body(content = Object, description = "Frontegg's `eventKey`/`eventContext` shape or the flat `eventType` shape", content_type = "application/json"),
+    responses((status = 200, body = Receipt), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn receive(
     req: HttpRequest,
     body: web::Payload,
@@ -29,6 +34,10 @@ pub async fn receive(
 }
 
 /// The per-event alias routes (`/tenant-created`, …): the body's event must match.
+#[utoipa::path(post, path = "/api/webhooks/frontegg/{alias}", tag = "webhooks",
+    params(("alias" = String, Path, description = "tenant-created, tenant-deleted, user-activated, user-deactivated or sso-changed")),
+    request_body(content = Object, content_type = "application/json"),
+    responses((status = 200, body = Receipt), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn receive_alias(
     req: HttpRequest,
     body: web::Payload,
@@ -50,7 +59,11 @@ async fn receive_as(
 ) -> Result<HttpResponse, ApiError> {
     let source = &state.frontegg;
     check_content_type(&req)?;
-    let body = read_body(&req, body, source.settings.body_limit_bytes).await?;
+    let body = read_body(&req, body, source.settings.body_limit_bytes)
+        .await
+        .inspect_err(|e| {
+            state.metrics.delivery("unknown", e.code());
+        })?;
     let delivery = Delivery {
         body: &body,
         headers: &Headers(req.headers()),
@@ -58,14 +71,36 @@ async fn receive_as(
         route_kind,
         now: chrono::Utc::now(),
     };
-    let receipt = ingest::receive(&state.db, source, delivery).await?;
+    let result = ingest::receive(&state.db, source, delivery).await;
+    record_metrics(&state, &result);
+    let receipt = result?;
     if receipt.status == ReceiptStatus::Accepted {
         state.wake.notify_one();
     }
     Ok(HttpResponse::Ok().json(receipt))
 }
 
+fn record_metrics(state: &AppState, result: &Result<Receipt, IngestError>) {
+    match result {
+        Ok(receipt) => {
+            let kind = receipt.kind.map_or("unknown", |k| k.as_str());
+            let outcome = match receipt.status {
+                ReceiptStatus::Accepted => "accepted",
+                ReceiptStatus::Duplicate => "duplicate",
+                ReceiptStatus::Ignored => "ignored",
+            };
+            state.metrics.delivery(kind, outcome);
+        }
+        Err(IngestError::Verify(e)) => {
+            state.metrics.verification_failed(e.code());
+            state.metrics.delivery("unknown", "unauthorized");
+        }
+        Err(e) => state.metrics.delivery("unknown", ApiError::from_ref(e)),
+    }
+}
+
 /// `GET /api/webhooks/frontegg/events`: each accepted name, its kind and what tenantgate does.
+#[utoipa::path(get, path = "/api/webhooks/frontegg/events", tag = "webhooks", responses((status = 200, description = "`{\"events\": [{name, kind, effect, alias}]}`")))]
 pub async fn catalog() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "events": events::catalog() }))
 }

@@ -46,7 +46,7 @@ pub enum IngestError {
 }
 
 /// What happened to an accepted delivery.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReceiptStatus {
     Accepted,
@@ -55,10 +55,14 @@ pub enum ReceiptStatus {
     Ignored,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+/// The answer to an accepted delivery.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Receipt {
     pub status: ReceiptStatus,
     pub event_id: i64,
+    /// For metrics and logs; not part of the answer.
+    #[serde(skip)]
+    pub kind: Option<EventKind>,
 }
 
 /// A request as the ingest path sees it.
@@ -162,14 +166,17 @@ pub async fn receive(db: &Database, source: &Source, delivery: Delivery<'_>) -> 
         InsertOutcome::Inserted { id } if ignored => Receipt {
             status: ReceiptStatus::Ignored,
             event_id: id,
+            kind: Some(event.kind),
         },
         InsertOutcome::Inserted { id } => Receipt {
             status: ReceiptStatus::Accepted,
             event_id: id,
+            kind: Some(event.kind),
         },
         InsertOutcome::Duplicate { id } => Receipt {
             status: ReceiptStatus::Duplicate,
             event_id: id,
+            kind: Some(event.kind),
         },
         InsertOutcome::Conflict { id } => {
             tracing::warn!(

@@ -14,10 +14,14 @@ use std::time::Duration;
 use secrecy::ExposeSecret;
 
 use crate::config::{ProviderKind, ProviderSettings};
+use crate::metrics::Metrics;
 use provider::WorkspaceProvider;
 
-/// Builds the configured provider.
-pub fn build_provider(settings: &ProviderSettings) -> anyhow::Result<Arc<dyn WorkspaceProvider>> {
+/// Builds the configured provider; its HTTP calls are counted in `metrics`.
+pub fn build_provider(
+    settings: &ProviderSettings,
+    metrics: Arc<Metrics>,
+) -> anyhow::Result<Arc<dyn WorkspaceProvider>> {
     Ok(match settings.kind {
         ProviderKind::DryRun => Arc::new(dry_run::DryRun),
         ProviderKind::Airbyte => {
@@ -38,7 +42,9 @@ pub fn build_provider(settings: &ProviderSettings) -> anyhow::Result<Arc<dyn Wor
                 request_timeout: Duration::from_millis(a.request_timeout_ms),
                 token_refresh_margin: Duration::from_secs(a.token_refresh_margin_secs),
             };
-            Arc::new(airbyte::AirbyteClient::new(config)?)
+            let observer: airbyte::CallObserver =
+                Arc::new(move |operation, status, took| metrics.provider_call(operation, status, took));
+            Arc::new(airbyte::AirbyteClient::new(config)?.with_observer(observer))
         }
     })
 }

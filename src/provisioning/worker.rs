@@ -177,6 +177,7 @@ async fn process(shared: &Shared, row: EventRow) {
         duration_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
     };
     let outcome = completion.status();
+    shared.ctx.metrics.processed(&row.kind, outcome, started.elapsed());
     let recorded = {
         let completion = completion.clone();
         shared

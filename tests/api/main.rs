@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod admin;
 mod binary;
 mod cli;
 mod health;
@@ -13,6 +14,8 @@ mod ingest_idempotency;
 mod ingest_matrix;
 mod ingest_outage;
 mod log_capture;
+mod metrics;
+mod openapi;
 mod provisioning_worker;
 mod proxy;
 mod schema;

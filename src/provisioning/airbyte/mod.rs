@@ -22,9 +22,13 @@ pub enum AirbyteAuth {
 }
 #[derive(Debug)]
 pub struct AirbyteClient;
+pub type CallObserver = std::sync::Arc<dyn Fn(&'static str, Option<u16>, Duration) + Send + Sync>;
 impl AirbyteClient {
     pub fn new(_config: AirbyteConfig) -> anyhow::Result<Self> {
         anyhow::bail!("not yet")
+    }
+    pub fn with_observer(self, _o: CallObserver) -> Self {
+        self
     }
 }
 #[async_trait]

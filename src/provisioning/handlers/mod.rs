@@ -25,6 +25,7 @@ pub struct Context {
     pub deletion_policy: DeletionPolicy,
     pub name_template: String,
     pub destinations: Vec<DestinationTemplate>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// How a handled event ends.

@@ -1,0 +1,262 @@
+//! `/api/admin/events`: list, show, replay one, replay by filter.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{limit, parse_time, utc, Admin};
+use crate::events::EventKind;
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::AppState;
+use crate::store::admin::{self, EventFilter, Replay};
+use crate::store::claims::{self, Attempt};
+use crate::store::inbox::{self, status, EventRow};
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// pending, processing, succeeded, failed_retrying, dead, ignored or skipped
+    status: Option<String>,
+    /// tenant_created, tenant_updated, tenant_deleted, user_activated, user_deactivated, sso_changed or ignored
+    kind: Option<String>,
+    tenant_id: Option<String>,
+    /// Received at or after (RFC 3339).
+    since: Option<String>,
+    /// Received before (RFC 3339).
+    until: Option<String>,
+    /// Page size, 1–500 (default 50).
+    limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<i64>,
+}
+
+/// An event as listed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventSummary {
+    id: i64,
+    event_type: String,
+    kind: String,
+    tenant_id: Option<String>,
+    user_id: Option<String>,
+    status: String,
+    attempts: i32,
+    occurred_at: Option<String>,
+    received_at: String,
+    next_attempt_at: String,
+    finished_at: Option<String>,
+    last_error: Option<String>,
+}
+
+impl From<&EventRow> for EventSummary {
+    fn from(r: &EventRow) -> Self {
+        Self {
+            id: r.id,
+            event_type: r.event_type.clone(),
+            kind: r.kind.clone(),
+            tenant_id: r.tenant_id.clone(),
+            user_id: r.user_id.clone(),
+            status: r.status.clone(),
+            attempts: r.attempts,
+            occurred_at: r.occurred_at.map(utc),
+            received_at: utc(r.received_at),
+            next_attempt_at: utc(r.next_attempt_at),
+            finished_at: r.finished_at.map(utc),
+            last_error: r.last_error.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventPage {
+    events: Vec<EventSummary>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    next_cursor: Option<i64>,
+}
+
+/// Events, newest first.
+#[utoipa::path(get, path = "/api/admin/events", tag = "admin", params(ListQuery),
+    responses((status = 200, body = EventPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list(
+    _: Admin,
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let filter = filter_from(&query)?;
+    let limit = limit(query.limit)?;
+    let before = query.cursor;
+    let rows = state
+        .db
+        .run(move |c| admin::list_events(c, &filter, before, limit + 1))
+        .await?;
+    let more = rows.len() as i64 > limit;
+    let events: Vec<EventSummary> = rows.iter().take(limit as usize).map(EventSummary::from).collect();
+    let next_cursor = if more { events.last().map(|e| e.id) } else { None };
+    Ok(HttpResponse::Ok().json(EventPage { events, next_cursor }))
+}
+
+/// One attempt as shown.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttemptView {
+    attempt: i32,
+    started_at: String,
+    finished_at: String,
+    outcome: String,
+    error: Option<String>,
+    http_status: Option<i32>,
+    duration_ms: i64,
+}
+
+impl From<&Attempt> for AttemptView {
+    fn from(a: &Attempt) -> Self {
+        Self {
+            attempt: a.attempt,
+            started_at: utc(a.started_at),
+            finished_at: utc(a.finished_at),
+            outcome: a.outcome.clone(),
+            error: a.error.clone(),
+            http_status: a.http_status,
+            duration_ms: a.duration_ms,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventDetail {
+    #[serde(flatten)]
+    summary: EventSummary,
+    source: String,
+    idempotency_key: String,
+    body_sha256: String,
+    /// The payload as received.
+    #[schema(value_type = Object)]
+    payload: serde_json::Value,
+    attempt_history: Vec<AttemptView>,
+}
+
+/// One event with its payload and every attempt.
+#[utoipa::path(get, path = "/api/admin/events/{id}", tag = "admin", params(("id" = i64, Path, description = "event id")),
+    responses((status = 200, body = EventDetail), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn show(_: Admin, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let found = state
+        .db
+        .run(move |c| Ok((inbox::find(c, id)?, claims::attempts_of(c, id)?)))
+        .await?;
+    let (Some(row), attempts) = found else {
+        return Err(ApiError::NotFound {
+            method: "GET".into(),
+            path: format!("event {id}"),
+        });
+    };
+    let payload = serde_json::from_str(&row.payload).unwrap_or(serde_json::Value::String(row.payload.clone()));
+    Ok(HttpResponse::Ok().json(EventDetail {
+        summary: EventSummary::from(&row),
+        source: row.source,
+        idempotency_key: row.idempotency_key,
+        body_sha256: row.body_sha256,
+        payload,
+        attempt_history: attempts.iter().map(AttemptView::from).collect(),
+    }))
+}
+
+/// Puts a finished event back to `pending` (its history is kept; an audit entry records it).
+#[utoipa::path(post, path = "/api/admin/events/{id}/replay", tag = "admin", params(("id" = i64, Path, description = "event id")),
+    responses((status = 200, description = "requeued"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn replay_one(_: Admin, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let now = chrono::Utc::now().naive_utc();
+    match state
+        .db
+        .run(move |c| admin::replay_one(c, id, now, "admin-api"))
+        .await?
+    {
+        Replay::Requeued => {
+            tracing::info!(event.id = id, "event replayed by an operator");
+            state.wake.notify_one();
+            Ok(HttpResponse::Ok().json(serde_json::json!({"status": "requeued", "event_id": id})))
+        }
+        Replay::NotFound => Err(ApiError::NotFound {
+            method: "POST".into(),
+            path: format!("event {id}"),
+        }),
+        Replay::NotFinished(status) => Err(ApiError::Conflict(format!(
+            "event {id} is {status}: only finished events (succeeded, dead, skipped, ignored) can be replayed"
+        ))),
+    }
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayFilter {
+    status: Option<String>,
+    kind: Option<String>,
+    tenant_id: Option<String>,
+    /// RFC 3339
+    since: Option<String>,
+    /// RFC 3339
+    until: Option<String>,
+    /// Required to replay every finished event when no filter is given.
+    #[serde(default)]
+    all: bool,
+}
+
+/// Requeues every finished event that matches the filter.
+#[utoipa::path(post, path = "/api/admin/events/replay", tag = "admin", request_body = ReplayFilter,
+    responses((status = 200, description = "`{\"requeued\": n}`"), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn replay_matching(
+    _: Admin,
+    state: web::Data<AppState>,
+    body: web::Json<ReplayFilter>,
+) -> Result<HttpResponse, ApiError> {
+    let query = ListQuery {
+        status: body.status.clone(),
+        kind: body.kind.clone(),
+        tenant_id: body.tenant_id.clone(),
+        since: body.since.clone(),
+        until: body.until.clone(),
+        limit: None,
+        cursor: None,
+    };
+    let filter = filter_from(&query)?;
+    if filter.is_empty() && !body.all {
+        return Err(ApiError::Unprocessable {
+            code: "empty_filter",
+            message:
+                "give a filter (status, kind, tenant_id, since, until) or \"all\": true to replay every finished event"
+                    .into(),
+        });
+    }
+    let now = chrono::Utc::now().naive_utc();
+    let requeued = state
+        .db
+        .run(move |c| admin::replay_matching(c, &filter, now, "admin-api"))
+        .await?;
+    tracing::info!(requeued, "events replayed by an operator");
+    if requeued > 0 {
+        state.wake.notify_one();
+    }
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "requeued": requeued })))
+}
+
+fn filter_from(q: &ListQuery) -> Result<EventFilter, ApiError> {
+    if let Some(s) = q.status.as_deref().filter(|s| !status::ALL.contains(s)) {
+        return Err(ApiError::InvalidQuery(format!(
+            "status `{s}` is not one of {}",
+            status::ALL.join(", ")
+        )));
+    }
+    if let Some(k) = q.kind.as_deref() {
+        k.parse::<EventKind>()
+            .map_err(|e| ApiError::InvalidQuery(e.to_string()))?;
+    }
+    Ok(EventFilter {
+        status: q.status.clone(),
+        kind: q.kind.clone(),
+        tenant_id: q.tenant_id.clone(),
+        since: parse_time("since", q.since.as_deref())?,
+        until: parse_time("until", q.until.as_deref())?,
+    })
+}

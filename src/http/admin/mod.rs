@@ -1,0 +1,58 @@
+//! The admin API under `/api/admin`: events, replays, tenants, statistics.
+
+mod auth;
+pub mod events;
+pub mod tenants;
+
+use actix_web::web;
+use chrono::{DateTime, NaiveDateTime, Utc};
+
+pub use auth::Admin;
+
+use super::error::ApiError;
+
+/// Largest page any list returns.
+pub const MAX_LIMIT: i64 = 500;
+const DEFAULT_LIMIT: i64 = 50;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    use super::resource;
+    cfg.service(resource("/api/admin/events").route(web::get().to(events::list)))
+        .service(resource("/api/admin/events/replay").route(web::post().to(events::replay_matching)))
+        .service(resource("/api/admin/events/{id}").route(web::get().to(events::show)))
+        .service(resource("/api/admin/events/{id}/replay").route(web::post().to(events::replay_one)))
+        .service(resource("/api/admin/tenants").route(web::get().to(tenants::list)))
+        .service(resource("/api/admin/tenants/{tenant_id}").route(web::get().to(tenants::show)))
+        .service(resource("/api/admin/stats").route(web::get().to(tenants::stats)));
+}
+
+/// A page size within bounds.
+fn limit(requested: Option<i64>) -> Result<i64, ApiError> {
+    match requested {
+        None => Ok(DEFAULT_LIMIT),
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        Some(n) => Err(ApiError::InvalidQuery(format!(
+            "limit must be between 1 and {MAX_LIMIT}, got {n}"
+        ))),
+    }
+}
+
+/// An RFC 3339 time from a query parameter, as the stored UTC form.
+fn parse_time(name: &str, value: Option<&str>) -> Result<Option<NaiveDateTime>, ApiError> {
+    value
+        .map(|v| {
+            DateTime::parse_from_rfc3339(v)
+                .map(|t| t.with_timezone(&Utc).naive_utc())
+                .map_err(|_| {
+                    ApiError::InvalidQuery(format!(
+                        "{name} must be an RFC 3339 time such as 2026-01-31T12:00:00Z, got `{v}`"
+                    ))
+                })
+        })
+        .transpose()
+}
+
+/// Stored times are UTC; show them as such.
+fn utc(t: NaiveDateTime) -> String {
+    t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}

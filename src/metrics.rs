@@ -1,0 +1,144 @@
+//! Prometheus metrics: what arrives, what is refused, how processing and provider calls go.
+//! Queue depth and the oldest pending age are read from the database at scrape time, so every
+//! instance reports the shared truth.
+
+use std::time::Duration;
+
+use prometheus::{
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+use crate::store::admin::Stats;
+use crate::store::inbox::status;
+
+/// Latency buckets in seconds, from 1 ms to 30 s.
+const BUCKETS: [f64; 14] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// Every metric of one process. Cheap to share behind an `Arc`.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    registry: Registry,
+    received: IntCounterVec,
+    verification_failures: IntCounterVec,
+    processing: HistogramVec,
+    provider_calls: IntCounterVec,
+    provider_latency: HistogramVec,
+    events: IntGaugeVec,
+    oldest_pending: Gauge,
+}
+
+impl Metrics {
+    /// Registers every metric; fails only on a programming error (duplicate names).
+    pub fn new() -> anyhow::Result<Self> {
+        let registry = Registry::new_custom(Some("tenantgate".into()), None)?;
+        let received = IntCounterVec::new(
+            Opts::new(
+                "webhooks_received_total",
+                "Deliveries answered, by event kind and outcome",
+            ),
+            &["kind", "outcome"],
+        )?;
+        let verification_failures = IntCounterVec::new(
+            Opts::new(
+                "verification_failures_total",
+                "Deliveries refused by the signature check, by reason",
+            ),
+            &["reason"],
+        )?;
+        let processing = HistogramVec::new(
+            HistogramOpts::new(
+                "event_processing_seconds",
+                "Time to process one event attempt, by kind and outcome",
+            )
+            .buckets(BUCKETS.to_vec()),
+            &["kind", "outcome"],
+        )?;
+        let provider_calls = IntCounterVec::new(
+            Opts::new(
+                "provider_calls_total",
+                "Workspace provider HTTP calls, by operation and status (`error` when no answer)",
+            ),
+            &["operation", "status"],
+        )?;
+        let provider_latency = HistogramVec::new(
+            HistogramOpts::new(
+                "provider_call_seconds",
+                "Workspace provider HTTP call latency, by operation",
+            )
+            .buckets(BUCKETS.to_vec()),
+            &["operation"],
+        )?;
+        let events = IntGaugeVec::new(
+            Opts::new("events", "Stored events by status (queue depth)"),
+            &["status"],
+        )?;
+        let oldest_pending = Gauge::new(
+            "oldest_pending_event_age_seconds",
+            "Age of the oldest event not yet finished (0 when none)",
+        )?;
+        for collector in [
+            Box::new(received.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(verification_failures.clone()),
+            Box::new(processing.clone()),
+            Box::new(provider_calls.clone()),
+            Box::new(provider_latency.clone()),
+            Box::new(events.clone()),
+            Box::new(oldest_pending.clone()),
+        ] {
+            registry.register(collector)?;
+        }
+        Ok(Self {
+            registry,
+            received,
+            verification_failures,
+            processing,
+            provider_calls,
+            provider_latency,
+            events,
+            oldest_pending,
+        })
+    }
+
+    pub fn delivery(&self, kind: &str, outcome: &str) {
+        self.received.with_label_values(&[kind, outcome]).inc();
+    }
+
+    pub fn verification_failed(&self, reason: &str) {
+        self.verification_failures.with_label_values(&[reason]).inc();
+    }
+
+    pub fn processed(&self, kind: &str, outcome: &str, took: Duration) {
+        self.processing
+            .with_label_values(&[kind, outcome])
+            .observe(took.as_secs_f64());
+    }
+
+    pub fn provider_call(&self, operation: &str, status: Option<u16>, took: Duration) {
+        let status = status.map_or_else(|| "error".to_owned(), |s| s.to_string());
+        self.provider_calls.with_label_values(&[operation, &status]).inc();
+        self.provider_latency
+            .with_label_values(&[operation])
+            .observe(took.as_secs_f64());
+    }
+
+    /// The text exposition, with the database-derived gauges set from `stats` (kept as they
+    /// were when the database could not be read).
+    pub fn render(&self, stats: Option<&Stats>, now: chrono::NaiveDateTime) -> anyhow::Result<String> {
+        if let Some(stats) = stats {
+            for s in status::ALL {
+                self.events
+                    .with_label_values(&[s])
+                    .set(stats.by_status.get(s).copied().unwrap_or(0));
+            }
+            let age = stats
+                .oldest_pending_received_at
+                .map_or(0.0, |t| (now - t).num_milliseconds().max(0) as f64 / 1000.0);
+            self.oldest_pending.set(age);
+        }
+        let mut out = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut out)?;
+        Ok(String::from_utf8(out)?)
+    }
+}

@@ -21,10 +21,20 @@ impl MigrationState {
     }
 }
 
+/// Key of the advisory lock that keeps instances starting together from migrating at once.
+const MIGRATION_LOCK: i64 = 0x7465_6e61_6e74;
+
 /// Applies every pending migration and returns the versions applied, oldest first.
 pub(super) fn run_pending(conn: &mut DbConn) -> anyhow::Result<Vec<String>> {
     let applied = match conn {
-        DbConn::Pg(c) => c.run_pending_migrations(POSTGRES).map(versions),
+        DbConn::Pg(c) => {
+            use diesel::RunQueryDsl;
+            diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})")).execute(&mut **c)?;
+            let applied = c.run_pending_migrations(POSTGRES).map(versions);
+            diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})")).execute(&mut **c)?;
+            applied
+        }
+        // SQLite takes its write lock per migration transaction.
         DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE).map(versions),
     };
     applied.map_err(|e| anyhow::anyhow!("migration failed: {e}"))

@@ -5,6 +5,8 @@ mod helpers;
 
 mod binary;
 mod cli;
+mod cli_events;
+mod cli_replay;
 mod health;
 mod ingest_answers;
 mod ingest_fixtures;

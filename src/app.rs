@@ -135,6 +135,7 @@ struct Engine {
     wake: Arc<Notify>,
     workers: Option<Workers>,
     stop_listening: Arc<AtomicBool>,
+    listener: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Engine {
@@ -151,12 +152,16 @@ impl Engine {
                 wake,
                 workers: None,
                 stop_listening,
+                listener: None,
             });
         }
-        if matches!(db, Database::Pg(_)) {
-            let url = settings.database.url.expose_secret().to_owned();
-            notify::spawn_listener(url, wake.clone(), stop_listening.clone())?;
-        }
+        let listener = match db {
+            Database::Pg(_) => {
+                let url = settings.database.url.expose_secret().to_owned();
+                Some(notify::spawn_listener(url, wake.clone(), stop_listening.clone())?)
+            }
+            Database::Sqlite(_) => None,
+        };
         let ctx = HandlerContext {
             db,
             provider: provider.clone(),
@@ -171,6 +176,7 @@ impl Engine {
             wake,
             workers: Some(workers),
             stop_listening,
+            listener,
         })
     }
 
@@ -178,6 +184,9 @@ impl Engine {
         self.stop_listening.store(true, Ordering::Relaxed);
         if let Some(workers) = self.workers {
             workers.shutdown().await;
+        }
+        if let Some(listener) = self.listener {
+            let _ = tokio::task::spawn_blocking(move || listener.join()).await;
         }
     }
 }

@@ -92,7 +92,7 @@ pub fn replay_one(conn: &mut DbConn, id: i64, now: NaiveDateTime, by: &str) -> R
             return Ok(Replay::NotFinished(row.status));
         }
         let filter = EventFilter::default();
-        requeue(conn, &filter, Some(id), now)?;
+        requeue(conn, &filter, Some(&[id]), now)?;
         audit(
             conn,
             now,
@@ -120,13 +120,47 @@ pub fn replay_matching(
     })
 }
 
-fn requeue(conn: &mut DbConn, filter: &EventFilter, id: Option<i64>, now: NaiveDateTime) -> Result<usize, StoreError> {
+/// Ids of the finished events matching `filter`, oldest first: what a bulk replay would requeue.
+pub fn finished_ids(conn: &mut DbConn, filter: &EventFilter) -> Result<Vec<i64>, StoreError> {
+    use webhook_events::dsl as e;
+    with_conn!(conn, |c| {
+        let query = filtered!(e::webhook_events.select(e::id).into_boxed(), filter);
+        Ok(query.filter(e::status.eq_any(FINISHED)).order(e::id.asc()).load(c)?)
+    })
+}
+
+/// Requeues those of `ids` that are finished, like [`replay_one`] for each (history kept, one
+/// audit entry per event), in one transaction; returns how many. Give it a chunk at a time.
+pub fn replay_ids(conn: &mut DbConn, ids: &[i64], now: NaiveDateTime, by: &str) -> Result<usize, StoreError> {
+    use webhook_events::dsl as e;
+    conn.transaction(|conn| {
+        let finished: Vec<(i64, Option<String>, String)> = with_conn!(conn, |c| e::webhook_events
+            .filter(e::id.eq_any(ids))
+            .filter(e::status.eq_any(FINISHED))
+            .select((e::id, e::tenant_id, e::status))
+            .load(c))?;
+        let finished_ids: Vec<i64> = finished.iter().map(|(id, _, _)| *id).collect();
+        let count = requeue(conn, &EventFilter::default(), Some(&finished_ids), now)?;
+        for (id, tenant_id, previous) in finished {
+            let detail = serde_json::json!({"by": by, "previous_status": previous});
+            audit(conn, now, tenant_id, Some(id), "event.replayed", detail)?;
+        }
+        Ok(count)
+    })
+}
+
+fn requeue(
+    conn: &mut DbConn,
+    filter: &EventFilter,
+    ids: Option<&[i64]>,
+    now: NaiveDateTime,
+) -> Result<usize, StoreError> {
     use webhook_events::dsl as e;
     with_conn!(conn, |c| {
         let mut update = filtered!(diesel::update(e::webhook_events).into_boxed(), filter);
         update = update.filter(e::status.eq_any(FINISHED));
-        if let Some(id) = id {
-            update = update.filter(e::id.eq(id));
+        if let Some(ids) = ids {
+            update = update.filter(e::id.eq_any(ids));
         }
         Ok(update
             .set((

@@ -161,9 +161,11 @@ impl Database {
                 let with_timeout = with_pg_connect_timeout(&url, connect_timeout);
                 PgConnection::establish(&with_timeout)
                     .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL: {}", e.to_string().trim()))?;
+                // Connections are opened on demand: a pool that opens them eagerly on background
+                // threads can still be inside libpq when a short-lived command exits.
                 let pool = Pool::builder()
                     .max_size(pool_size)
-                    .min_idle(Some(1))
+                    .min_idle(Some(0))
                     .connection_timeout(connect_timeout)
                     .build_unchecked(ConnectionManager::new(with_timeout));
                 Ok(Self::Pg(pool))
@@ -182,6 +184,7 @@ impl Database {
                     .map_err(|e| anyhow::anyhow!("cannot open the SQLite database {path}: {e}"))?;
                 let pool = Pool::builder()
                     .max_size(pool_size)
+                    .min_idle(Some(0))
                     .connection_timeout(connect_timeout)
                     .connection_customizer(Box::new(SqlitePragmas))
                     .build_unchecked(ConnectionManager::new(path));

@@ -30,8 +30,13 @@ pub fn announce(conn: &mut DbConn) -> Result<(), StoreError> {
 }
 
 /// Listens on Postgres for stored events and wakes a worker for each burst. Runs on its own
-/// thread until `stop` is set; reconnects when the connection is lost.
-pub fn spawn_listener(url: String, wake: Arc<Notify>, stop: Arc<AtomicBool>) -> std::io::Result<()> {
+/// thread until `stop` is set (join it then, so that the process never exits while the thread
+/// is inside libpq); reconnects when the connection is lost.
+pub fn spawn_listener(
+    url: String,
+    wake: Arc<Notify>,
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new().name("tenantgate-listen".into()).spawn(move || {
         while !stop.load(Ordering::Relaxed) {
             match listen(&url, &wake, &stop) {
@@ -42,8 +47,7 @@ pub fn spawn_listener(url: String, wake: Arc<Notify>, stop: Arc<AtomicBool>) -> 
                 }
             }
         }
-    })?;
-    Ok(())
+    })
 }
 
 fn listen(url: &str, wake: &Notify, stop: &AtomicBool) -> anyhow::Result<()> {

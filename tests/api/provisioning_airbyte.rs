@@ -7,7 +7,7 @@ use serde_json::json;
 use tenantgate::config::{DeletionPolicy, ProviderKind, Settings};
 use tenantgate::store::{claims, tenants};
 
-use crate::fake_airbyte::{FakeAirbyte, Failure};
+use crate::fake_airbyte::{Failure, FakeAirbyte};
 use crate::helpers::*;
 use crate::on_both_backends;
 
@@ -47,6 +47,12 @@ on_both_backends! {
         assert_eq!(workspaces[0].1, "Acme [t1]");
         let mapping = app.db.run(|c| tenants::mapping(c, "t1")).await.unwrap().unwrap();
         assert_eq!((mapping.status.as_str(), mapping.workspace_id.as_deref()), ("active", Some(workspaces[0].0.as_str())));
+        // Provider calls are counted by operation and status, with their latency.
+        let metrics = crate::metrics::scrape(&app).await;
+        let calls = crate::metrics::value(&metrics, "tenantgate_provider_calls_total", &[("operation", "create_workspace"), ("status", "200")]);
+        assert_eq!(calls, 1.0);
+        let timed = crate::metrics::value(&metrics, "tenantgate_provider_call_seconds", &[("operation", "create_workspace")]);
+        assert_eq!(timed, 1.0);
     }
 
     async fn deletion_under_archive_cancels_running_jobs_and_pauses_every_connection(backend) {
@@ -187,7 +193,8 @@ async fn idle_latency(receiver: &TestApp, fake: &FakeAirbyte, tenant: &str) -> D
     let before = fake.calls("POST", "/v1/workspaces").await;
     let sent = Instant::now();
     receiver.deliver(&created(tenant, "2026-01-01T00:00:00Z")).await;
-    fake.wait_for_calls("POST", "/v1/workspaces", before + 1, Duration::from_secs(5)).await;
+    fake.wait_for_calls("POST", "/v1/workspaces", before + 1, Duration::from_secs(5))
+        .await;
     sent.elapsed()
 }
 
@@ -241,16 +248,28 @@ async fn two_instances_on_one_postgres_process_every_event_once_in_tenant_order(
     let all_ids: Vec<i64> = tenants.iter().flat_map(|(_, ids)| ids.clone()).collect();
     assert_eq!(all_ids.len(), TENANTS * 10);
     for id in &all_ids {
-        assert_eq!(a.finished_event(*id, Duration::from_secs(60)).await.status, "succeeded", "event {id}");
+        assert_eq!(
+            a.finished_event(*id, Duration::from_secs(60)).await.status,
+            "succeeded",
+            "event {id}"
+        );
     }
     for (tenant, ids) in &tenants {
         let mut previous_finish = None;
         for id in ids {
             let id = *id;
             let attempts = a.db.run(move |c| claims::attempts_of(c, id)).await.unwrap();
-            assert_eq!(attempts.len(), 1, "{tenant}: event {id} processed {} times", attempts.len());
+            assert_eq!(
+                attempts.len(),
+                1,
+                "{tenant}: event {id} processed {} times",
+                attempts.len()
+            );
             if let Some(previous) = previous_finish {
-                assert!(attempts[0].started_at >= previous, "{tenant}: event {id} started before its predecessor finished");
+                assert!(
+                    attempts[0].started_at >= previous,
+                    "{tenant}: event {id} started before its predecessor finished"
+                );
             }
             previous_finish = Some(attempts[0].finished_at);
         }

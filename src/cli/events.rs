@@ -1,0 +1,251 @@
+//! `tenantgate events list|show|replay`: stored events, read and requeued in the database
+//! directly (no server needed).
+
+use anyhow::{bail, Context};
+use chrono::NaiveDateTime;
+use indicatif::{ProgressBar, ProgressStyle};
+use secrecy::ExposeSecret;
+
+use super::output::{one_line, or_dash, print_table, time};
+use super::{EventsCommand, EventsReplayArgs, ListArgs};
+use crate::app::open_database;
+use crate::config::Settings;
+use crate::store::admin::{self, Replay, FINISHED};
+use crate::store::inbox::EventRow;
+use crate::store::{claims, inbox, notify, Database, DatabaseUrl};
+
+/// Events requeued per transaction in a bulk replay.
+const CHUNK: usize = 500;
+/// Longest last error shown in the list.
+const ERROR_WIDTH: usize = 60;
+
+pub(super) async fn run(settings: &Settings, command: EventsCommand) -> anyhow::Result<()> {
+    let db = open(settings).await?;
+    match command {
+        EventsCommand::List(args) => list(&db, &args).await,
+        EventsCommand::Show { id } => show(&db, id).await,
+        EventsCommand::Replay(args) => replay(&db, &args).await,
+    }
+}
+
+/// The configured database, which must exist and be migrated (an operator command never
+/// creates or changes a schema).
+async fn open(settings: &Settings) -> anyhow::Result<Database> {
+    if let Ok(DatabaseUrl::Sqlite(path)) = DatabaseUrl::parse(settings.database.url.expose_secret()) {
+        if !path.exists() {
+            bail!(
+                "no database at {}: set DATABASE_URL (or database.url), or run `tenantgate migrate` first",
+                path.display()
+            );
+        }
+    }
+    let db = open_database(settings)?;
+    let state = db
+        .migration_state()
+        .await
+        .context("cannot read the database's schema")?;
+    if !state.is_current() {
+        bail!(
+            "the database has {} pending migration(s): run `tenantgate migrate` first",
+            state.pending.len()
+        );
+    }
+    Ok(db)
+}
+
+async fn list(db: &Database, args: &ListArgs) -> anyhow::Result<()> {
+    let (filter, before, limit) = (args.filter.to_filter(), args.before, args.limit);
+    // One more than a page tells whether another page follows.
+    let mut rows = db
+        .run(move |c| admin::list_events(c, &filter, before, limit + 1))
+        .await
+        .context("cannot list events")?;
+    let page = usize::try_from(limit).unwrap_or(usize::MAX);
+    let more = rows.len() > page;
+    rows.truncate(page);
+    let next = rows
+        .last()
+        .filter(|_| more)
+        .map(|row| format!("next page: --before {}", row.id));
+    if args.json {
+        for row in &rows {
+            println!("{}", serde_json::to_string(row)?);
+        }
+        if let Some(next) = next {
+            eprintln!("{next}");
+        }
+        return Ok(());
+    }
+    if rows.is_empty() {
+        println!("no events match");
+        return Ok(());
+    }
+    let header = ["ID", "RECEIVED", "KIND", "TENANT", "STATUS", "ATTEMPTS", "LAST ERROR"];
+    let lines = rows.iter().map(|row| {
+        vec![
+            row.id.to_string(),
+            time(row.received_at),
+            row.kind.clone(),
+            or_dash(row.tenant_id.as_deref()),
+            row.status.clone(),
+            row.attempts.to_string(),
+            row.last_error
+                .as_deref()
+                .map_or_else(String::new, |e| one_line(e, ERROR_WIDTH)),
+        ]
+    });
+    print_table(&header, lines.collect());
+    println!("{}", next.unwrap_or_else(|| "no more events".to_owned()));
+    Ok(())
+}
+
+async fn show(db: &Database, id: i64) -> anyhow::Result<()> {
+    let found = db
+        .run(move |c| Ok((inbox::find(c, id)?, claims::attempts_of(c, id)?)))
+        .await
+        .with_context(|| format!("cannot read event {id}"))?;
+    let (Some(event), attempts) = found else {
+        bail!("event {id} not found");
+    };
+    print_fields(&event);
+    println!("\npayload:");
+    match serde_json::from_str::<serde_json::Value>(&event.payload) {
+        Ok(value) => println!("{}", serde_json::to_string_pretty(&value)?),
+        Err(_) => println!("{}", event.payload),
+    }
+    println!("\nattempts:");
+    if attempts.is_empty() {
+        println!("none yet");
+        return Ok(());
+    }
+    let header = ["#", "STARTED", "DURATION", "OUTCOME", "HTTP", "ERROR"];
+    let lines = attempts.iter().map(|a| {
+        vec![
+            a.attempt.to_string(),
+            time(a.started_at),
+            format!("{} ms", a.duration_ms),
+            a.outcome.clone(),
+            a.http_status.map_or_else(|| "-".to_owned(), |s| s.to_string()),
+            a.error.clone().unwrap_or_default(),
+        ]
+    });
+    print_table(&header, lines.collect());
+    Ok(())
+}
+
+fn print_fields(event: &EventRow) {
+    let optional_time = |t: Option<NaiveDateTime>| t.map_or_else(|| "-".to_owned(), time);
+    let attempts = match event.attempts_before_replay {
+        0 => event.attempts.to_string(),
+        before => format!("{} ({before} before the last replay)", event.attempts),
+    };
+    let fields = [
+        ("source", event.source.clone()),
+        ("event type", event.event_type.clone()),
+        ("kind", event.kind.clone()),
+        ("tenant", or_dash(event.tenant_id.as_deref())),
+        ("user", or_dash(event.user_id.as_deref())),
+        ("occurred", optional_time(event.occurred_at)),
+        ("received", time(event.received_at)),
+        ("status", event.status.clone()),
+        ("attempts", attempts),
+        ("next attempt", time(event.next_attempt_at)),
+        ("locked until", optional_time(event.locked_until)),
+        ("finished", optional_time(event.finished_at)),
+        ("replayed", optional_time(event.replayed_at)),
+        ("last error", or_dash(event.last_error.as_deref())),
+        ("idempotency key", event.idempotency_key.clone()),
+        ("body sha256", event.body_sha256.clone()),
+    ];
+    println!("event {}", event.id);
+    for (name, value) in fields {
+        println!("  {name:<17}{value}");
+    }
+}
+
+async fn replay(db: &Database, args: &EventsReplayArgs) -> anyhow::Result<()> {
+    if let Some(id) = args.id {
+        return replay_one(db, id).await;
+    }
+    let filter = args.filter.to_filter();
+    if filter.is_empty() && !args.all {
+        bail!("refusing to requeue every finished event: narrow it with --status, --kind, --tenant, --since or --until, or pass --all");
+    }
+    if let Some(status) = filter.status.as_deref().filter(|s| !FINISHED.contains(s)) {
+        bail!(
+            "--status {status}: only finished events ({}) can be replayed",
+            FINISHED.join(", ")
+        );
+    }
+    let ids = db
+        .run(move |c| admin::finished_ids(c, &filter))
+        .await
+        .context("cannot list the events to requeue")?;
+    if ids.is_empty() {
+        println!("no finished events match: nothing requeued");
+        return Ok(());
+    }
+    let bar = progress_bar(ids.len());
+    let mut requeued = 0;
+    for chunk in ids.chunks(CHUNK) {
+        let (chunk, now, by) = (chunk.to_vec(), chrono::Utc::now().naive_utc(), actor());
+        let len = chunk.len();
+        requeued += db
+            .run(move |c| admin::replay_ids(c, &chunk, now, &by))
+            .await
+            .with_context(|| format!("requeuing stopped after {requeued} event(s)"))?;
+        bar.inc(u64::try_from(len).unwrap_or(u64::MAX));
+    }
+    bar.finish_and_clear();
+    wake_workers(db).await;
+    println!("requeued {requeued} event(s)");
+    if requeued < ids.len() {
+        println!(
+            "{} matching event(s) changed status meanwhile and were left alone",
+            ids.len() - requeued
+        );
+    }
+    Ok(())
+}
+
+async fn replay_one(db: &Database, id: i64) -> anyhow::Result<()> {
+    let (now, by) = (chrono::Utc::now().naive_utc(), actor());
+    let outcome = db
+        .run(move |c| admin::replay_one(c, id, now, &by))
+        .await
+        .with_context(|| format!("cannot requeue event {id}"))?;
+    match outcome {
+        Replay::Requeued => {
+            wake_workers(db).await;
+            println!("event {id} requeued");
+            Ok(())
+        }
+        Replay::NotFound => bail!("event {id} not found"),
+        Replay::NotFinished(status) => bail!(
+            "event {id} is {status}: only finished events ({}) can be replayed",
+            FINISHED.join(", ")
+        ),
+    }
+}
+
+/// Tells running workers (Postgres) at once; otherwise they find the events at their next poll.
+async fn wake_workers(db: &Database) {
+    let _ = db.run(notify::announce).await;
+}
+
+/// Who requeued, for the audit log.
+fn actor() -> String {
+    match std::env::var("USER").or_else(|_| std::env::var("USERNAME")) {
+        Ok(user) if !user.is_empty() => format!("cli:{user}"),
+        _ => "cli".to_owned(),
+    }
+}
+
+/// Drawn on stderr, and only when it is a terminal.
+fn progress_bar(len: usize) -> ProgressBar {
+    let bar = ProgressBar::new(u64::try_from(len).unwrap_or(u64::MAX));
+    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} requeued") {
+        bar.set_style(style);
+    }
+    bar
+}

@@ -1,0 +1,215 @@
+//! The `tenantgate` command line: the clap definitions and the dispatch. Each operator command
+//! lives in its own module: [`replay`], [`sign`], [`events`].
+
+mod events;
+mod output;
+mod replay;
+mod sign;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use chrono::NaiveDateTime;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Args, Parser, Subcommand};
+
+use crate::app::{open_database, Application};
+use crate::config::{default_config_dir, Settings};
+use crate::events::EventKind;
+use crate::store::admin::EventFilter;
+use crate::store::inbox::status;
+use crate::verify::Scheme;
+
+/// tenantgate: verifies identity-provider lifecycle webhooks, stores each one durably before
+/// acknowledging it, and provisions one Airbyte workspace per tenant.
+#[derive(Debug, Parser)]
+#[command(name = "tenantgate", version, about, long_about = None)]
+pub struct Cli {
+    /// Folder holding default.toml, {TENANTGATE_ENV}.toml and local.toml.
+    #[arg(long, global = true, value_name = "DIR", env = "TENANTGATE_CONFIG_DIR")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (webhooks, health) and the provisioning workers. Applies pending migrations first unless
+    /// database.run_migrations = false. Stops gracefully on SIGINT/SIGTERM.
+    Serve,
+    /// Run only the provisioning workers (no HTTP server): scale receivers and workers apart.
+    Worker,
+    /// Apply pending database migrations and print each one applied. Safe to run again.
+    Migrate,
+    /// Load and validate the configuration, then print the effective values with secrets redacted.
+    CheckConfig,
+    /// Sign payload files with the first configured secret and POST them to a tenantgate webhook URL, one line per
+    /// file. Re-sending a file is answered "duplicate". Exits 1 if any delivery failed.
+    Replay(ReplayArgs),
+    /// Print the signature headers for one payload file, and a curl command that sends it.
+    Sign(SignArgs),
+    /// List, show and requeue stored events, working on the database directly (database.url or DATABASE_URL).
+    Events {
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Payload files, or folders whose .json files are sent in name order (not recursive).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub target: Target,
+}
+
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// The payload file to sign, sent byte for byte.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub target: Target,
+}
+
+/// Where and how a payload is sent.
+#[derive(Debug, Args)]
+pub struct Target {
+    /// Webhook URL. A base URL such as https://abc.ngrok-free.app gets /api/webhooks/frontegg appended; any other
+    /// path is used as given. [default: http://{server.host}:{server.port}/api/webhooks/frontegg]
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// Signature scheme; the receiver decides which it accepts. [default: the first of sources.frontegg.schemes]
+    #[arg(long, value_name = "SCHEME", value_parser = scheme_parser())]
+    pub scheme: Option<Scheme>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// List events, newest first, one page at a time; prints the --before value for the next page.
+    List(ListArgs),
+    /// Show one event: its normalized fields, its payload and every processing attempt.
+    Show {
+        /// The event id.
+        id: i64,
+    },
+    /// Requeue finished events (succeeded, dead, skipped, ignored) for processing, keeping their attempt history:
+    /// one event by ID, or every finished event matching the filter. An empty filter needs --all.
+    Replay(EventsReplayArgs),
+}
+
+/// Which events; every option narrows the selection.
+#[derive(Debug, Args)]
+pub struct FilterArgs {
+    /// Only events with this status.
+    #[arg(long, value_parser = PossibleValuesParser::new(status::ALL))]
+    pub status: Option<String>,
+    /// Only events of this kind.
+    #[arg(long, value_parser = PossibleValuesParser::new(EventKind::ALL.map(|k| k.as_str())))]
+    pub kind: Option<String>,
+    /// Only events about this tenant id.
+    #[arg(long, value_name = "TENANT_ID")]
+    pub tenant: Option<String>,
+    /// Only events received at or after this time (RFC 3339, e.g. 2025-01-31T08:00:00Z).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub since: Option<NaiveDateTime>,
+    /// Only events received before this time (RFC 3339).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub until: Option<NaiveDateTime>,
+}
+
+impl FilterArgs {
+    pub fn to_filter(&self) -> EventFilter {
+        EventFilter {
+            status: self.status.clone(),
+            kind: self.kind.clone(),
+            tenant_id: self.tenant.clone(),
+            since: self.since,
+            until: self.until,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Events per page (1-1000).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=1000))]
+    pub limit: i64,
+    /// Only events with an id below this one: the cursor printed under the previous page.
+    #[arg(long, value_name = "ID")]
+    pub before: Option<i64>,
+    /// Print one JSON object per event instead of a table (the next-page cursor goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsReplayArgs {
+    /// The event to requeue; without it, every finished event matching the filter is requeued.
+    #[arg(conflicts_with_all = ["status", "kind", "tenant", "since", "until", "all"])]
+    pub id: Option<i64>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Allow a bulk replay with no filter: requeue every finished event.
+    #[arg(long)]
+    pub all: bool,
+}
+
+impl Cli {
+    fn settings(&self) -> anyhow::Result<Settings> {
+        Settings::load(&self.config.clone().unwrap_or_else(default_config_dir))
+    }
+}
+
+/// Runs the parsed command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = cli.settings()?;
+    match cli.command {
+        Command::Serve => {
+            crate::telemetry::init(&settings.log, std::io::stdout);
+            let app = Application::build(settings).await?;
+            app.run_until_stopped().await
+        }
+        Command::Worker => {
+            crate::telemetry::init(&settings.log, std::io::stdout);
+            crate::app::run_workers(settings).await
+        }
+        Command::Migrate => {
+            crate::telemetry::init(&settings.log, std::io::stderr);
+            let db = open_database(&settings)?;
+            let applied = tokio::task::spawn_blocking(move || db.migrate())
+                .await
+                .context("migration task failed")??;
+            if applied.is_empty() {
+                println!("database is up to date: no pending migrations");
+            }
+            for version in applied {
+                println!("applied migration {version}");
+            }
+            Ok(())
+        }
+        Command::CheckConfig => {
+            print!("{}", settings.redacted_toml()?);
+            Ok(())
+        }
+        Command::Replay(args) => replay::run(&settings, &args).await,
+        Command::Sign(args) => sign::run(&settings, &args),
+        Command::Events { command } => events::run(&settings, command).await,
+    }
+}
+
+/// `--scheme`: the three names, listed in `--help`.
+fn scheme_parser() -> impl TypedValueParser<Value = Scheme> {
+    PossibleValuesParser::new(Scheme::ALL.map(|s| s.as_str())).try_map(|name| name.parse::<Scheme>())
+}
+
+/// `--since`/`--until`: an RFC 3339 time, as naive UTC like the stored timestamps.
+fn parse_time(value: &str) -> Result<NaiveDateTime, String> {
+    chrono::DateTime::parse_from_rfc3339(value)
+        .map(|t| t.naive_utc())
+        .map_err(|e| format!("`{value}` is not an RFC 3339 time such as 2025-01-31T08:00:00Z ({e})"))
+}

@@ -1,0 +1,122 @@
+//! [`AirbyteClient`]: authenticated calls, with one token refresh and one retry after a 401.
+
+use std::fmt;
+
+use anyhow::{bail, Context};
+use reqwest::Method;
+use secrecy::ExposeSecret;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::auth::Auth;
+use super::errors::{not_understood, redact};
+use super::transport::{Answer, Transport};
+use super::{AirbyteAuth, AirbyteConfig, CallObserver};
+use crate::provisioning::provider::ProviderError;
+
+/// A client for Airbyte's public API that implements
+/// [`WorkspaceProvider`](crate::provisioning::provider::WorkspaceProvider).
+///
+/// Cheap to share behind an `Arc`; it holds one connection pool and, with client credentials,
+/// one cached token. Its `Debug` output never shows secrets or tokens.
+pub struct AirbyteClient {
+    pub(super) transport: Transport,
+    auth: Auth,
+    pub(super) organization_id: Option<String>,
+}
+
+impl AirbyteClient {
+    /// Builds the client and its single HTTP connection pool. Fails on an invalid base URL,
+    /// empty credentials or zero timeouts; never contacts Airbyte.
+    pub fn new(config: AirbyteConfig) -> anyhow::Result<Self> {
+        match &config.auth {
+            AirbyteAuth::BearerToken(token) if token.expose_secret().trim().is_empty() => {
+                bail!("provider.airbyte: the bearer token is empty")
+            }
+            AirbyteAuth::ClientCredentials {
+                client_id,
+                client_secret,
+            } if client_id.trim().is_empty() || client_secret.expose_secret().is_empty() => {
+                bail!("provider.airbyte: client_id and client_secret must both be set")
+            }
+            _ => {}
+        }
+        if config.connect_timeout.is_zero() || config.request_timeout.is_zero() {
+            bail!("provider.airbyte: connect_timeout and request_timeout must be more than zero");
+        }
+        let transport = Transport::new(&config).context("provider.airbyte")?;
+        Ok(Self {
+            transport,
+            auth: Auth::new(&config.auth, config.token_refresh_margin),
+            organization_id: config.organization_id.filter(|id| !id.trim().is_empty()),
+        })
+    }
+
+    /// Calls `observer` after every HTTP call this client makes (token fetches included).
+    pub fn with_observer(mut self, observer: CallObserver) -> Self {
+        self.transport.observer = Some(observer);
+        self
+    }
+
+    /// One authenticated call to `{base}/{segments…}?{query}`. A 401 with client credentials
+    /// invalidates the token and retries once with a fresh one; a second 401 is final.
+    pub(super) async fn call(
+        &self,
+        op: &'static str,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> Result<Answer, ProviderError> {
+        let url = self.transport.url(op, segments, query)?;
+        let mut refreshed = false;
+        loop {
+            let bearer = self.auth.bearer(&self.transport).await?;
+            let mut request = self
+                .transport
+                .http
+                .request(method.clone(), url.clone())
+                .bearer_auth(bearer.token.expose_secret());
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            match self.transport.send(op, request).await {
+                Err(error) if error.status == Some(401) && self.auth.can_refresh() && !refreshed => {
+                    tracing::debug!(provider.op = op, "airbyte refused the cached token; fetching a new one");
+                    self.auth.invalidate(bearer.generation).await;
+                    refreshed = true;
+                }
+                Err(error) => return Err(redact(error, bearer.token.expose_secret())),
+                Ok(answer) => return Ok(answer),
+            }
+        }
+    }
+
+    /// [`call`](Self::call), then decodes the 2xx body as `T`.
+    pub(super) async fn call_json<T: DeserializeOwned>(
+        &self,
+        op: &'static str,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> Result<T, ProviderError> {
+        let answer = self.call(op, method, segments, query, body).await?;
+        serde_json::from_slice(&answer.body).map_err(|error| not_understood(op, answer.status, &error.to_string()))
+    }
+}
+
+impl fmt::Debug for AirbyteClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut base = self.transport.base.clone();
+        // Credentials in the URL's user-info are secrets too.
+        let _ = base.set_password(None);
+        let _ = base.set_username("");
+        f.debug_struct("AirbyteClient")
+            .field("base_url", &base.as_str())
+            .field("auth", &self.auth.kind())
+            .field("organization_id", &self.organization_id)
+            .field("observer", &self.transport.observer.is_some())
+            .finish()
+    }
+}

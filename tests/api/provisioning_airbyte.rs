@@ -134,6 +134,27 @@ on_both_backends! {
         }
     }
 
+    async fn a_dead_event_replayed_through_the_admin_api_then_succeeds(backend) {
+        let fake = FakeAirbyte::start().await;
+        fake.fail_next("create_workspace", Failure::Problem { status: 403, title: "forbidden".into(), detail: "the application lacks ORGANIZATION_EDITOR".into() });
+        let app = spawn_app_with(backend, |s| {
+            use_airbyte(s, &fake);
+            s.admin.tokens = vec![crate::admin::ADMIN_TOKEN.to_owned().into()];
+        })
+        .await;
+        let id = app.deliver(&created("t-redrive", "2026-01-01T00:00:00Z")).await;
+        assert_eq!(app.finished_event(id, WAIT).await.status, "dead");
+        // The operator fixes the permission, then redrives every dead event.
+        let (status, body) = app.admin_post("/api/admin/events/replay", json!({"status": "dead"})).await;
+        assert_eq!((status, body["requeued"].as_i64()), (200, Some(1)));
+        let row = app.finished_event(id, WAIT).await;
+        assert_eq!((row.status.as_str(), row.attempts), ("succeeded", 2));
+        let attempts = app.db.run(move |c| claims::attempts_of(c, id)).await.unwrap();
+        let outcomes: Vec<_> = attempts.iter().map(|a| a.outcome.as_str()).collect();
+        assert_eq!(outcomes, ["dead", "succeeded"], "the history is kept");
+        assert_eq!(fake.workspaces().len(), 1);
+    }
+
     async fn a_create_that_timed_out_after_the_workspace_was_made_is_adopted_not_repeated(backend) {
         let fake = FakeAirbyte::start().await;
         fake.fail_next("create_workspace", Failure::Hang(Duration::from_secs(3)));

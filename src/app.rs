@@ -14,7 +14,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
 use crate::http::{self, AppState};
-use crate::ingest::Source;
+use crate::ingest::{Recorder, Source};
 use crate::metrics::Metrics;
 use crate::provisioning::handlers::Context as HandlerContext;
 use crate::provisioning::provider::WorkspaceProvider;
@@ -44,8 +44,14 @@ impl Application {
         if frontegg.settings.insecure_skip_verification {
             tracing::warn!("sources.frontegg.insecure_skip_verification is on: unsigned requests are accepted");
         }
+        let recorder = Recorder::spawn(
+            db.clone(),
+            settings.ingest.max_batch,
+            settings.ingest.concurrent_batches,
+        );
         let state = web::Data::new(AppState {
             db,
+            recorder,
             frontegg,
             wake: engine.wake.clone(),
             provider_mode: engine.provider.mode(),

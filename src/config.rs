@@ -27,6 +27,16 @@ pub struct Settings {
     pub worker: WorkerSettings,
     pub provider: ProviderSettings,
     pub admin: AdminSettings,
+    pub ingest: IngestSettings,
+}
+
+/// How deliveries are written to the inbox.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct IngestSettings {
+    /// Most deliveries stored by one transaction (group commit).
+    pub max_batch: usize,
+    /// Batches being committed at the same time.
+    pub concurrent_batches: usize,
 }
 
 /// The admin API (`/api/admin`).
@@ -257,6 +267,16 @@ impl Settings {
         }
         self.sources.frontegg.validate("sources.frontegg")?;
         self.worker.validate()?;
+        if self.ingest.max_batch == 0 || self.ingest.concurrent_batches == 0 {
+            bail!("ingest.max_batch and ingest.concurrent_batches must be at least 1");
+        }
+        if self.ingest.concurrent_batches >= self.database.pool_size as usize {
+            bail!(
+                "ingest.concurrent_batches ({}) must be below database.pool_size ({}) so that workers and the admin API keep connections",
+                self.ingest.concurrent_batches,
+                self.database.pool_size
+            );
+        }
         self.provider.validate()
     }
 

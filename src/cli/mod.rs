@@ -1,6 +1,7 @@
 //! The `tenantgate` command line: the clap definitions and the dispatch. Each operator command
 //! lives in its own module: [`replay`], [`sign`], [`events`].
 
+mod bench;
 mod events;
 mod output;
 mod replay;
@@ -54,6 +55,39 @@ pub enum Command {
         #[command(subcommand)]
         command: EventsCommand,
     },
+    /// Measure: `bench ingest` loads a webhook URL with signed requests and reports throughput and latency.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Send unique signed deliveries (the kind mix of real traffic, ~1 KiB bodies) at a fixed concurrency and print
+    /// throughput, p50/p90/p99/max latency and the count of non-2xx answers.
+    Ingest(BenchIngestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchIngestArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=4096).map(usize::from))]
+    pub concurrency: usize,
+    /// Seconds to send for (ignored with --count).
+    #[arg(long, default_value_t = 20.0)]
+    pub duration: f64,
+    /// Send exactly this many requests instead of sending for --duration.
+    #[arg(long)]
+    pub count: Option<usize>,
+    /// Requests to pre-build for a --duration run (the run stops early if they run out).
+    #[arg(long, default_value_t = 200_000)]
+    pub requests: usize,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -199,6 +233,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Replay(args) => replay::run(&settings, &args).await,
         Command::Sign(args) => sign::run(&settings, &args),
         Command::Events { command } => events::run(&settings, command).await,
+        Command::Bench {
+            command: BenchCommand::Ingest(args),
+        } => bench::run(&settings, &args).await,
     }
 }
 

@@ -17,6 +17,8 @@ use error::ApiError;
 #[derive(Debug)]
 pub struct AppState {
     pub db: Database,
+    /// Stores deliveries with group commit.
+    pub recorder: crate::ingest::Recorder,
     pub frontegg: Source,
     /// Wakes a provisioning worker when an event is stored.
     pub wake: std::sync::Arc<tokio::sync::Notify>,

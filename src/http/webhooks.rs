@@ -71,7 +71,7 @@ async fn receive_as(
         route_kind,
         now: chrono::Utc::now(),
     };
-    let result = ingest::receive(&state.db, source, delivery).await;
+    let result = ingest::receive(&state.recorder, source, delivery).await;
     record_metrics(&state, &result);
     let receipt = result?;
     if receipt.status == ReceiptStatus::Accepted {

@@ -2,6 +2,9 @@
 //! store it exactly once. The HTTP handler only adapts requests and answers.
 
 pub mod client_ip;
+mod recorder;
+
+pub use recorder::Recorder;
 
 use std::net::IpAddr;
 
@@ -11,8 +14,8 @@ use sha2::{Digest, Sha256};
 
 use crate::config::SourceSettings;
 use crate::events::{self, EventKind, LifecycleEvent, NormalizeError};
-use crate::store::inbox::{self, status, InsertOutcome, NewEvent};
-use crate::store::{notify, Database, StoreError};
+use crate::store::inbox::{status, InsertOutcome, NewEvent};
+use crate::store::StoreError;
 use crate::verify::{HeaderSource, Verifier, VerifyError};
 
 /// Longest idempotency key taken from a header; longer values fall back to the body hash.
@@ -143,25 +146,14 @@ impl Source {
 }
 
 /// Checks, verifies, normalizes and stores one delivery. Returns only after the row is committed.
-pub async fn receive(db: &Database, source: &Source, delivery: Delivery<'_>) -> Result<Receipt, IngestError> {
+pub async fn receive(recorder: &Recorder, source: &Source, delivery: Delivery<'_>) -> Result<Receipt, IngestError> {
     source.check_address(delivery.peer, delivery.headers)?;
     source.verify(&delivery)?;
     let event = events::normalize(delivery.body).map_err(IngestError::Normalize)?;
     check_route(delivery.route_kind, &event)?;
     let new = new_event(source, &delivery, &event);
     let ignored = event.kind == EventKind::Ignored;
-    let outcome = db
-        .run(move |conn| {
-            let outcome = inbox::insert_if_absent(conn, &new)?;
-            if matches!(outcome, InsertOutcome::Inserted { .. }) && !ignored {
-                // Other instances' workers; a failure only delays them until their next poll.
-                if let Err(e) = notify::announce(conn) {
-                    tracing::warn!(error = %e, "could not announce the stored event");
-                }
-            }
-            Ok(outcome)
-        })
-        .await?;
+    let outcome = recorder.record(new).await?;
     let receipt = match outcome {
         InsertOutcome::Inserted { id } if ignored => Receipt {
             status: ReceiptStatus::Ignored,

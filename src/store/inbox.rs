@@ -22,7 +22,7 @@ pub mod status {
 
 /// A verified, normalized delivery about to be stored.
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = webhook_events)]
+#[diesel(table_name = webhook_events, treat_none_as_default_value = false)]
 pub struct NewEvent {
     pub source: String,
     pub idempotency_key: String,
@@ -107,6 +107,79 @@ pub fn insert_if_absent(conn: &mut DbConn, event: &NewEvent) -> Result<InsertOut
         } else {
             InsertOutcome::Conflict { id }
         })
+    })
+}
+
+/// Stores a batch of deliveries in one transaction (group commit): one multi-row insert, one
+/// look-up of the keys that were already there, and one wake-up for other instances. Outcomes
+/// come back in the order of `events`; nothing is acknowledged before the commit.
+pub fn insert_batch(conn: &mut DbConn, events: &[NewEvent]) -> Result<Vec<InsertOutcome>, StoreError> {
+    use std::collections::HashMap;
+    use webhook_events::dsl as e;
+    // The same key twice in one batch: the first is inserted, the others compare with it.
+    let mut first_of: HashMap<(&str, &str), usize> = HashMap::new();
+    let unique: Vec<NewEvent> = events
+        .iter()
+        .enumerate()
+        .filter(|(i, ev)| {
+            *first_of
+                .entry((ev.source.as_str(), ev.idempotency_key.as_str()))
+                .or_insert(*i)
+                == *i
+        })
+        .map(|(_, ev)| ev.clone())
+        .collect();
+    conn.transaction(|conn| {
+        let inserted: Vec<(i64, String, String)> = with_conn!(conn, |c| diesel::insert_into(e::webhook_events)
+            .values(&unique)
+            .on_conflict_do_nothing()
+            .returning((e::id, e::source, e::idempotency_key))
+            .get_results(c))?;
+        // (source, key) → (id, stored body hash, inserted by this batch)
+        let mut stored: HashMap<(String, String), (i64, String, bool)> = HashMap::new();
+        for (id, source, key) in inserted {
+            let hash = first_of
+                .get(&(source.as_str(), key.as_str()))
+                .map(|i| events[*i].body_sha256.clone())
+                .unwrap_or_default();
+            stored.insert((source, key), (id, hash, true));
+        }
+        let missing: Vec<&str> = unique
+            .iter()
+            .filter(|ev| !stored.contains_key(&(ev.source.clone(), ev.idempotency_key.clone())))
+            .map(|ev| ev.idempotency_key.as_str())
+            .collect();
+        if !missing.is_empty() {
+            let existing: Vec<(i64, String, String, String)> = with_conn!(conn, |c| e::webhook_events
+                .filter(e::idempotency_key.eq_any(&missing))
+                .select((e::id, e::source, e::idempotency_key, e::body_sha256))
+                .load(c))?;
+            for (id, source, key, hash) in existing {
+                stored.entry((source, key)).or_insert((id, hash, false));
+            }
+        }
+        if stored.values().any(|(_, _, new)| *new) {
+            super::notify::announce(conn)?;
+        }
+        events
+            .iter()
+            .enumerate()
+            .map(|(i, ev)| {
+                let Some((id, hash, new)) = stored.get(&(ev.source.clone(), ev.idempotency_key.clone())) else {
+                    return Err(StoreError::Unexpected(anyhow::anyhow!(
+                        "event {i} of the batch was not stored"
+                    )));
+                };
+                let first = first_of.get(&(ev.source.as_str(), ev.idempotency_key.as_str())) == Some(&i);
+                Ok(if *new && first {
+                    InsertOutcome::Inserted { id: *id }
+                } else if *hash == ev.body_sha256 {
+                    InsertOutcome::Duplicate { id: *id }
+                } else {
+                    InsertOutcome::Conflict { id: *id }
+                })
+            })
+            .collect()
     })
 }
 

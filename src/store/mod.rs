@@ -100,6 +100,17 @@ pub enum StoreError {
     Unexpected(#[from] anyhow::Error),
 }
 
+impl StoreError {
+    /// The same failure again, for each request of a batch that failed as a whole.
+    pub fn duplicate(&self) -> Self {
+        match self {
+            Self::Unavailable(reason) => Self::Unavailable(reason.clone()),
+            Self::LeaseLost => Self::LeaseLost,
+            other => Self::Unexpected(anyhow::anyhow!("{other}")),
+        }
+    }
+}
+
 impl From<diesel::result::Error> for StoreError {
     fn from(e: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error};

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Ingest benchmark: tenantgate's acknowledgement throughput and latency against the ceiling that
+# PostgreSQL itself sets on the same machine, in the same run.
+#
+#   bash benches/ingest.sh            # DURATION=20 CONCURRENCY="32 4" by default
+#
+# For each concurrency C:
+#   1. ceiling: pgbench runs a single-row INSERT … ON CONFLICT DO NOTHING of the inbox row shape
+#      (same columns, a ~1 KiB payload), C clients, DURATION seconds, into a fresh database;
+#   2. tenantgate: `serve` (release, workers off: ingest only) on another fresh database,
+#      loaded by `tenantgate bench ingest` at C for DURATION seconds;
+#   3. the rows in the inbox are counted: every acknowledged event must be there.
+# Then the same load on the SQLite default. Peak resident memory is read from /proc.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-20}
+CONCURRENCY=${CONCURRENCY:-"32 4"}
+PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
+PORT=${BENCH_PORT:-18080}
+BIN=target/release/tenantgate
+work=$(mktemp -d)
+server=
+cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+cargo build --release -q
+unset TENANTGATE_ENV RUST_LOG
+export TENANTGATE_CONFIG_DIR=$PWD/config TENANTGATE__LOG__LEVEL=warn PORT=$PORT
+
+fresh_db() { # name → url, migrated
+  psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1" >/dev/null
+  DATABASE_URL="$PG/$1" $BIN migrate >/dev/null
+  echo "$PG/$1"
+}
+
+start_server() { # database url
+  DATABASE_URL="$1" TENANTGATE__WORKER__ENABLED=false $BIN serve >"$work/serve.log" 2>&1 &
+  server=$!
+  for _ in $(seq 1 100); do curl -sf "localhost:$PORT/readyz" >/dev/null && return; sleep 0.1; done
+  cat "$work/serve.log"; exit 1
+}
+
+stop_server() { # prints peak RSS in MB
+  local hwm
+  hwm=$(awk '/VmHWM/ {print int($2/1024)}' "/proc/$server/status")
+  kill "$server"; wait "$server" 2>/dev/null || true; server=
+  echo "$hwm"
+}
+
+payload=$(head -c 1000 < /dev/zero | tr '\0' 'x')
+cat > "$work/insert.sql" <<SQL
+INSERT INTO webhook_events (source, idempotency_key, body_sha256, event_type, kind, tenant_id, user_id,
+  occurred_at, received_at, order_at, payload, status, next_attempt_at)
+VALUES ('frontegg', md5(random()::text || clock_timestamp()::text), md5(random()::text), 'frontegg.user.activated',
+  'user_activated', 'tenant-' || (random() * 5000)::int, md5(random()::text), now(), now(), now(),
+  '{"eventKey":"frontegg.user.activated","pad":"$payload"}', 'pending', now())
+ON CONFLICT DO NOTHING;
+SQL
+
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB; $(psql -qAt "$PG/postgres" -c 'SHOW server_version') PostgreSQL; duration ${DURATION}s"
+for c in $CONCURRENCY; do
+  url=$(fresh_db tenantgate_bench_pgbench)
+  ceiling=$(pgbench -n -M prepared -c "$c" -j 2 -T "$DURATION" -f "$work/insert.sql" "$url" 2>/dev/null \
+            | awk '/^tps/ {print int($3)}')
+  url=$(fresh_db tenantgate_bench_ingest)
+  start_server "$url"
+  report=$($BIN bench ingest --url "http://127.0.0.1:$PORT" --scheme hmac-sha256 --concurrency "$c" --duration "$DURATION" --json)
+  rss=$(stop_server)
+  rows=$(psql -qAt "$url" -c "SELECT count(*) FROM webhook_events")
+  ok=$(echo "$report" | sed -n 's/.*"ok":\([0-9]*\).*/\1/p')
+  rate=$(echo "$report" | sed -n 's/.*"per_second":\([0-9.]*\).*/\1/p')
+  echo "postgres c=$c: pgbench ceiling ${ceiling} inserts/s; tenantgate $report; rows $rows (acknowledged $ok); ratio $(awk "BEGIN {printf \"%.2f\", $rate / $ceiling}"); peak RSS ${rss} MB"
+  [ "$rows" -ge "$ok" ] || { echo "LOST EVENTS: $ok acknowledged, $rows stored" >&2; exit 1; }
+done
+
+sqlite="$work/bench.db"
+start_server "sqlite://$sqlite"
+report=$($BIN bench ingest --url "http://127.0.0.1:$PORT" --scheme hmac-sha256 --concurrency 32 --duration "$DURATION" --json)
+rss=$(stop_server)
+echo "sqlite c=32: tenantgate $report; peak RSS ${rss} MB"

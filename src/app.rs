@@ -176,7 +176,11 @@ impl Engine {
             destinations: settings.provider.default_destinations.clone(),
             metrics,
         };
-        let workers = Workers::spawn(ctx, settings.worker.clone(), wake.clone());
+        let release_delay = match settings.provider.kind {
+            crate::config::ProviderKind::Airbyte => Duration::from_millis(settings.provider.airbyte.request_timeout_ms),
+            crate::config::ProviderKind::DryRun => Duration::ZERO,
+        };
+        let workers = Workers::spawn(ctx, settings.worker.clone(), wake.clone(), release_delay);
         Ok(Self {
             provider,
             wake,

@@ -5,7 +5,7 @@
 //! non-null value wins: a present but invalid value is an error rather than a reason to fall back
 //! to the next source, so a sender's bug is reported instead of silently papered over.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde_json::{Map, Value};
 
 use super::NormalizeError;
@@ -98,6 +98,11 @@ pub(super) fn text(sources: &[Source<'_>]) -> Result<Option<String>, NormalizeEr
         return Err(invalid(path, "must be a string"));
     };
     let trimmed = text.trim();
+    // Control characters (NUL above all, which PostgreSQL refuses in text) are never part of a
+    // name or an address: refuse them here rather than fail later, at storage.
+    if trimmed.chars().any(char::is_control) {
+        return Err(invalid(path, "must not contain control characters"));
+    }
     Ok((!trimmed.is_empty()).then(|| trimmed.to_owned()))
 }
 
@@ -127,10 +132,20 @@ pub(super) fn timestamp(sources: &[Source<'_>]) -> Result<Option<DateTime<Utc>>,
         },
         _ => None,
     };
-    parsed
-        .map(Some)
-        .ok_or_else(|| invalid(path, "must be an RFC 3339 date-time or Unix seconds/milliseconds"))
+    let parsed = parsed.ok_or_else(|| invalid(path, "must be an RFC 3339 date-time or Unix seconds/milliseconds"))?;
+    // Both databases must be able to store it (PostgreSQL's range ends at 4713 BC).
+    if !(EARLIEST_YEAR..=LATEST_YEAR).contains(&parsed.year()) {
+        return Err(invalid(
+            path,
+            &format!("must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}"),
+        ));
+    }
+    Ok(Some(parsed))
 }
+
+/// The span of event times accepted.
+const EARLIEST_YEAR: i32 = 1970;
+const LATEST_YEAR: i32 = 9999;
 
 fn parse_time_text(text: &str) -> Option<DateTime<Utc>> {
     if !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit()) {

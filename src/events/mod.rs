@@ -204,6 +204,17 @@ mod tests {
     }
 
     #[test]
+    fn values_no_database_can_store_are_refused_as_invalid_fields() {
+        let nul = run(json!({"eventType": "user.activated", "tenantId": "t", "userId": "u", "email": "a\u{0}b"}));
+        assert_eq!(nul.unwrap_err().code(), "invalid_field");
+        let ancient =
+            run(json!({"eventType": "tenant.created", "tenantId": "t", "timestamp": -250_000_000_000_000_i64}));
+        assert_eq!(ancient.unwrap_err().code(), "invalid_field");
+        let fine = run(json!({"eventType": "tenant.created", "tenantId": "t", "timestamp": "2026-01-01T00:00:00Z"}));
+        assert!(fine.is_ok());
+    }
+
+    #[test]
     fn malformed_json_is_reported_without_echoing_the_body() {
         let err = normalize(b"{\"eventKey\": \"secret-ish-value\"").unwrap_err();
         assert_eq!(err.code(), "malformed_json");

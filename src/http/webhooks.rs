@@ -68,6 +68,7 @@ async fn receive_as(
         body: &body,
         headers: &Headers(req.headers()),
         peer: req.peer_addr().map(|a| a.ip()),
+        forwarded_for: forwarded_for(req.headers()),
         route_kind,
         now: chrono::Utc::now(),
     };
@@ -103,6 +104,16 @@ fn record_metrics(state: &AppState, result: &Result<Receipt, IngestError>) {
 #[utoipa::path(get, path = "/api/webhooks/frontegg/events", tag = "webhooks", responses((status = 200, description = "`{\"events\": [{name, kind, effect, alias}]}`")))]
 pub async fn catalog() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "events": events::catalog() }))
+}
+
+/// All `X-Forwarded-For` lines: a proxy may add its own line instead of appending to the
+/// client's, and reading only the first would let the client's line decide.
+fn forwarded_for(headers: &HeaderMap) -> Option<String> {
+    let lines: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    (!lines.is_empty()).then(|| lines.join(","))
 }
 
 /// JSON, or no content type at all (some senders omit it).

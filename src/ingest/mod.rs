@@ -73,6 +73,8 @@ pub struct Delivery<'a> {
     pub body: &'a [u8],
     pub headers: &'a dyn HeaderSource,
     pub peer: Option<IpAddr>,
+    /// Every `X-Forwarded-For` line, joined in order with commas.
+    pub forwarded_for: Option<String>,
     /// The per-event alias route used, if any.
     pub route_kind: Option<EventKind>,
     pub now: DateTime<Utc>,
@@ -97,8 +99,8 @@ impl Source {
     }
 
     /// Refuses senders outside the allow-list.
-    pub fn check_address(&self, peer: Option<IpAddr>, headers: &dyn HeaderSource) -> Result<(), IngestError> {
-        let client = client_ip::client_address(peer, headers.header("x-forwarded-for"), &self.trusted_proxies);
+    pub fn check_address(&self, peer: Option<IpAddr>, forwarded_for: Option<&str>) -> Result<(), IngestError> {
+        let client = client_ip::client_address(peer, forwarded_for, &self.trusted_proxies);
         if client_ip::is_allowed(client, &self.allowed) {
             Ok(())
         } else {
@@ -147,7 +149,7 @@ impl Source {
 
 /// Checks, verifies, normalizes and stores one delivery. Returns only after the row is committed.
 pub async fn receive(recorder: &Recorder, source: &Source, delivery: Delivery<'_>) -> Result<Receipt, IngestError> {
-    source.check_address(delivery.peer, delivery.headers)?;
+    source.check_address(delivery.peer, delivery.forwarded_for.as_deref())?;
     source.verify(&delivery)?;
     let event = events::normalize(delivery.body).map_err(IngestError::Normalize)?;
     check_route(delivery.route_kind, &event)?;

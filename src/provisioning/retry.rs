@@ -4,7 +4,8 @@ use std::time::Duration;
 
 /// The delay before the next attempt after `attempts` failed ones, or `None` when the schedule
 /// is used up (the event is then dead). `spread` in [-1, 1] picks where in the ±`jitter` band
-/// the delay falls; a provider's `Retry-After` is honoured when it asks for longer.
+/// the delay falls; a provider's `Retry-After` is honoured when it asks for longer, up to the
+/// schedule's longest step (a provider cannot park an event for a year).
 pub fn next_delay(
     schedule: &[Duration],
     jitter: f64,
@@ -16,7 +17,8 @@ pub fn next_delay(
     let base = schedule.get(index)?;
     let factor = (1.0 + jitter * spread.clamp(-1.0, 1.0)).max(0.0);
     let jittered = base.mul_f64(factor);
-    Some(retry_after.map_or(jittered, |asked| asked.max(jittered)))
+    let longest = schedule.iter().max().copied().unwrap_or_default();
+    Some(retry_after.map_or(jittered, |asked| asked.min(longest).max(jittered)))
 }
 
 /// A uniformly random spread for [`next_delay`].
@@ -53,8 +55,15 @@ mod tests {
     }
 
     #[test]
+    fn retry_after_is_capped_at_the_longest_step() {
+        let schedule = secs(&[30, 600]);
+        let year = Some(Duration::from_secs(31_536_000));
+        assert_eq!(next_delay(&schedule, 0.0, 1, year, 0.0), Some(Duration::from_secs(600)));
+    }
+
+    #[test]
     fn a_longer_retry_after_wins_and_a_shorter_one_does_not() {
-        let schedule = secs(&[30]);
+        let schedule = secs(&[30, 600]);
         let long = Some(Duration::from_secs(90));
         assert_eq!(next_delay(&schedule, 0.0, 1, long, 0.0), long);
         assert_eq!(

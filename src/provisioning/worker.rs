@@ -32,6 +32,8 @@ struct Shared {
     claim_lock: Option<Mutex<()>>,
     /// Claims being processed, by task: released if shutdown cuts them short.
     in_flight: std::sync::Mutex<HashMap<usize, (i64, i32)>>,
+    /// How long a released claim waits before it is due again.
+    release_delay: Duration,
 }
 
 /// Running workers; stop them with [`Workers::shutdown`].
@@ -42,8 +44,9 @@ pub struct Workers {
 }
 
 impl Workers {
-    /// Starts `settings.concurrency` worker tasks on the current runtime.
-    pub fn spawn(ctx: Context, settings: WorkerSettings, wake: Arc<Notify>) -> Self {
+    /// Starts `settings.concurrency` worker tasks on the current runtime. `release_delay` is the
+    /// longest a provider call may take (see [`Workers::shutdown`]).
+    pub fn spawn(ctx: Context, settings: WorkerSettings, wake: Arc<Notify>, release_delay: Duration) -> Self {
         let claim_lock = matches!(ctx.db, Database::Sqlite(_)).then(|| Mutex::new(()));
         let shared = Arc::new(Shared {
             ctx,
@@ -51,6 +54,7 @@ impl Workers {
             wake,
             claim_lock,
             in_flight: Default::default(),
+            release_delay,
         });
         let (stop, _) = watch::channel(false);
         let tasks = (0..shared.settings.concurrency)
@@ -77,13 +81,16 @@ impl Workers {
             aborts.iter().for_each(tokio::task::AbortHandle::abort);
         }
         let unfinished: Vec<(i64, i32)> = self.shared.lock_in_flight().drain().map(|(_, claim)| claim).collect();
+        // A provider call cut short may still complete on the provider's side: give it time to
+        // show up (e.g. in the workspace list) before another worker retries.
+        let settle = chrono::Duration::from_std(self.shared.release_delay).unwrap_or_default();
         for (event_id, attempt) in unfinished {
-            let now = Utc::now().naive_utc();
+            let due = Utc::now().naive_utc() + settle;
             match self
                 .shared
                 .ctx
                 .db
-                .run(move |c| claims::release(c, event_id, attempt, now))
+                .run(move |c| claims::release(c, event_id, attempt, due))
                 .await
             {
                 Ok(_) => tracing::info!(event.id = event_id, "claim released at shutdown"),
@@ -163,7 +170,14 @@ async fn claim_one(shared: &Shared) -> Result<Option<EventRow>, StoreError> {
 async fn process(shared: &Shared, row: EventRow) {
     let started = Instant::now();
     let started_at = Utc::now().naive_utc();
+    let heartbeat = tokio::spawn(keep_lease(
+        shared.ctx.db.clone(),
+        row.id,
+        row.attempts,
+        shared.settings.lease(),
+    ));
     let result = handlers::handle(&shared.ctx, &row, started_at).await;
+    heartbeat.abort();
     let now = Utc::now().naive_utc();
     let (completion, effects, http_status) = complete(&shared.settings, &row, result, now);
     let attempt = Attempt {
@@ -179,12 +193,33 @@ async fn process(shared: &Shared, row: EventRow) {
     let outcome = completion.status();
     shared.ctx.metrics.processed(&row.kind, outcome, started.elapsed());
     let recorded = {
-        let completion = completion.clone();
+        let (completion, attempt) = (completion.clone(), attempt.clone());
         shared
             .ctx
             .db
             .run(move |c| record(c, &attempt, &completion, &effects, now))
             .await
+    };
+    // Effects that can never be written (e.g. a value the database refuses) must not keep the
+    // event processing forever: record the failure alone, on the retry schedule.
+    let recorded = match recorded {
+        Err(e) if !matches!(e, StoreError::LeaseLost) => {
+            tracing::warn!(error = %e, "the outcome could not be recorded; recording the failure instead");
+            let failed = retry_or_dead(
+                &shared.settings,
+                &row,
+                format!("recording the outcome failed: {e}"),
+                None,
+                now,
+            );
+            let attempt = Attempt {
+                outcome: failed.status().to_owned(),
+                error: error_of(&failed),
+                ..attempt
+            };
+            shared.ctx.db.run(move |c| record(c, &attempt, &failed, &[], now)).await
+        }
+        other => other,
     };
     match recorded {
         Ok(true) => match &completion {
@@ -203,6 +238,22 @@ async fn process(shared: &Shared, row: EventRow) {
         Ok(false) => tracing::warn!("lease lost before the event finished; another worker owns it now"),
         Err(e) => {
             tracing::warn!(error = %e, "could not record the outcome; the event is retried when its lease expires")
+        }
+    }
+}
+
+/// Renews the claim's lease while the handler runs, so a slow provider never lets a second
+/// worker take an event whose first worker is alive.
+async fn keep_lease(db: Database, event_id: i64, attempt: i32, lease: Duration) {
+    let mut beat = tokio::time::interval(lease / 3);
+    beat.tick().await;
+    loop {
+        beat.tick().await;
+        let until = Utc::now().naive_utc() + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+        match db.run(move |c| claims::extend(c, event_id, attempt, until)).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => tracing::warn!(event.id = event_id, error = %e, "could not renew the lease"),
         }
     }
 }
@@ -272,11 +323,11 @@ fn retry_or_dead(
         retry_after,
         retry::random_spread(),
     );
-    match delay.and_then(|d| chrono::Duration::from_std(d).ok()) {
-        Some(delay) => Completion::Retry {
-            next_attempt_at: now + delay,
-            error,
-        },
+    match delay
+        .and_then(|d| chrono::Duration::from_std(d).ok())
+        .and_then(|d| now.checked_add_signed(d))
+    {
+        Some(next_attempt_at) => Completion::Retry { next_attempt_at, error },
         None => Completion::Dead {
             error: format!("gave up after {attempts} attempts: {error}"),
         },

@@ -159,8 +159,23 @@ pub fn finish(
     Ok(owned)
 }
 
-/// Gives a claim back unprocessed (shutdown): due now, and this attempt not counted.
-pub fn release(conn: &mut DbConn, event_id: i64, attempt: i32, now: NaiveDateTime) -> Result<bool, StoreError> {
+/// Extends a live claim's lease (a heartbeat while a handler runs). False when the claim is lost.
+pub fn extend(conn: &mut DbConn, event_id: i64, attempt: i32, until: NaiveDateTime) -> Result<bool, StoreError> {
+    use webhook_events::dsl as e;
+    let updated = with_conn!(conn, |c| diesel::update(
+        e::webhook_events
+            .filter(e::id.eq(event_id))
+            .filter(e::status.eq(status::PROCESSING))
+            .filter(e::attempts.eq(attempt))
+    )
+    .set(e::locked_until.eq(Some(until)))
+    .execute(c))?;
+    Ok(updated == 1)
+}
+
+/// Gives a claim back unprocessed (shutdown), due at `due` (after any call still in flight
+/// could have ended), this attempt not counted.
+pub fn release(conn: &mut DbConn, event_id: i64, attempt: i32, due: NaiveDateTime) -> Result<bool, StoreError> {
     let sql = match conn {
         DbConn::Pg(_) => {
             "UPDATE webhook_events SET status = CASE WHEN attempts > 1 THEN 'failed_retrying' ELSE 'pending' END,
@@ -174,7 +189,7 @@ pub fn release(conn: &mut DbConn, event_id: i64, attempt: i32, now: NaiveDateTim
         }
     };
     let updated = with_conn!(conn, |c| diesel::sql_query(sql)
-        .bind::<Timestamp, _>(now)
+        .bind::<Timestamp, _>(due)
         .bind::<BigInt, _>(event_id)
         .bind::<Integer, _>(attempt)
         .execute(c))?;

@@ -55,33 +55,30 @@ macro_rules! with_conn {
 impl DbConn {
     /// Runs `work` in one transaction: committed when it returns `Ok`, rolled back otherwise.
     /// SQLite takes the write lock up front (`BEGIN IMMEDIATE`), so a transaction that reads
-    /// before it writes waits for other writers instead of failing.
+    /// before it writes waits for other writers instead of failing. Diesel's transaction manager
+    /// tracks the state, so a connection left inside a failed transaction is never reused.
     pub fn transaction<T, E>(&mut self, work: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
     where
         E: From<StoreError>,
     {
-        let begin = match self {
-            DbConn::Pg(_) => "BEGIN",
-            DbConn::Sqlite(_) => "BEGIN IMMEDIATE",
-        };
-        self.batch(begin)?;
+        use diesel::connection::{AnsiTransactionManager, TransactionManager};
+        match self {
+            DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(&mut **c),
+            DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(&mut **c, "BEGIN IMMEDIATE"),
+        }
+        .map_err(StoreError::from)?;
         match work(self) {
             Ok(value) => {
-                if let Err(e) = self.batch("COMMIT") {
-                    let _ = self.batch("ROLLBACK");
-                    return Err(e.into());
-                }
+                with_conn!(self, |c| AnsiTransactionManager::commit_transaction(c)).map_err(StoreError::from)?;
                 Ok(value)
             }
             Err(e) => {
-                let _ = self.batch("ROLLBACK");
+                if let Err(rollback) = with_conn!(self, |c| AnsiTransactionManager::rollback_transaction(c)) {
+                    tracing::warn!(error = %rollback, "rollback failed; the connection is discarded");
+                }
                 Err(e)
             }
         }
-    }
-
-    fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
-        with_conn!(self, |c| c.batch_execute(sql).map_err(StoreError::from))
     }
 }
 

@@ -67,14 +67,24 @@ fn headers() -> impl Strategy<Value = Vec<(String, String)>> {
 
 #[test]
 fn random_bodies_and_headers_never_panic_or_answer_5xx() {
+    let mut backends = vec![Backend::Sqlite];
+    if postgres_url().is_some() {
+        backends.push(Backend::Postgres);
+    }
+    for backend in backends {
+        fuzz(backend);
+    }
+}
+
+fn fuzz(backend: Backend) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let verified = rt.block_on(spawn_app(Backend::Sqlite));
+    let verified = rt.block_on(spawn_app(backend));
     // Without verification random JSON reaches normalization and the inbox.
-    let open = rt.block_on(spawn_app_with(Backend::Sqlite, |s| {
+    let open = rt.block_on(spawn_app_with(backend, |s| {
         s.sources.frontegg.insecure_skip_verification = true
     }));
     let mut runner = TestRunner::new(Config {
@@ -88,7 +98,10 @@ fn random_bodies_and_headers_never_panic_or_answer_5xx() {
             let status = rt
                 .block_on(app.post_raw("/api/webhooks/frontegg", &body, &headers))
                 .status();
-            prop_assert!(status.is_success() || status.is_client_error(), "answered {status}");
+            prop_assert!(
+                status.is_success() || status.is_client_error(),
+                "{backend:?} answered {status}"
+            );
             Ok(())
         })
         .unwrap();

@@ -301,3 +301,56 @@ async fn two_instances_on_one_postgres_process_every_event_once_in_tenant_order(
     names.dedup();
     assert_eq!(names.len(), TENANTS);
 }
+
+/// Frontegg's real payloads carry no timestamp, so they are ordered by arrival.
+fn frontegg_shaped(key: &str, tenant: &str) -> serde_json::Value {
+    json!({"eventKey": key, "eventContext": {"tenantId": tenant}, "tenant": {"name": "Acme"}})
+}
+
+on_both_backends! {
+    async fn an_untimed_create_arriving_after_the_deletion_makes_no_workspace(backend) {
+        let fake = FakeAirbyte::start().await;
+        let app = spawn_app_with(backend, |s| use_airbyte(s, &fake)).await;
+        let delete = app.deliver(&frontegg_shaped("frontegg.tenant.deleted", "t-untimed")).await;
+        assert_eq!(app.finished_event(delete, WAIT).await.status, "succeeded");
+        let create = app.deliver(&frontegg_shaped("frontegg.tenant.created", "t-untimed")).await;
+        assert_eq!(app.finished_event(create, WAIT).await.status, "skipped");
+        assert_eq!(fake.calls("POST", "/v1/workspaces").await, 0);
+    }
+
+    async fn a_worker_killed_mid_create_leaves_one_workspace_which_the_next_worker_adopts(backend) {
+        let fake = FakeAirbyte::start().await;
+        // The create takes effect at once, but its answer never comes before the kill.
+        fake.fail_next("create_workspace", Failure::Hang(Duration::from_secs(30)));
+        let receiver = spawn_app(backend).await;
+        let dir = tempfile::tempdir().unwrap();
+        let mut worker = crate::binary::tenantgate(dir.path(), &["worker"]);
+        worker
+            .env("DATABASE_URL", &receiver.database_url)
+            .env("TENANTGATE__PROVIDER__KIND", "airbyte")
+            .env("TENANTGATE__PROVIDER__AIRBYTE__BASE_URL", fake.base_url())
+            .env("TENANTGATE__PROVIDER__AIRBYTE__TOKEN", TOKEN)
+            .env("TENANTGATE__PROVIDER__AIRBYTE__REQUEST_TIMEOUT_MS", "60000")
+            .env("TENANTGATE__WORKER__LEASE_SECS", "1")
+            .env("TENANTGATE__WORKER__POLL_INTERVAL_MS", "50")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let mut worker = worker.spawn().unwrap();
+        let id = receiver.deliver(&created("t-crash", "2026-01-01T00:00:00Z")).await;
+        fake.wait_for_calls("POST", "/v1/workspaces", 1, Duration::from_secs(20)).await;
+        worker.kill().unwrap(); // SIGKILL: no shutdown, no release
+        worker.wait().unwrap();
+
+        let rescuer = spawn_instance(&receiver, |s| {
+            use_airbyte(s, &fake);
+            s.worker.lease_secs = 1.0;
+            s.worker.poll_interval_ms = 50;
+        })
+        .await;
+        let row = rescuer.finished_event(id, WAIT).await;
+        assert_eq!((row.status.as_str(), row.attempts), ("succeeded", 2));
+        assert_eq!(fake.calls("POST", "/v1/workspaces").await, 1, "exactly one create");
+        let mapping = rescuer.db.run(|c| tenants::mapping(c, "t-crash")).await.unwrap().unwrap();
+        assert_eq!(mapping.workspace_id.as_deref(), Some(fake.workspaces()[0].0.as_str()));
+    }
+}

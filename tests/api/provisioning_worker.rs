@@ -77,6 +77,23 @@ on_both_backends! {
         assert_eq!((mapping.status.as_str(), mapping.workspace_id), ("tombstone", None));
     }
 
+    async fn a_user_event_older_than_the_tenants_deletion_does_not_bring_the_user_back(backend) {
+        let app = spawn_worker_app(backend).await;
+        for event in [
+            tenant_event("frontegg.tenant.created", "t-gone", "2026-01-01T00:00:00Z"),
+            user_event("user.activated", "t-gone", "u1", "2026-01-01T00:01:00Z"),
+            tenant_event("frontegg.tenant.deleted", "t-gone", "2026-01-03T00:00:00Z"),
+        ] {
+            let id = app.deliver(&event).await;
+            assert_eq!(app.finished_event(id, WAIT).await.status, "succeeded");
+        }
+        let late = app.deliver(&user_event("user.activated", "t-gone", "u1", "2026-01-02T00:00:00Z")).await;
+        let row = app.finished_event(late, WAIT).await;
+        assert_eq!(row.status, "skipped", "{:?}", row.last_error);
+        let user = app.db.run(|c| tenants::user(c, "t-gone", "u1")).await.unwrap().unwrap();
+        assert_eq!((user.status.as_str(), user.deleted_at.is_some()), ("deleted", true));
+    }
+
     async fn a_stale_user_event_is_skipped_with_the_reason(backend) {
         let app = spawn_worker_app(backend).await;
         let newer = app.deliver(&user_event("user.deactivated", "t2", "u1", "2026-01-02T00:00:00Z")).await;

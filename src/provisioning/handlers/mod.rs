@@ -78,6 +78,13 @@ impl Job<'_> {
         self.row.order_at
     }
 
+    /// Whether this event says it happened after `applied`. An event without its own timestamp
+    /// (Frontegg's payloads carry none) is ordered by arrival, which proves nothing about when it
+    /// happened: it never counts as newer than a deletion.
+    fn is_known_newer_than(&self, applied: Option<NaiveDateTime>) -> bool {
+        self.row.occurred_at.is_some() && applied.is_some_and(|applied| self.at() > applied)
+    }
+
     /// Whether something newer than this event was already applied.
     fn is_older_than(&self, applied: Option<NaiveDateTime>) -> bool {
         applied.is_some_and(|applied| self.at() < applied)

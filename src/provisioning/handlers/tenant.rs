@@ -11,10 +11,8 @@ use crate::store::tenants::{self, mapping_status as ms, Effect, Mapping};
 pub async fn created(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerError> {
     let name = workspace_name(&ctx.name_template, &job.tenant_id, job.event.tenant_name.as_deref());
     let mut mapping = match load(ctx, job).await? {
-        Some(m)
-            if ms::is_gone(&m.status) && !job.is_older_than(m.last_event_at) && m.last_event_at != Some(job.at()) =>
-        {
-            // A create newer than the tenant's deletion: the tenant came back.
+        Some(m) if ms::is_gone(&m.status) && job.is_known_newer_than(m.last_event_at) => {
+            // A create that says it happened after the tenant's deletion: the tenant came back.
             let fresh = Mapping {
                 workspace_id: None,
                 status: ms::PROVISIONING.into(),
@@ -164,7 +162,7 @@ pub async fn updated(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerErr
 pub async fn deleted(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerError> {
     let soft_delete = Effect::SoftDeleteTenantRows {
         tenant_id: job.tenant_id.clone(),
-        at: job.now,
+        at: job.at(),
     };
     let Some(mapping) = load(ctx, job).await? else {
         let tombstone = Mapping {

@@ -14,6 +14,9 @@ pub async fn deactivated(ctx: &Context, job: &Job<'_>) -> Result<Outcome, Handle
 }
 
 async fn set_user(ctx: &Context, job: &Job<'_>, status: &str, action: &str) -> Result<Outcome, HandlerError> {
+    if let Some(skip) = tenant_gone(ctx, job).await? {
+        return Ok(skip);
+    }
     let user_id = job
         .event
         .user_id
@@ -45,6 +48,9 @@ async fn set_user(ctx: &Context, job: &Job<'_>, status: &str, action: &str) -> R
 }
 
 pub async fn sso_changed(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerError> {
+    if let Some(skip) = tenant_gone(ctx, job).await? {
+        return Ok(skip);
+    }
     let provider = job
         .event
         .sso_provider
@@ -72,6 +78,22 @@ pub async fn sso_changed(ctx: &Context, job: &Job<'_>) -> Result<Outcome, Handle
     Ok(Outcome::Done {
         effects: vec![Effect::Sso(row), audit],
     })
+}
+
+/// A user or SSO event for a tenant that was deleted, unless it says it happened afterwards:
+/// it must not bring back what the deletion removed.
+async fn tenant_gone(ctx: &Context, job: &Job<'_>) -> Result<Option<Outcome>, HandlerError> {
+    let tenant = job.tenant_id.clone();
+    let mapping = ctx.db.run(move |c| tenants::mapping(c, &tenant)).await?;
+    Ok(mapping
+        .filter(|m| tenants::mapping_status::is_gone(&m.status) && !job.is_known_newer_than(m.last_event_at))
+        .map(|m| Outcome::Skipped {
+            reason: format!(
+                "the tenant is {}: this event does not say it happened after that",
+                m.status
+            ),
+            effects: vec![],
+        }))
 }
 
 fn stale(applied: Option<chrono::NaiveDateTime>) -> Outcome {

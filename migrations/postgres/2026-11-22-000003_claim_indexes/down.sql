@@ -1,0 +1,3 @@
+DROP INDEX webhook_events_status_id;
+DROP INDEX webhook_events_unfinished_order;
+DROP INDEX webhook_events_unfinished_tenant;

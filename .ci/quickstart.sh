@@ -29,15 +29,17 @@ export CARGO_TARGET_DIR="$repo/target"
 unset DATABASE_URL PORT RUST_LOG TENANTGATE_ENV
 for v in $(env | sed -n 's/^\(TENANTGATE[A-Z_]*\)=.*/\1/p'); do unset "$v"; done
 
+# Build first, so that the readiness wait below measures start-up, not compilation.
+cargo build -q $profile
 echo "==> cargo run $profile -- serve"
 cargo run -q $profile -- serve > "$work/serve.log" 2>&1 &
 server_pid=$!
-for _ in $(seq 1 300); do
+for _ in $(seq 1 120); do
   curl -sf localhost:8000/readyz > /dev/null && break
   kill -0 "$server_pid" 2>/dev/null || { cat "$work/serve.log"; echo "the server exited" >&2; exit 1; }
   sleep 0.5
 done
-curl -sf localhost:8000/readyz | grep -q '"backend":"sqlite"' || { echo "/readyz is not ready on sqlite" >&2; exit 1; }
+curl -sf localhost:8000/readyz | grep -q '"backend":"sqlite"' || { cat "$work/serve.log"; echo "/readyz is not ready on sqlite" >&2; exit 1; }
 
 fixtures=$(ls fixtures/frontegg/*.json | wc -l)
 echo "==> cargo run $profile -- replay fixtures/frontegg"

@@ -2,6 +2,7 @@
 //! lives in its own module: [`replay`], [`sign`], [`events`].
 
 mod bench;
+mod bench_pipeline;
 mod events;
 mod output;
 mod replay;
@@ -67,6 +68,23 @@ pub enum BenchCommand {
     /// Send unique signed deliveries (the kind mix of real traffic, ~1 KiB bodies) at a fixed concurrency and print
     /// throughput, p50/p90/p99/max latency and the count of non-2xx answers.
     Ingest(BenchIngestArgs),
+    /// Store a backlog straight into the inbox (database.url), start the application against a fast local stand-in
+    /// for Airbyte, and report the drain rate; then time idle tenant.created deliveries from their 200 to the
+    /// provider's POST /workspaces.
+    Pipeline(BenchPipelineArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchPipelineArgs {
+    /// Events stored before the workers start.
+    #[arg(long, default_value_t = 50_000)]
+    pub backlog: usize,
+    /// Idle deliveries timed end to end, one at a time.
+    #[arg(long, default_value_t = 200)]
+    pub idle: usize,
+    /// Worker tasks (default: worker.concurrency).
+    #[arg(long)]
+    pub workers: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -236,6 +254,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench {
             command: BenchCommand::Ingest(args),
         } => bench::run(&settings, &args).await,
+        Command::Bench {
+            command: BenchCommand::Pipeline(args),
+        } => {
+            crate::telemetry::init(&settings.log, std::io::stderr);
+            bench_pipeline::run(&settings, &args).await
+        }
     }
 }
 

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDateTime, Utc};
-use tokio::sync::{watch, Mutex, Notify};
-use tokio::task::JoinHandle;
+use tokio::sync::{watch, Notify, Semaphore};
+use tokio::task::{JoinHandle, JoinSet};
 
 use super::handlers::{self, Context, HandlerError, Outcome};
 use super::retry;
@@ -20,6 +20,12 @@ use crate::store::{Database, DbConn, StoreError};
 /// How long to back off when the database fails between claims.
 const DATABASE_BACKOFF: Duration = Duration::from_secs(1);
 
+/// A claim slower than this suggests stale planner statistics.
+const SLOW_CLAIM: Duration = Duration::from_millis(50);
+
+/// Least time between two statistics refreshes of one process.
+const STATISTICS_INTERVAL: Duration = Duration::from_secs(60);
+
 /// Shortest idle wait, so that the loop never spins.
 const MIN_IDLE: Duration = Duration::from_millis(20);
 
@@ -28,59 +34,56 @@ struct Shared {
     ctx: Context,
     settings: WorkerSettings,
     wake: Arc<Notify>,
-    /// SQLite has one writer: claims are taken one at a time.
-    claim_lock: Option<Mutex<()>>,
-    /// Claims being processed, by task: released if shutdown cuts them short.
-    in_flight: std::sync::Mutex<HashMap<usize, (i64, i32)>>,
+    /// Claims being processed (event id → attempt): released if shutdown cuts them short.
+    in_flight: std::sync::Mutex<HashMap<i64, i32>>,
     /// How long a released claim waits before it is due again.
     release_delay: Duration,
+    /// When this process last refreshed the inbox statistics.
+    statistics_refreshed: std::sync::Mutex<Option<Instant>>,
 }
 
 /// Running workers; stop them with [`Workers::shutdown`].
 pub struct Workers {
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
-    tasks: Vec<JoinHandle<()>>,
+    dispatcher: JoinHandle<()>,
 }
 
 impl Workers {
-    /// Starts `settings.concurrency` worker tasks on the current runtime. `release_delay` is the
+    /// Starts the dispatcher on the current runtime: it claims due events in batches, up to
+    /// `settings.concurrency` in flight, and runs each on its own task. `release_delay` is the
     /// longest a provider call may take (see [`Workers::shutdown`]).
     pub fn spawn(ctx: Context, settings: WorkerSettings, wake: Arc<Notify>, release_delay: Duration) -> Self {
-        let claim_lock = matches!(ctx.db, Database::Sqlite(_)).then(|| Mutex::new(()));
         let shared = Arc::new(Shared {
             ctx,
             settings,
             wake,
-            claim_lock,
             in_flight: Default::default(),
             release_delay,
+            statistics_refreshed: std::sync::Mutex::new(None),
         });
-        let (stop, _) = watch::channel(false);
-        let tasks = (0..shared.settings.concurrency)
-            .map(|task| tokio::spawn(run(shared.clone(), task, stop.subscribe())))
-            .collect();
+        let (stop, stopped) = watch::channel(false);
+        let dispatcher = tokio::spawn(dispatch(shared.clone(), stopped));
         tracing::info!(
             workers = shared.settings.concurrency,
             provider = shared.ctx.provider.mode(),
             "provisioning workers started"
         );
-        Self { shared, stop, tasks }
+        Self {
+            shared,
+            stop,
+            dispatcher,
+        }
     }
 
     /// Stops claiming, lets in-flight events finish for up to `worker.shutdown_timeout_secs`,
-    /// then releases the claims of those still running so another worker takes them at once.
+    /// then releases the claims of those still running so another worker takes them.
     pub async fn shutdown(self) {
         self.stop.send_replace(true);
-        let grace = Duration::from_secs_f64(self.shared.settings.shutdown_timeout_secs);
-        let aborts: Vec<_> = self.tasks.iter().map(JoinHandle::abort_handle).collect();
-        if tokio::time::timeout(grace, futures_util::future::join_all(self.tasks))
-            .await
-            .is_err()
-        {
-            aborts.iter().for_each(tokio::task::AbortHandle::abort);
+        if let Err(e) = self.dispatcher.await {
+            tracing::warn!(error = %e, "the worker dispatcher ended abnormally");
         }
-        let unfinished: Vec<(i64, i32)> = self.shared.lock_in_flight().drain().map(|(_, claim)| claim).collect();
+        let unfinished: Vec<(i64, i32)> = self.shared.lock_in_flight().drain().collect();
         // A provider call cut short may still complete on the provider's side: give it time to
         // show up (e.g. in the workspace list) before another worker retries.
         let settle = chrono::Duration::from_std(self.shared.release_delay).unwrap_or_default();
@@ -104,21 +107,46 @@ impl Workers {
 }
 
 impl Shared {
-    fn lock_in_flight(&self) -> std::sync::MutexGuard<'_, HashMap<usize, (i64, i32)>> {
+    fn lock_in_flight(&self) -> std::sync::MutexGuard<'_, HashMap<i64, i32>> {
         self.in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
-async fn run(shared: Arc<Shared>, task: usize, mut stop: watch::Receiver<bool>) {
+/// Claims as many due events as there are free slots, in one query, and runs each on its own
+/// task; idles until a wake-up, the next due retry or the fallback poll when nothing is due.
+async fn dispatch(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let poll = Duration::from_millis(shared.settings.poll_interval_ms);
+    let slots = Arc::new(Semaphore::new(shared.settings.concurrency));
+    let mut running = JoinSet::new();
     while !*stop.borrow() {
-        match claim_one(&shared).await {
-            Ok(Some(row)) => {
-                shared.lock_in_flight().insert(task, (row.id, row.attempts));
-                process(&shared, row).await;
-                shared.lock_in_flight().remove(&task);
+        while running.try_join_next().is_some() {}
+        let first = tokio::select! {
+            permit = slots.clone().acquire_owned() => permit,
+            _ = stop.changed() => break,
+        };
+        let Ok(first) = first else { break };
+        let mut permits = vec![first];
+        while let Ok(permit) = slots.clone().try_acquire_owned() {
+            permits.push(permit);
+        }
+        match claim(&shared, permits.len()).await {
+            Ok(rows) if !rows.is_empty() => {
+                for (row, permit) in rows.into_iter().zip(permits) {
+                    shared.lock_in_flight().insert(row.id, row.attempts);
+                    let shared = shared.clone();
+                    running.spawn(async move {
+                        let id = row.id;
+                        process(&shared, row).await;
+                        shared.lock_in_flight().remove(&id);
+                        drop(permit);
+                        // A finished event may unblock its tenant's next one, or have scheduled
+                        // a retry: let the dispatcher look again.
+                        shared.wake.notify_one();
+                    });
+                }
             }
-            Ok(None) => {
+            Ok(_) => {
+                drop(permits);
                 let idle = until_next_due(&shared).await.map_or(poll, |due| due.min(poll));
                 tokio::select! {
                     _ = shared.wake.notified() => {}
@@ -127,6 +155,7 @@ async fn run(shared: Arc<Shared>, task: usize, mut stop: watch::Receiver<bool>) 
                 }
             }
             Err(e) => {
+                drop(permits);
                 tracing::warn!(error = %e, "cannot claim events; backing off");
                 tokio::select! {
                     _ = tokio::time::sleep(DATABASE_BACKOFF) => {}
@@ -134,6 +163,12 @@ async fn run(shared: Arc<Shared>, task: usize, mut stop: watch::Receiver<bool>) 
                 }
             }
         }
+    }
+    let grace = Duration::from_secs_f64(shared.settings.shutdown_timeout_secs);
+    let finished = tokio::time::timeout(grace, async { while running.join_next().await.is_some() {} }).await;
+    if finished.is_err() {
+        running.abort_all();
+        while running.join_next().await.is_some() {}
     }
 }
 
@@ -151,19 +186,40 @@ async fn until_next_due(shared: &Shared) -> Option<Duration> {
     Some(wait.max(MIN_IDLE))
 }
 
-async fn claim_one(shared: &Shared) -> Result<Option<EventRow>, StoreError> {
-    let _guard = match &shared.claim_lock {
-        Some(lock) => Some(lock.lock().await),
-        None => None,
-    };
+async fn claim(shared: &Shared, limit: usize) -> Result<Vec<EventRow>, StoreError> {
     let now = Utc::now().naive_utc();
     let lease_until = now + chrono::Duration::from_std(shared.settings.lease()).unwrap_or(chrono::Duration::MAX);
+    let asked = Instant::now();
+    let limit = i64::try_from(limit).unwrap_or(1);
     let rows = shared
         .ctx
         .db
-        .run(move |c| claims::claim(c, now, lease_until, 1))
+        .run(move |c| claims::claim(c, now, lease_until, limit))
         .await?;
-    Ok(rows.into_iter().next())
+    if asked.elapsed() > SLOW_CLAIM {
+        refresh_statistics(shared).await;
+    }
+    Ok(rows)
+}
+
+/// A slow claim usually means stale planner statistics after a burst: refresh them, at most
+/// once per [`STATISTICS_INTERVAL`] per process.
+async fn refresh_statistics(shared: &Shared) {
+    let now = Instant::now();
+    {
+        let mut last = shared
+            .statistics_refreshed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if last.is_some_and(|at| now.duration_since(at) < STATISTICS_INTERVAL) {
+            return;
+        }
+        *last = Some(now);
+    }
+    match shared.ctx.db.run(claims::refresh_statistics).await {
+        Ok(()) => tracing::info!("claims were slow: inbox statistics refreshed"),
+        Err(e) => tracing::warn!(error = %e, "could not refresh the inbox statistics"),
+    }
 }
 
 #[tracing::instrument(name = "process", skip_all, fields(event.id = row.id, event.kind = %row.kind, tenant.id = row.tenant_id.as_deref().unwrap_or("-"), attempt = row.attempts))]

@@ -14,18 +14,21 @@ use super::schema::{event_attempts, webhook_events};
 use super::{DbConn, StoreError};
 use crate::with_conn;
 
+// An event may be claimed when it is its tenant's head: the tenant's event being processed if
+// there is one (so only its own expired lease frees it), else its earliest unfinished event by
+// order_at then id. The head is a correlated LIMIT 1 look-up on the small partial index of
+// unfinished events, so the plan stays an index walk in due order.
 const CLAIM_POSTGRES: &str = "
 UPDATE webhook_events SET status = 'processing', locked_until = $1, attempts = attempts + 1
 WHERE id IN (
     SELECT e.id FROM webhook_events e
-    WHERE ((e.status IN ('pending', 'failed_retrying') AND e.next_attempt_at <= $2)
+    WHERE e.status IN ('pending', 'processing', 'failed_retrying')
+      AND ((e.status IN ('pending', 'failed_retrying') AND e.next_attempt_at <= $2)
            OR (e.status = 'processing' AND e.locked_until < $2))
-      AND NOT EXISTS (
-          SELECT 1 FROM webhook_events p
-          WHERE p.tenant_id = e.tenant_id AND p.id <> e.id
-            AND p.status IN ('pending', 'processing', 'failed_retrying')
-            AND (p.order_at < e.order_at OR (p.order_at = e.order_at AND p.id < e.id)
-                 OR (p.status = 'processing' AND p.locked_until >= $2)))
+      AND (e.tenant_id IS NULL OR e.id = (
+          SELECT h.id FROM webhook_events h
+          WHERE h.tenant_id = e.tenant_id AND h.status IN ('pending', 'processing', 'failed_retrying')
+          ORDER BY CASE WHEN h.status = 'processing' THEN 0 ELSE 1 END, h.order_at, h.id LIMIT 1))
     ORDER BY e.order_at, e.id
     LIMIT $3
     FOR UPDATE SKIP LOCKED)
@@ -35,14 +38,13 @@ const CLAIM_SQLITE: &str = "
 UPDATE webhook_events SET status = 'processing', locked_until = ?1, attempts = attempts + 1
 WHERE id IN (
     SELECT e.id FROM webhook_events e
-    WHERE ((e.status IN ('pending', 'failed_retrying') AND e.next_attempt_at <= ?2)
+    WHERE e.status IN ('pending', 'processing', 'failed_retrying')
+      AND ((e.status IN ('pending', 'failed_retrying') AND e.next_attempt_at <= ?2)
            OR (e.status = 'processing' AND e.locked_until < ?2))
-      AND NOT EXISTS (
-          SELECT 1 FROM webhook_events p
-          WHERE p.tenant_id = e.tenant_id AND p.id <> e.id
-            AND p.status IN ('pending', 'processing', 'failed_retrying')
-            AND (p.order_at < e.order_at OR (p.order_at = e.order_at AND p.id < e.id)
-                 OR (p.status = 'processing' AND p.locked_until >= ?2)))
+      AND (e.tenant_id IS NULL OR e.id = (
+          SELECT h.id FROM webhook_events h
+          WHERE h.tenant_id = e.tenant_id AND h.status IN ('pending', 'processing', 'failed_retrying')
+          ORDER BY CASE WHEN h.status = 'processing' THEN 0 ELSE 1 END, h.order_at, h.id LIMIT 1))
     ORDER BY e.order_at, e.id
     LIMIT ?3)
 RETURNING *";
@@ -66,6 +68,24 @@ pub fn claim(
         .load(c))?;
     rows.sort_by_key(|r| (r.order_at, r.id));
     Ok(rows)
+}
+
+/// How many events are not finished yet (pending, processing or retrying).
+pub fn unfinished(conn: &mut DbConn) -> Result<i64, StoreError> {
+    use webhook_events::dsl as e;
+    with_conn!(conn, |c| Ok(e::webhook_events
+        .filter(e::status.eq_any([status::PENDING, status::PROCESSING, status::FAILED_RETRYING]))
+        .count()
+        .get_result(c)?))
+}
+
+/// Refreshes the planner's statistics of the inbox (Postgres). A sudden backlog can leave them
+/// far behind, and the claim query's plan with them, until autovacuum's next analyze.
+pub fn refresh_statistics(conn: &mut DbConn) -> Result<(), StoreError> {
+    if let DbConn::Pg(c) = conn {
+        diesel::sql_query("ANALYZE webhook_events").execute(&mut **c)?;
+    }
+    Ok(())
 }
 
 /// When the next waiting event becomes due after `now` (a scheduled retry), if any. Events due

@@ -171,9 +171,13 @@ impl Database {
                     .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL: {}", e.to_string().trim()))?;
                 // Connections are opened on demand: a pool that opens them eagerly on background
                 // threads can still be inside libpq when a short-lived command exits.
+                // No `SELECT 1` on every checkout (a round trip per query): a connection the
+                // server dropped fails its next query, which is reported as unavailable, and the
+                // pool discards it as broken.
                 let pool = Pool::builder()
                     .max_size(pool_size)
                     .min_idle(Some(0))
+                    .test_on_check_out(false)
                     .connection_timeout(connect_timeout)
                     .build_unchecked(ConnectionManager::new(with_timeout));
                 Ok(Self::Pg(pool))

@@ -83,31 +83,12 @@ impl EventRow {
     }
 }
 
-/// Stores `event` unless its `(source, idempotency_key)` is already there. The insert commits
-/// on its own (autocommit) before this returns, so the caller may acknowledge.
+/// Stores one delivery unless its `(source, idempotency_key)` is already there: a batch of
+/// one (see [`insert_batch`]), committed before this returns.
 pub fn insert_if_absent(conn: &mut DbConn, event: &NewEvent) -> Result<InsertOutcome, StoreError> {
-    use webhook_events::dsl as e;
-    with_conn!(conn, |c| {
-        let inserted: Option<i64> = diesel::insert_into(e::webhook_events)
-            .values(event)
-            .on_conflict_do_nothing()
-            .returning(e::id)
-            .get_result(c)
-            .optional()?;
-        if let Some(id) = inserted {
-            return Ok(InsertOutcome::Inserted { id });
-        }
-        let (id, stored_hash): (i64, String) = e::webhook_events
-            .filter(e::source.eq(&event.source))
-            .filter(e::idempotency_key.eq(&event.idempotency_key))
-            .select((e::id, e::body_sha256))
-            .first(c)?;
-        Ok(if stored_hash == event.body_sha256 {
-            InsertOutcome::Duplicate { id }
-        } else {
-            InsertOutcome::Conflict { id }
-        })
-    })
+    insert_batch(conn, std::slice::from_ref(event))?
+        .pop()
+        .ok_or_else(|| StoreError::Unexpected(anyhow::anyhow!("the insert returned no outcome")))
 }
 
 /// Stores a batch of deliveries in one transaction (group commit): one multi-row insert, one

@@ -56,7 +56,8 @@ impl DbConn {
     /// Runs `work` in one transaction: committed when it returns `Ok`, rolled back otherwise.
     /// SQLite takes the write lock up front (`BEGIN IMMEDIATE`), so a transaction that reads
     /// before it writes waits for other writers instead of failing. Diesel's transaction manager
-    /// tracks the state, so a connection left inside a failed transaction is never reused.
+    /// tracks the state, so a connection left inside a failed transaction is never reused, and a
+    /// transaction opened inside another becomes a savepoint.
     pub fn transaction<T, E>(&mut self, work: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
     where
         E: From<StoreError>,
@@ -64,7 +65,14 @@ impl DbConn {
         use diesel::connection::{AnsiTransactionManager, TransactionManager};
         match self {
             DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(&mut **c),
-            DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(&mut **c, "BEGIN IMMEDIATE"),
+            DbConn::Sqlite(c) => {
+                // Nested: a savepoint inside the outer transaction, which already holds the lock.
+                if nested(c) {
+                    AnsiTransactionManager::begin_transaction(&mut **c)
+                } else {
+                    AnsiTransactionManager::begin_transaction_sql(&mut **c, "BEGIN IMMEDIATE")
+                }
+            }
         }
         .map_err(StoreError::from)?;
         match work(self) {
@@ -80,6 +88,16 @@ impl DbConn {
             }
         }
     }
+}
+
+/// Whether the connection is inside a transaction already.
+fn nested(conn: &mut SqliteConnection) -> bool {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    AnsiTransactionManager::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .ok()
+        .flatten()
+        .is_some()
 }
 
 /// Failures of the store, sorted by what the caller should do about them.

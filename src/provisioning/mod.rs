@@ -4,6 +4,7 @@
 pub mod airbyte;
 pub mod dry_run;
 pub mod handlers;
+pub mod outcome;
 pub mod provider;
 pub mod retry;
 pub mod worker;

@@ -5,17 +5,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::Utc;
 use tokio::sync::{watch, Notify, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::handlers::{self, Context, HandlerError, Outcome};
-use super::retry;
+use super::handlers::{self, Context};
+use super::outcome::{self, complete, error_of, retry_or_dead, Finished};
 use crate::config::WorkerSettings;
 use crate::store::claims::{self, Attempt, Completion};
 use crate::store::inbox::EventRow;
-use crate::store::tenants::{self, Effect};
-use crate::store::{Database, DbConn, StoreError};
+use crate::store::{Database, StoreError};
 
 /// How long to back off when the database fails between claims.
 const DATABASE_BACKOFF: Duration = Duration::from_secs(1);
@@ -32,6 +31,8 @@ const MIN_IDLE: Duration = Duration::from_millis(20);
 /// Shared by the worker tasks of one process.
 struct Shared {
     ctx: Context,
+    /// Writes outcomes by group commit.
+    recorder: outcome::Recorder,
     settings: WorkerSettings,
     wake: Arc<Notify>,
     /// Claims being processed (event id → attempt): released if shutdown cuts them short.
@@ -55,6 +56,7 @@ impl Workers {
     /// longest a provider call may take (see [`Workers::shutdown`]).
     pub fn spawn(ctx: Context, settings: WorkerSettings, wake: Arc<Notify>, release_delay: Duration) -> Self {
         let shared = Arc::new(Shared {
+            recorder: outcome::recorder(ctx.db.clone()),
             ctx,
             settings,
             wake,
@@ -131,12 +133,13 @@ async fn dispatch(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         }
         match claim(&shared, permits.len()).await {
             Ok(rows) if !rows.is_empty() => {
+                let mut known = handlers::preload(&shared.ctx.db, &rows).await;
                 for (row, permit) in rows.into_iter().zip(permits) {
                     shared.lock_in_flight().insert(row.id, row.attempts);
-                    let shared = shared.clone();
+                    let (shared, known) = (shared.clone(), known.remove(&row.id));
                     running.spawn(async move {
                         let id = row.id;
-                        process(&shared, row).await;
+                        process(&shared, row, known).await;
                         shared.lock_in_flight().remove(&id);
                         drop(permit);
                         // A finished event may unblock its tenant's next one, or have scheduled
@@ -223,7 +226,7 @@ async fn refresh_statistics(shared: &Shared) {
 }
 
 #[tracing::instrument(name = "process", skip_all, fields(event.id = row.id, event.kind = %row.kind, tenant.id = row.tenant_id.as_deref().unwrap_or("-"), attempt = row.attempts))]
-async fn process(shared: &Shared, row: EventRow) {
+async fn process(shared: &Shared, row: EventRow, known: Option<handlers::Known>) {
     let started = Instant::now();
     let started_at = Utc::now().naive_utc();
     let heartbeat = tokio::spawn(keep_lease(
@@ -232,7 +235,7 @@ async fn process(shared: &Shared, row: EventRow) {
         row.attempts,
         shared.settings.lease(),
     ));
-    let result = handlers::handle(&shared.ctx, &row, started_at).await;
+    let result = handlers::handle(&shared.ctx, &row, started_at, known).await;
     heartbeat.abort();
     let now = Utc::now().naive_utc();
     let (completion, effects, http_status) = complete(&shared.settings, &row, result, now);
@@ -248,18 +251,15 @@ async fn process(shared: &Shared, row: EventRow) {
     };
     let outcome = completion.status();
     shared.ctx.metrics.processed(&row.kind, outcome, started.elapsed());
-    let recorded = {
-        let (completion, attempt) = (completion.clone(), attempt.clone());
-        shared
-            .ctx
-            .db
-            .run(move |c| record(c, &attempt, &completion, &effects, now))
-            .await
+    let finished = Finished {
+        attempt: attempt.clone(),
+        completion: completion.clone(),
+        effects,
     };
     // Effects that can never be written (e.g. a value the database refuses) must not keep the
     // event processing forever: record the failure alone, on the retry schedule.
-    let recorded = match recorded {
-        Err(e) if !matches!(e, StoreError::LeaseLost) => {
+    let recorded = match shared.recorder.submit(finished).await {
+        Err(e) => {
             tracing::warn!(error = %e, "the outcome could not be recorded; recording the failure instead");
             let failed = retry_or_dead(
                 &shared.settings,
@@ -273,9 +273,14 @@ async fn process(shared: &Shared, row: EventRow) {
                 error: error_of(&failed),
                 ..attempt
             };
-            shared.ctx.db.run(move |c| record(c, &attempt, &failed, &[], now)).await
+            let finished = Finished {
+                attempt,
+                completion: failed,
+                effects: vec![],
+            };
+            shared.ctx.db.run(move |c| outcome::record(c, &finished)).await
         }
-        other => other,
+        recorded => recorded,
     };
     match recorded {
         Ok(true) => match &completion {
@@ -311,89 +316,5 @@ async fn keep_lease(db: Database, event_id: i64, attempt: i32, lease: Duration) 
             Ok(false) => return,
             Err(e) => tracing::warn!(event.id = event_id, error = %e, "could not renew the lease"),
         }
-    }
-}
-
-/// Writes the outcome, the attempt and the effects in one transaction; nothing when the claim
-/// was lost.
-fn record(
-    conn: &mut DbConn,
-    attempt: &Attempt,
-    completion: &Completion,
-    effects: &[Effect],
-    now: NaiveDateTime,
-) -> Result<bool, StoreError> {
-    conn.transaction(|conn| {
-        if !claims::finish(conn, attempt, completion, now)? {
-            return Err(StoreError::LeaseLost);
-        }
-        tenants::apply(conn, effects)?;
-        Ok(true)
-    })
-    .or_else(|e| {
-        if matches!(e, StoreError::LeaseLost) {
-            Ok(false)
-        } else {
-            Err(e)
-        }
-    })
-}
-
-/// Maps a handler's result to the event's completion, its effects and the provider's HTTP status.
-fn complete(
-    settings: &WorkerSettings,
-    row: &EventRow,
-    result: Result<Outcome, HandlerError>,
-    now: NaiveDateTime,
-) -> (Completion, Vec<Effect>, Option<u16>) {
-    match result {
-        Ok(Outcome::Done { effects }) => (Completion::Succeeded, effects, None),
-        Ok(Outcome::Skipped { reason, effects }) => (Completion::Skipped { reason }, effects, None),
-        Err(HandlerError::Invalid(error)) => (Completion::Dead { error }, vec![], None),
-        Err(HandlerError::Provider(e)) if !e.retryable => (Completion::Dead { error: e.message }, vec![], e.status),
-        Err(HandlerError::Provider(e)) => (
-            retry_or_dead(settings, row, e.message, e.retry_after, now),
-            vec![],
-            e.status,
-        ),
-        Err(HandlerError::Store(e)) => (
-            retry_or_dead(settings, row, format!("database: {e}"), None, now),
-            vec![],
-            None,
-        ),
-    }
-}
-
-fn retry_or_dead(
-    settings: &WorkerSettings,
-    row: &EventRow,
-    error: String,
-    retry_after: Option<Duration>,
-    now: NaiveDateTime,
-) -> Completion {
-    let attempts = u32::try_from(row.attempts_in_round()).unwrap_or(u32::MAX);
-    let delay = retry::next_delay(
-        &settings.retry_schedule(),
-        settings.retry_jitter,
-        attempts,
-        retry_after,
-        retry::random_spread(),
-    );
-    match delay
-        .and_then(|d| chrono::Duration::from_std(d).ok())
-        .and_then(|d| now.checked_add_signed(d))
-    {
-        Some(next_attempt_at) => Completion::Retry { next_attempt_at, error },
-        None => Completion::Dead {
-            error: format!("gave up after {attempts} attempts: {error}"),
-        },
-    }
-}
-
-fn error_of(completion: &Completion) -> Option<String> {
-    match completion {
-        Completion::Succeeded => None,
-        Completion::Skipped { reason } => Some(reason.clone()),
-        Completion::Retry { error, .. } | Completion::Dead { error } => Some(error.clone()),
     }
 }

@@ -141,42 +141,109 @@ pub struct Attempt {
     pub duration_ms: i64,
 }
 
-/// Records the end of a claimed attempt: the event's new status and its attempt row. Returns
-/// false, changing nothing, when the claim was lost (the lease expired and another worker took
-/// the event); callers then roll back whatever else they wrote in the same transaction.
-pub fn finish(
-    conn: &mut DbConn,
-    attempt: &Attempt,
-    completion: &Completion,
-    now: NaiveDateTime,
-) -> Result<bool, StoreError> {
+/// Records the end of claimed attempts on their event rows: each event's new status. Returns, per
+/// attempt, false when its claim was lost (the lease expired and another worker took the event):
+/// that event is left unchanged. The attempt rows are written by [`log_attempts`], in the same
+/// transaction. Finished events are stamped with their attempt's `finished_at`. On Postgres this
+/// is one statement for all of them.
+pub fn finish(conn: &mut DbConn, ended: &[(&Attempt, &Completion)]) -> Result<Vec<bool>, StoreError> {
+    match conn {
+        DbConn::Pg(c) if ended.len() > 1 => finish_together(c, ended),
+        _ => ended
+            .iter()
+            .map(|(attempt, completion)| finish_one(conn, attempt, completion))
+            .collect(),
+    }
+}
+
+/// The event row's columns once an attempt ended this way.
+struct Settled {
+    status: &'static str,
+    next_attempt_at: NaiveDateTime,
+    last_error: Option<String>,
+    finished_at: Option<NaiveDateTime>,
+}
+
+impl Settled {
+    fn of(completion: &Completion, now: NaiveDateTime) -> Self {
+        let (next_attempt_at, last_error, finished_at) = match completion {
+            Completion::Succeeded => (now, None, Some(now)),
+            Completion::Skipped { reason } => (now, Some(reason.clone()), Some(now)),
+            Completion::Retry { next_attempt_at, error } => (*next_attempt_at, Some(error.clone()), None),
+            Completion::Dead { error } => (now, Some(error.clone()), Some(now)),
+        };
+        Self {
+            status: completion.status(),
+            next_attempt_at,
+            last_error,
+            finished_at,
+        }
+    }
+}
+
+fn finish_one(conn: &mut DbConn, attempt: &Attempt, completion: &Completion) -> Result<bool, StoreError> {
     use webhook_events::dsl as e;
-    let (next_attempt_at, last_error, finished_at) = match completion {
-        Completion::Succeeded => (None, None, Some(now)),
-        Completion::Skipped { reason } => (None, Some(reason.clone()), Some(now)),
-        Completion::Retry { next_attempt_at, error } => (Some(*next_attempt_at), Some(error.clone()), None),
-        Completion::Dead { error } => (None, Some(error.clone()), Some(now)),
-    };
-    let owned = with_conn!(conn, |c| {
+    let settled = Settled::of(completion, attempt.finished_at);
+    let updated = with_conn!(conn, |c| {
         let target = e::webhook_events
             .filter(e::id.eq(attempt.event_id))
             .filter(e::status.eq(status::PROCESSING))
             .filter(e::attempts.eq(attempt.attempt));
-        let updated = diesel::update(target)
+        diesel::update(target)
             .set((
-                e::status.eq(completion.status()),
-                e::next_attempt_at.eq(next_attempt_at.unwrap_or(now)),
+                e::status.eq(settled.status),
+                e::next_attempt_at.eq(settled.next_attempt_at),
                 e::locked_until.eq(None::<NaiveDateTime>),
-                e::last_error.eq(last_error),
-                e::finished_at.eq(finished_at),
+                e::last_error.eq(&settled.last_error),
+                e::finished_at.eq(settled.finished_at),
             ))
-            .execute(c)?;
-        if updated == 1 {
-            diesel::insert_into(event_attempts::table).values(attempt).execute(c)?;
-        }
-        Ok::<_, StoreError>(updated == 1)
+            .execute(c)
     })?;
-    Ok(owned)
+    Ok(updated == 1)
+}
+
+const FINISH_POSTGRES: &str = "
+UPDATE webhook_events AS e
+SET status = v.status, next_attempt_at = v.next_attempt_at, locked_until = NULL,
+    last_error = v.last_error, finished_at = v.finished_at
+FROM UNNEST($1::int8[], $2::int4[], $3::text[], $4::timestamp[], $5::text[], $6::timestamp[])
+    AS v(id, attempts, status, next_attempt_at, last_error, finished_at)
+WHERE e.id = v.id AND e.attempts = v.attempts AND e.status = 'processing'
+RETURNING e.id";
+
+#[derive(QueryableByName)]
+struct Id {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+fn finish_together(c: &mut diesel::PgConnection, ended: &[(&Attempt, &Completion)]) -> Result<Vec<bool>, StoreError> {
+    use diesel::sql_types::{Array, Nullable, Text};
+    let settled: Vec<Settled> = ended
+        .iter()
+        .map(|(attempt, completion)| Settled::of(completion, attempt.finished_at))
+        .collect();
+    let finished: Vec<Id> = diesel::sql_query(FINISH_POSTGRES)
+        .bind::<Array<BigInt>, _>(ended.iter().map(|(a, _)| a.event_id).collect::<Vec<_>>())
+        .bind::<Array<Integer>, _>(ended.iter().map(|(a, _)| a.attempt).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(settled.iter().map(|s| s.status).collect::<Vec<_>>())
+        .bind::<Array<Timestamp>, _>(settled.iter().map(|s| s.next_attempt_at).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Text>>, _>(settled.iter().map(|s| s.last_error.as_deref()).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Timestamp>>, _>(settled.iter().map(|s| s.finished_at).collect::<Vec<_>>())
+        .load(c)?;
+    let finished: std::collections::HashSet<i64> = finished.into_iter().map(|r| r.id).collect();
+    Ok(ended.iter().map(|(a, _)| finished.contains(&a.event_id)).collect())
+}
+
+/// Logs finished attempts, in one statement.
+pub fn log_attempts(conn: &mut DbConn, attempts: &[&Attempt]) -> Result<(), StoreError> {
+    if attempts.is_empty() {
+        return Ok(());
+    }
+    with_conn!(conn, |c| diesel::insert_into(event_attempts::table)
+        .values(attempts.to_vec())
+        .execute(c))?;
+    Ok(())
 }
 
 /// Extends a live claim's lease (a heartbeat while a handler runs). False when the claim is lost.

@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod claims;
+pub mod group_commit;
 pub mod inbox;
 mod migrate;
 pub mod notify;

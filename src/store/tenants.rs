@@ -168,6 +168,45 @@ pub fn sso(conn: &mut DbConn, tenant_id: &str) -> Result<Option<TenantSso>, Stor
         .optional()?))
 }
 
+/// Tenants' rows as they stand: their mappings and SSO settings, and those of their users that
+/// are named in `user_ids`.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub mappings: Vec<Mapping>,
+    pub users: Vec<TenantUser>,
+    pub ssos: Vec<TenantSso>,
+}
+
+/// Reads the [`Snapshot`] of several tenants in three statements.
+pub fn snapshot(conn: &mut DbConn, tenant_ids: &[String], user_ids: &[String]) -> Result<Snapshot, StoreError> {
+    use mappings::dsl as m;
+    use tenant_sso::dsl as s;
+    use tenant_users::dsl as u;
+    if tenant_ids.is_empty() {
+        return Ok(Snapshot::default());
+    }
+    with_conn!(conn, |c| {
+        let mappings = m::tenant_airbyte_workspaces
+            .filter(m::tenant_id.eq_any(tenant_ids))
+            .select(Mapping::as_select())
+            .load(c)?;
+        let users = if user_ids.is_empty() {
+            vec![]
+        } else {
+            u::tenant_users
+                .filter(u::tenant_id.eq_any(tenant_ids))
+                .filter(u::user_id.eq_any(user_ids))
+                .select(TenantUser::as_select())
+                .load(c)?
+        };
+        let ssos = s::tenant_sso
+            .filter(s::tenant_id.eq_any(tenant_ids))
+            .select(TenantSso::as_select())
+            .load(c)?;
+        Ok(Snapshot { mappings, users, ssos })
+    })
+}
+
 pub fn audit_of(conn: &mut DbConn, tenant_id: &str) -> Result<Vec<AuditEntry>, StoreError> {
     use audit_log::dsl as a;
     with_conn!(conn, |c| Ok(a::audit_log
@@ -177,57 +216,86 @@ pub fn audit_of(conn: &mut DbConn, tenant_id: &str) -> Result<Vec<AuditEntry>, S
         .load(c)?))
 }
 
-/// Applies handler effects in order (call inside the finishing transaction).
-pub fn apply(conn: &mut DbConn, effects: &[Effect]) -> Result<(), StoreError> {
+/// Applies handler effects: mappings and soft deletions in order, then users, SSO settings and
+/// audit entries, each kind in one statement (call inside the finishing transaction). The
+/// effects of one batch concern different tenants, so only their order within a kind matters.
+pub fn apply<'a>(conn: &mut DbConn, effects: impl IntoIterator<Item = &'a Effect>) -> Result<(), StoreError> {
+    let (mut users, mut ssos, mut audits) = (Vec::new(), Vec::new(), Vec::new());
     for effect in effects {
         match effect {
             Effect::Mapping(row) => save_mapping(conn, row)?,
-            Effect::User(row) => save_user(conn, row)?,
-            Effect::Sso(row) => save_sso(conn, row)?,
             Effect::SoftDeleteTenantRows { tenant_id, at } => soft_delete_tenant_rows(conn, tenant_id, *at)?,
-            Effect::Audit(entry) => {
-                with_conn!(conn, |c| diesel::insert_into(audit_log::table).values(entry).execute(c))?;
-            }
+            Effect::User(row) => users.push(row),
+            Effect::Sso(row) => ssos.push(row),
+            Effect::Audit(entry) => audits.push(entry),
         }
+    }
+    save_users(conn, users)?;
+    save_ssos(conn, ssos)?;
+    if !audits.is_empty() {
+        with_conn!(conn, |c| diesel::insert_into(audit_log::table)
+            .values(audits)
+            .execute(c))?;
     }
     Ok(())
 }
 
-fn save_user(conn: &mut DbConn, row: &TenantUser) -> Result<(), StoreError> {
-    use tenant_users::dsl as u;
-    with_conn!(conn, |c| {
-        diesel::insert_into(tenant_users::table)
-            .values(row)
-            .on_conflict((u::tenant_id, u::user_id))
-            .do_update()
-            .set((
-                u::email.eq(&row.email),
-                u::status.eq(&row.status),
-                u::last_event_at.eq(row.last_event_at),
-                u::updated_at.eq(row.updated_at),
-                u::deleted_at.eq(row.deleted_at),
-            ))
-            .execute(c)?;
-        Ok(())
-    })
+/// `INSERT … ON CONFLICT DO UPDATE` of the given columns from the inserted values. Postgres takes
+/// all rows in one statement; SQLite (in-process, no round trips) one statement per row, since
+/// Diesel has no multi-row upsert for it.
+macro_rules! upsert_all {
+    ($conn:expr, $table:expr, $rows:expr, $target:expr, [$($column:expr),+ $(,)?]) => {{
+        use diesel::upsert::excluded;
+        match $conn {
+            DbConn::Pg(c) => {
+                diesel::insert_into($table)
+                    .values($rows)
+                    .on_conflict($target)
+                    .do_update()
+                    .set(($($column.eq(excluded($column)),)+))
+                    .execute(&mut **c)?;
+            }
+            DbConn::Sqlite(c) => {
+                for row in $rows {
+                    diesel::insert_into($table)
+                        .values(row)
+                        .on_conflict($target)
+                        .do_update()
+                        .set(($($column.eq(excluded($column)),)+))
+                        .execute(&mut **c)?;
+                }
+            }
+        }
+        Ok::<(), StoreError>(())
+    }};
 }
 
-fn save_sso(conn: &mut DbConn, row: &TenantSso) -> Result<(), StoreError> {
+fn save_users(conn: &mut DbConn, rows: Vec<&TenantUser>) -> Result<(), StoreError> {
+    use tenant_users::dsl as u;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    upsert_all!(
+        conn,
+        tenant_users::table,
+        rows,
+        (u::tenant_id, u::user_id),
+        [u::email, u::status, u::last_event_at, u::updated_at, u::deleted_at]
+    )
+}
+
+fn save_ssos(conn: &mut DbConn, rows: Vec<&TenantSso>) -> Result<(), StoreError> {
     use tenant_sso::dsl as s;
-    with_conn!(conn, |c| {
-        diesel::insert_into(tenant_sso::table)
-            .values(row)
-            .on_conflict(s::tenant_id)
-            .do_update()
-            .set((
-                s::provider.eq(&row.provider),
-                s::last_event_at.eq(row.last_event_at),
-                s::updated_at.eq(row.updated_at),
-                s::deleted_at.eq(row.deleted_at),
-            ))
-            .execute(c)?;
-        Ok(())
-    })
+    if rows.is_empty() {
+        return Ok(());
+    }
+    upsert_all!(
+        conn,
+        tenant_sso::table,
+        rows,
+        s::tenant_id,
+        [s::provider, s::last_event_at, s::updated_at, s::deleted_at]
+    )
 }
 
 fn soft_delete_tenant_rows(conn: &mut DbConn, tenant: &str, at: NaiveDateTime) -> Result<(), StoreError> {

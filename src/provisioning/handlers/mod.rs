@@ -3,8 +3,11 @@
 //! workspace's id), and returns the rest as effects that the worker writes in the same
 //! transaction as the event's final status.
 
+mod known;
 mod tenant;
 mod user;
+
+pub use known::{preload, Known};
 
 use std::sync::Arc;
 
@@ -58,6 +61,8 @@ pub struct Job<'a> {
     pub event: LifecycleEvent,
     pub tenant_id: String,
     pub now: NaiveDateTime,
+    /// The tenant's rows as read at the claim, if they were.
+    pub known: Option<Known>,
 }
 
 impl Job<'_> {
@@ -91,19 +96,26 @@ impl Job<'_> {
     }
 }
 
-/// Runs the handler for the event's kind.
-pub async fn handle(ctx: &Context, row: &EventRow, now: NaiveDateTime) -> Result<Outcome, HandlerError> {
+/// Runs the handler for the event's kind, with the tenant's rows read at the claim if given.
+pub async fn handle(
+    ctx: &Context,
+    row: &EventRow,
+    now: NaiveDateTime,
+    known: Option<Known>,
+) -> Result<Outcome, HandlerError> {
     let event = events::normalize(row.payload.as_bytes())
         .map_err(|e| HandlerError::Invalid(format!("stored payload no longer normalizes: {e}")))?;
     let tenant_id = event
         .tenant_id
         .clone()
         .ok_or_else(|| HandlerError::Invalid("the event has no tenant id".into()))?;
+    let known = known.filter(|k| k.tenant_id == tenant_id && k.user_id == event.user_id);
     let job = Job {
         row,
         event,
         tenant_id,
         now,
+        known,
     };
     match job.event.kind {
         EventKind::TenantCreated => tenant::created(ctx, &job).await,

@@ -226,6 +226,9 @@ pub async fn deleted(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerErr
 }
 
 async fn load(ctx: &Context, job: &Job<'_>) -> Result<Option<Mapping>, HandlerError> {
+    if let Some(known) = &job.known {
+        return Ok(known.mapping.clone());
+    }
     let tenant = job.tenant_id.clone();
     Ok(ctx.db.run(move |c| tenants::mapping(c, &tenant)).await?)
 }

@@ -3,7 +3,8 @@
 use serde_json::json;
 
 use super::{Context, HandlerError, Job, Outcome};
-use crate::store::tenants::{self, Effect, TenantSso, TenantUser};
+use crate::store::tenants::{self, Effect, Mapping, TenantSso, TenantUser};
+use crate::store::{DbConn, StoreError};
 
 pub async fn activated(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerError> {
     set_user(ctx, job, "active", "user.activated").await
@@ -14,7 +15,18 @@ pub async fn deactivated(ctx: &Context, job: &Job<'_>) -> Result<Outcome, Handle
 }
 
 async fn set_user(ctx: &Context, job: &Job<'_>, status: &str, action: &str) -> Result<Outcome, HandlerError> {
-    if let Some(skip) = tenant_gone(ctx, job).await? {
+    let user = job.event.user_id.clone();
+    let (mapping, existing) = match &job.known {
+        Some(known) => (known.mapping.clone(), known.user.clone()),
+        None => {
+            read_with_mapping(ctx, job, move |c, tenant| match &user {
+                Some(user) => tenants::user(c, tenant, user),
+                None => Ok(None),
+            })
+            .await?
+        }
+    };
+    if let Some(skip) = tenant_gone(job, mapping) {
         return Ok(skip);
     }
     let user_id = job
@@ -22,8 +34,6 @@ async fn set_user(ctx: &Context, job: &Job<'_>, status: &str, action: &str) -> R
         .user_id
         .clone()
         .ok_or_else(|| HandlerError::Invalid("the event has no user id".into()))?;
-    let (tenant, user) = (job.tenant_id.clone(), user_id.clone());
-    let existing = ctx.db.run(move |c| tenants::user(c, &tenant, &user)).await?;
     if let Some(existing) = existing.as_ref().filter(|u| job.is_older_than(u.last_event_at)) {
         return Ok(stale(existing.last_event_at));
     }
@@ -48,7 +58,11 @@ async fn set_user(ctx: &Context, job: &Job<'_>, status: &str, action: &str) -> R
 }
 
 pub async fn sso_changed(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerError> {
-    if let Some(skip) = tenant_gone(ctx, job).await? {
+    let (mapping, existing) = match &job.known {
+        Some(known) => (known.mapping.clone(), known.sso.clone()),
+        None => read_with_mapping(ctx, job, tenants::sso).await?,
+    };
+    if let Some(skip) = tenant_gone(job, mapping) {
         return Ok(skip);
     }
     let provider = job
@@ -56,8 +70,6 @@ pub async fn sso_changed(ctx: &Context, job: &Job<'_>) -> Result<Outcome, Handle
         .sso_provider
         .clone()
         .ok_or_else(|| HandlerError::Invalid("the event has no SSO provider".into()))?;
-    let tenant = job.tenant_id.clone();
-    let existing = ctx.db.run(move |c| tenants::sso(c, &tenant)).await?;
     if let Some(existing) = existing.as_ref().filter(|s| job.is_older_than(s.last_event_at)) {
         return Ok(stale(existing.last_event_at));
     }
@@ -80,12 +92,23 @@ pub async fn sso_changed(ctx: &Context, job: &Job<'_>) -> Result<Outcome, Handle
     })
 }
 
+/// The tenant's mapping and one of the tenant's own rows, read in one go.
+async fn read_with_mapping<T: Send + 'static>(
+    ctx: &Context,
+    job: &Job<'_>,
+    read: impl FnOnce(&mut DbConn, &str) -> Result<T, StoreError> + Send + 'static,
+) -> Result<(Option<Mapping>, T), HandlerError> {
+    let tenant = job.tenant_id.clone();
+    Ok(ctx
+        .db
+        .run(move |c| Ok((tenants::mapping(c, &tenant)?, read(c, &tenant)?)))
+        .await?)
+}
+
 /// A user or SSO event for a tenant that was deleted, unless it says it happened afterwards:
 /// it must not bring back what the deletion removed.
-async fn tenant_gone(ctx: &Context, job: &Job<'_>) -> Result<Option<Outcome>, HandlerError> {
-    let tenant = job.tenant_id.clone();
-    let mapping = ctx.db.run(move |c| tenants::mapping(c, &tenant)).await?;
-    Ok(mapping
+fn tenant_gone(job: &Job<'_>, mapping: Option<Mapping>) -> Option<Outcome> {
+    mapping
         .filter(|m| tenants::mapping_status::is_gone(&m.status) && !job.is_known_newer_than(m.last_event_at))
         .map(|m| Outcome::Skipped {
             reason: format!(
@@ -93,7 +116,7 @@ async fn tenant_gone(ctx: &Context, job: &Job<'_>) -> Result<Option<Outcome>, Ha
                 m.status
             ),
             effects: vec![],
-        }))
+        })
 }
 
 fn stale(applied: Option<chrono::NaiveDateTime>) -> Outcome {

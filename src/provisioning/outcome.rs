@@ -1,0 +1,126 @@
+//! How a handled event ends: its completion (succeeded, skipped, retry or dead), and the writing
+//! of that completion with its attempt row and effects. Concurrent outcomes are written by
+//! group commit, one transaction per batch.
+
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+
+use super::handlers::{HandlerError, Outcome};
+use super::retry;
+use crate::config::WorkerSettings;
+use crate::store::claims::{self, Attempt, Completion};
+use crate::store::group_commit::GroupCommit;
+use crate::store::inbox::EventRow;
+use crate::store::tenants::{self, Effect};
+use crate::store::{Database, DbConn, StoreError};
+
+/// Outcomes written together at most; more wait for the next batch.
+const MAX_BATCH: usize = 64;
+
+/// Batches being written at once.
+const CONCURRENT_BATCHES: usize = 2;
+
+/// One finished attempt, ready to be written.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub attempt: Attempt,
+    pub completion: Completion,
+    pub effects: Vec<Effect>,
+}
+
+/// Writes finished attempts by group commit. Each result is true when written, false when the
+/// claim was lost (nothing written for that event).
+pub type Recorder = GroupCommit<Finished, bool>;
+
+pub fn recorder(db: Database) -> Recorder {
+    GroupCommit::spawn(db, MAX_BATCH, CONCURRENT_BATCHES, record_batch)
+}
+
+/// Writes a batch in one transaction. If that fails (one outcome the database refuses, say),
+/// each outcome is written on its own, so that one bad outcome never holds back the others.
+pub fn record_batch(conn: &mut DbConn, batch: Vec<Finished>) -> Vec<Result<bool, StoreError>> {
+    match conn.transaction(|conn| write(conn, &batch)) {
+        Ok(owned) => owned.into_iter().map(Ok).collect(),
+        Err(e) if batch.len() == 1 => vec![Err(e)],
+        Err(_) => batch.iter().map(|f| record(conn, f)).collect(),
+    }
+}
+
+/// Writes one outcome in its own transaction.
+pub fn record(conn: &mut DbConn, finished: &Finished) -> Result<bool, StoreError> {
+    let owned = conn.transaction(|conn| write(conn, std::slice::from_ref(finished)))?;
+    Ok(owned.first().copied().unwrap_or(false))
+}
+
+/// Each event's new status, then the attempt rows and effects of the events whose claims were
+/// still held; nothing for an event whose claim was lost. The events of one batch belong to
+/// different tenants (a tenant has one event in flight), so their effects never overlap.
+fn write(conn: &mut DbConn, batch: &[Finished]) -> Result<Vec<bool>, StoreError> {
+    let ended: Vec<_> = batch.iter().map(|f| (&f.attempt, &f.completion)).collect();
+    let owned = claims::finish(conn, &ended)?;
+    let held = || batch.iter().zip(&owned).filter(|(_, held)| **held).map(|(f, _)| f);
+    claims::log_attempts(conn, &held().map(|f| &f.attempt).collect::<Vec<_>>())?;
+    tenants::apply(conn, held().flat_map(|f| &f.effects))?;
+    Ok(owned)
+}
+
+/// Maps a handler's result to the event's completion, its effects and the provider's HTTP status.
+pub fn complete(
+    settings: &WorkerSettings,
+    row: &EventRow,
+    result: Result<Outcome, HandlerError>,
+    now: NaiveDateTime,
+) -> (Completion, Vec<Effect>, Option<u16>) {
+    match result {
+        Ok(Outcome::Done { effects }) => (Completion::Succeeded, effects, None),
+        Ok(Outcome::Skipped { reason, effects }) => (Completion::Skipped { reason }, effects, None),
+        Err(HandlerError::Invalid(error)) => (Completion::Dead { error }, vec![], None),
+        Err(HandlerError::Provider(e)) if !e.retryable => (Completion::Dead { error: e.message }, vec![], e.status),
+        Err(HandlerError::Provider(e)) => (
+            retry_or_dead(settings, row, e.message, e.retry_after, now),
+            vec![],
+            e.status,
+        ),
+        Err(HandlerError::Store(e)) => (
+            retry_or_dead(settings, row, format!("database: {e}"), None, now),
+            vec![],
+            None,
+        ),
+    }
+}
+
+/// The next retry on the schedule, or dead once the schedule is spent.
+pub fn retry_or_dead(
+    settings: &WorkerSettings,
+    row: &EventRow,
+    error: String,
+    retry_after: Option<Duration>,
+    now: NaiveDateTime,
+) -> Completion {
+    let attempts = u32::try_from(row.attempts_in_round()).unwrap_or(u32::MAX);
+    let delay = retry::next_delay(
+        &settings.retry_schedule(),
+        settings.retry_jitter,
+        attempts,
+        retry_after,
+        retry::random_spread(),
+    );
+    match delay
+        .and_then(|d| chrono::Duration::from_std(d).ok())
+        .and_then(|d| now.checked_add_signed(d))
+    {
+        Some(next_attempt_at) => Completion::Retry { next_attempt_at, error },
+        None => Completion::Dead {
+            error: format!("gave up after {attempts} attempts: {error}"),
+        },
+    }
+}
+
+pub fn error_of(completion: &Completion) -> Option<String> {
+    match completion {
+        Completion::Succeeded => None,
+        Completion::Skipped { reason } => Some(reason.clone()),
+        Completion::Retry { error, .. } | Completion::Dead { error } => Some(error.clone()),
+    }
+}

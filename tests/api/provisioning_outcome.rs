@@ -1,0 +1,149 @@
+//! Outcomes written by group commit: a batch of finished attempts in one transaction, with the
+//! tenant rows read for a whole claimed batch at once.
+
+use chrono::{NaiveDateTime, SubsecRound, Utc};
+use serde_json::json;
+use tenantgate::provisioning::handlers::{self, Known};
+use tenantgate::provisioning::outcome::{self, Finished};
+use tenantgate::store::claims::{self, Attempt, Completion};
+use tenantgate::store::inbox::EventRow;
+use tenantgate::store::tenants::{self, Effect, Mapping, TenantUser};
+
+use crate::helpers::*;
+use crate::on_both_backends;
+
+fn user_event(tenant: &str, user: &str) -> serde_json::Value {
+    json!({"eventType": "user.activated", "tenantId": tenant, "userId": user, "timestamp": "2026-01-01T00:00:00Z"})
+}
+
+/// Stores one user event per tenant and claims them all.
+async fn claimed_user_events(app: &TestApp, tenants: &[&str]) -> Vec<EventRow> {
+    for tenant in tenants {
+        app.deliver(&user_event(tenant, "u1")).await;
+    }
+    let now = Utc::now().naive_utc();
+    let limit = tenants.len() as i64;
+    app.db
+        .run(move |c| claims::claim(c, now, now + chrono::Duration::seconds(60), limit))
+        .await
+        .unwrap()
+}
+
+fn succeeded(row: &EventRow, effects: Vec<Effect>, now: NaiveDateTime) -> Finished {
+    Finished {
+        attempt: Attempt {
+            event_id: row.id,
+            attempt: row.attempts,
+            started_at: now,
+            finished_at: now,
+            outcome: "succeeded".into(),
+            error: None,
+            http_status: None,
+            duration_ms: 1,
+        },
+        completion: Completion::Succeeded,
+        effects,
+    }
+}
+
+fn user(row: &EventRow, now: NaiveDateTime) -> Effect {
+    Effect::User(TenantUser {
+        tenant_id: row.tenant_id.clone().unwrap(),
+        user_id: "u1".into(),
+        email: None,
+        status: "active".into(),
+        last_event_at: Some(now),
+        created_at: now,
+        updated_at: now,
+        deleted_at: None,
+    })
+}
+
+on_both_backends! {
+    async fn a_batch_writes_each_held_claim_and_nothing_for_a_lost_one(backend) {
+        let app = spawn_app(backend).await;
+        let rows = claimed_user_events(&app, &["b1", "b2", "b3"]).await;
+        assert_eq!(rows.len(), 3);
+        let now = Utc::now().naive_utc().trunc_subsecs(6);
+        let mut batch: Vec<Finished> = rows.iter().map(|r| succeeded(r, vec![user(r, now)], now)).collect();
+        // The second claim was lost: another worker's attempt number is on the row now.
+        batch[1].attempt.attempt += 1;
+
+        let results = app.db.run(move |c| Ok(outcome::record_batch(c, batch))).await.unwrap();
+        let results: Vec<bool> = results.into_iter().map(Result::unwrap).collect();
+        assert_eq!(results, [true, false, true]);
+
+        for (row, held) in rows.iter().zip(results) {
+            let stored = app.event(row.id).await;
+            let tenant = row.tenant_id.clone().unwrap();
+            let (attempts, user) = app
+                .db
+                .run({
+                    let id = row.id;
+                    move |c| Ok((claims::attempts_of(c, id)?, tenants::user(c, &tenant, "u1")?))
+                })
+                .await
+                .unwrap();
+            if held {
+                assert_eq!(stored.status, "succeeded", "event {}", row.id);
+                assert_eq!(stored.finished_at, Some(now));
+                assert_eq!(attempts.len(), 1);
+                assert_eq!(user.map(|u| u.status).as_deref(), Some("active"));
+            } else {
+                assert_eq!(stored.status, "processing", "a lost claim leaves the event to its new owner");
+                assert!(attempts.is_empty() && user.is_none(), "nothing written for a lost claim");
+            }
+        }
+    }
+
+    async fn an_outcome_the_database_refuses_does_not_hold_back_the_rest_of_its_batch(backend) {
+        let app = spawn_app(backend).await;
+        let rows = claimed_user_events(&app, &["r1", "r2", "r3"]).await;
+        let now = Utc::now().naive_utc();
+        let mut batch: Vec<Finished> = rows.iter().map(|r| succeeded(r, vec![user(r, now)], now)).collect();
+        // A mapping status outside the table's CHECK constraint: this outcome cannot be written.
+        batch[1].effects.push(Effect::Mapping(Mapping {
+            tenant_id: "r2".into(),
+            tenant_name: None,
+            workspace_id: None,
+            workspace_name: None,
+            status: "bogus".into(),
+            last_event_at: None,
+            last_event_id: None,
+            created_at: now,
+            updated_at: now,
+        }));
+
+        let results = app.db.run(move |c| Ok(outcome::record_batch(c, batch))).await.unwrap();
+        assert!(results[0].as_ref().is_ok_and(|held| *held));
+        assert!(results[1].is_err(), "the refused outcome reports its error: {:?}", results[1]);
+        assert!(results[2].as_ref().is_ok_and(|held| *held));
+        let statuses: Vec<String> = futures_util::future::join_all(rows.iter().map(|r| app.event(r.id)))
+            .await
+            .into_iter()
+            .map(|r| r.status)
+            .collect();
+        assert_eq!(statuses, ["succeeded", "processing", "succeeded"]);
+        assert!(app.db.run(|c| tenants::user(c, "r2", "u1")).await.unwrap().is_none(), "nothing of the refused outcome");
+    }
+
+    async fn the_rows_read_at_the_claim_are_each_events_own(backend) {
+        let app = spawn_app(backend).await;
+        let now = Utc::now().naive_utc();
+        let first = claimed_user_events(&app, &["k1"]).await;
+        let done = vec![succeeded(&first[0], vec![user(&first[0], now)], now)];
+        app.db.run(move |c| Ok(outcome::record_batch(c, done))).await.unwrap();
+
+        app.deliver(&json!({"eventType": "user.deactivated", "tenantId": "k1", "userId": "u1", "timestamp": "2026-01-02T00:00:00Z"})).await;
+        app.deliver(&user_event("k2", "u9")).await;
+        let later = Utc::now().naive_utc();
+        let rows = app.db.run(move |c| claims::claim(c, later, later + chrono::Duration::seconds(60), 10)).await.unwrap();
+        let known = handlers::preload(&app.db, &rows).await;
+        let of = |tenant: &str| -> &Known {
+            let row = rows.iter().find(|r| r.tenant_id.as_deref() == Some(tenant)).unwrap();
+            &known[&row.id]
+        };
+        assert_eq!(of("k1").user.as_ref().map(|u| u.status.as_str()), Some("active"), "k1's user as it stands");
+        assert!(of("k2").user.is_none() && of("k2").mapping.is_none(), "k2 has no rows yet");
+    }
+}

@@ -8,6 +8,7 @@ pub mod claims;
 pub mod inbox;
 mod migrate;
 pub mod notify;
+pub mod retention;
 pub mod schema;
 pub mod tenants;
 mod url;

@@ -22,4 +22,5 @@ mod openapi;
 mod provisioning_airbyte;
 mod provisioning_worker;
 mod proxy;
+mod retention;
 mod schema;

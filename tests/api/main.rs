@@ -23,4 +23,5 @@ mod provisioning_airbyte;
 mod provisioning_worker;
 mod proxy;
 mod retention;
+mod retention_cli;
 mod schema;

@@ -20,6 +20,7 @@ use crate::provisioning::handlers::Context as HandlerContext;
 use crate::provisioning::provider::WorkspaceProvider;
 use crate::provisioning::worker::Workers;
 use crate::provisioning::{build_provider, dry_run::DryRun};
+use crate::retention::RetentionJob;
 use crate::store::{notify, Database, DatabaseUrl};
 
 /// A built, bound application that has not started serving yet.
@@ -135,11 +136,12 @@ async fn migrate(db: &Database) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The provider, the workers and their wake-ups.
+/// The provider, the workers and their wake-ups, and the retention job that runs with them.
 struct Engine {
     provider: Arc<dyn WorkspaceProvider>,
     wake: Arc<Notify>,
     workers: Option<Workers>,
+    retention: Option<RetentionJob>,
     stop_listening: Arc<AtomicBool>,
     listener: Option<std::thread::JoinHandle<()>>,
 }
@@ -157,6 +159,7 @@ impl Engine {
                 provider,
                 wake,
                 workers: None,
+                retention: None,
                 stop_listening,
                 listener: None,
             });
@@ -168,6 +171,10 @@ impl Engine {
             }
             Database::Sqlite(_) => None,
         };
+        let retention = settings
+            .retention
+            .enabled
+            .then(|| RetentionJob::spawn(db.clone(), settings.retention.clone(), metrics.clone()));
         let ctx = HandlerContext {
             db,
             provider: provider.clone(),
@@ -185,6 +192,7 @@ impl Engine {
             provider,
             wake,
             workers: Some(workers),
+            retention,
             stop_listening,
             listener,
         })
@@ -192,6 +200,9 @@ impl Engine {
 
     async fn stop(self) {
         self.stop_listening.store(true, Ordering::Relaxed);
+        if let Some(retention) = self.retention {
+            retention.shutdown().await;
+        }
         if let Some(workers) = self.workers {
             workers.shutdown().await;
         }

@@ -3,6 +3,8 @@
 //! conventional `DATABASE_URL` and `PORT`. Everything is validated once, after loading, with
 //! messages that name the key.
 
+pub mod retention;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -13,6 +15,8 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::provisioning::provider::DestinationTemplate;
 use crate::verify::{Scheme, VerifyOptions};
+
+pub use retention::RetentionSettings;
 
 /// The environment chosen when `TENANTGATE_ENV` is unset.
 pub const DEFAULT_ENVIRONMENT: &str = "development";
@@ -28,6 +32,7 @@ pub struct Settings {
     pub provider: ProviderSettings,
     pub admin: AdminSettings,
     pub ingest: IngestSettings,
+    pub retention: RetentionSettings,
 }
 
 /// How deliveries are written to the inbox.
@@ -267,6 +272,7 @@ impl Settings {
         }
         self.sources.frontegg.validate("sources.frontegg")?;
         self.worker.validate()?;
+        self.retention.validate()?;
         if self.ingest.max_batch == 0 || self.ingest.concurrent_batches == 0 {
             bail!("ingest.max_batch and ingest.concurrent_batches must be at least 1");
         }

@@ -9,6 +9,7 @@ pub mod http;
 pub mod ingest;
 pub mod metrics;
 pub mod provisioning;
+pub mod retention;
 pub mod store;
 pub mod telemetry;
 pub mod verify;

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 use crate::store::admin::Stats;
@@ -27,6 +27,7 @@ pub struct Metrics {
     provider_latency: HistogramVec,
     events: IntGaugeVec,
     oldest_pending: Gauge,
+    purged: IntCounter,
 }
 
 impl Metrics {
@@ -78,6 +79,10 @@ impl Metrics {
             "oldest_pending_event_age_seconds",
             "Age of the oldest event not yet finished (0 when none)",
         )?;
+        let purged = IntCounter::new(
+            "events_purged_total",
+            "Finished events deleted by the retention job of this process",
+        )?;
         for collector in [
             Box::new(received.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(verification_failures.clone()),
@@ -86,6 +91,7 @@ impl Metrics {
             Box::new(provider_latency.clone()),
             Box::new(events.clone()),
             Box::new(oldest_pending.clone()),
+            Box::new(purged.clone()),
         ] {
             registry.register(collector)?;
         }
@@ -98,6 +104,7 @@ impl Metrics {
             provider_latency,
             events,
             oldest_pending,
+            purged,
         })
     }
 
@@ -121,6 +128,10 @@ impl Metrics {
         self.provider_latency
             .with_label_values(&[operation])
             .observe(took.as_secs_f64());
+    }
+
+    pub fn events_purged(&self, count: u64) {
+        self.purged.inc_by(count);
     }
 
     /// The text exposition, with the database-derived gauges set from `stats` (kept as they

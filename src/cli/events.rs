@@ -25,6 +25,7 @@ pub(super) async fn run(settings: &Settings, command: EventsCommand) -> anyhow::
         EventsCommand::List(args) => list(&db, &args).await,
         EventsCommand::Show { id } => show(&db, id).await,
         EventsCommand::Replay(args) => replay(&db, &args).await,
+        EventsCommand::Purge(args) => super::purge::run(&db, settings, &args).await,
     }
 }
 
@@ -233,8 +234,8 @@ async fn wake_workers(db: &Database) {
     let _ = db.run(notify::announce).await;
 }
 
-/// Who requeued, for the audit log.
-fn actor() -> String {
+/// Who requeued or purged, for the audit log.
+pub(super) fn actor() -> String {
     match std::env::var("USER").or_else(|_| std::env::var("USERNAME")) {
         Ok(user) if !user.is_empty() => format!("cli:{user}"),
         _ => "cli".to_owned(),

@@ -1,10 +1,11 @@
 //! The `tenantgate` command line: the clap definitions and the dispatch. Each operator command
-//! lives in its own module: [`replay`], [`sign`], [`events`].
+//! lives in its own module: [`replay`], [`sign`], [`events`], [`purge`].
 
 mod bench;
 mod bench_pipeline;
 mod events;
 mod output;
+mod purge;
 mod replay;
 mod sign;
 
@@ -16,7 +17,7 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 
 use crate::app::{open_database, Application};
-use crate::config::{default_config_dir, Settings};
+use crate::config::{default_config_dir, retention::MAX_DAYS, Settings};
 use crate::events::EventKind;
 use crate::store::admin::EventFilter;
 use crate::store::inbox::status;
@@ -150,6 +151,10 @@ pub enum EventsCommand {
     /// Requeue finished events (succeeded, dead, skipped, ignored) for processing, keeping their attempt history:
     /// one event by ID, or every finished event matching the filter. An empty filter needs --all.
     Replay(EventsReplayArgs),
+    /// Delete old finished events (succeeded, skipped, ignored) with their attempts, as the retention job does; with
+    /// --dead, old dead events instead (the job keeps those until they are replayed). Events not finished (pending,
+    /// processing, failed_retrying) are never deleted. A purged event's key is accepted again as a new delivery.
+    Purge(EventsPurgeArgs),
 }
 
 /// Which events; every option narrows the selection.
@@ -209,6 +214,19 @@ pub struct EventsReplayArgs {
     /// Allow a bulk replay with no filter: requeue every finished event.
     #[arg(long)]
     pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsPurgeArgs {
+    /// Delete events that finished more than this many days ago. [default: retention.finished_after_days]
+    #[arg(long, value_name = "DAYS", allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_DAYS)))]
+    pub older_than_days: Option<u32>,
+    /// Delete dead events instead of succeeded, skipped and ignored ones.
+    #[arg(long)]
+    pub dead: bool,
+    /// Count what would be deleted, and delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 impl Cli {

@@ -9,6 +9,7 @@ pub mod group_commit;
 pub mod inbox;
 mod migrate;
 pub mod notify;
+pub mod retention;
 pub mod schema;
 pub mod tenants;
 mod url;

@@ -23,4 +23,6 @@ mod provisioning_airbyte;
 mod provisioning_outcome;
 mod provisioning_worker;
 mod proxy;
+mod retention;
+mod retention_cli;
 mod schema;

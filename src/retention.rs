@@ -1,0 +1,161 @@
+//! Retention: the periodic job that deletes old finished events, started with the workers, and
+//! the chunked purge loop it shares with `tenantgate events purge`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveDateTime, Utc};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::RetentionSettings;
+use crate::metrics::Metrics;
+use crate::store::retention::{self, Purged, Scope, Turn};
+use crate::store::{Database, StoreError};
+
+/// Events deleted per transaction, so that a large purge never holds locks for long.
+pub const CHUNK: i64 = 1_000;
+
+/// Pause between two chunks, so that other writers (a SQLite inbox above all) get their turn.
+const CHUNK_PAUSE: Duration = Duration::from_millis(20);
+
+/// The first run comes this long after start (or after the interval, if shorter), once the
+/// instance has settled.
+const FIRST_RUN_DELAY: Duration = Duration::from_secs(10);
+
+/// The moment `days` days ago: events that finished before it are old enough to purge.
+pub fn cutoff(days: u32) -> NaiveDateTime {
+    let now = Utc::now().naive_utc();
+    now.checked_sub_signed(chrono::Duration::days(i64::from(days)))
+        .unwrap_or(NaiveDateTime::MIN)
+}
+
+/// How a purge loop ended.
+#[derive(Debug)]
+pub enum Ended {
+    /// Nothing older than the cutoff is left (except rows locked by a change in progress).
+    Done,
+    /// Another purge had the turn ([`Turn::SkipIfBusy`]).
+    Busy,
+    /// Asked to stop between two chunks.
+    Stopped,
+    /// A chunk failed; the chunks before it stay deleted.
+    Failed(StoreError),
+}
+
+/// What a purge loop deleted, and how it ended.
+#[derive(Debug)]
+pub struct PurgeRun {
+    pub purged: Purged,
+    pub ended: Ended,
+}
+
+/// Deletes the events of `scope` that finished before `cutoff`, with their attempts, one chunk
+/// per transaction, until none is left, another purge has the turn (with [`Turn::SkipIfBusy`]),
+/// `stopped` says so or a chunk fails.
+pub async fn purge(
+    db: &Database,
+    scope: Scope,
+    cutoff: NaiveDateTime,
+    turn: Turn,
+    stopped: impl Fn() -> bool,
+) -> PurgeRun {
+    let mut purged = Purged::default();
+    let ended = loop {
+        if stopped() {
+            break Ended::Stopped;
+        }
+        match db
+            .run(move |c| retention::purge_chunk(c, scope, cutoff, CHUNK, turn))
+            .await
+        {
+            Ok(None) => break Ended::Busy,
+            Ok(Some(chunk)) => {
+                purged += chunk;
+                if chunk.events < CHUNK.unsigned_abs() {
+                    break Ended::Done;
+                }
+            }
+            Err(e) => break Ended::Failed(e),
+        }
+        tokio::time::sleep(CHUNK_PAUSE).await;
+    };
+    PurgeRun { purged, ended }
+}
+
+/// The running job; stop it with [`RetentionJob::shutdown`].
+pub struct RetentionJob {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl RetentionJob {
+    /// Starts the job on the current runtime: a first purge shortly after start, then one
+    /// every `retention.interval_secs`.
+    pub fn spawn(db: Database, settings: RetentionSettings, metrics: Arc<Metrics>) -> Self {
+        let (stop, stopped) = watch::channel(false);
+        tracing::info!(
+            retention.finished_after_days = settings.finished_after_days,
+            retention.interval_secs = settings.interval_secs,
+            "retention job started"
+        );
+        let task = tokio::spawn(run(db, settings, metrics, stopped));
+        Self { stop, task }
+    }
+
+    /// Stops the job, letting a chunk in progress commit.
+    pub async fn shutdown(self) {
+        self.stop.send_replace(true);
+        if let Err(e) = self.task.await {
+            tracing::warn!(error = %e, "the retention job ended abnormally");
+        }
+    }
+}
+
+async fn run(db: Database, settings: RetentionSettings, metrics: Arc<Metrics>, mut stop: watch::Receiver<bool>) {
+    let mut wait = FIRST_RUN_DELAY.min(settings.interval());
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            _ = stop.changed() => return,
+        }
+        run_once(&db, &settings, &metrics, &stop).await;
+        wait = settings.interval();
+    }
+}
+
+/// One purge of finished events, logged as one line with its counts.
+#[tracing::instrument(name = "retention", skip_all)]
+async fn run_once(db: &Database, settings: &RetentionSettings, metrics: &Metrics, stop: &watch::Receiver<bool>) {
+    let started = Instant::now();
+    let cutoff = cutoff(settings.finished_after_days);
+    let run = purge(db, Scope::Finished, cutoff, Turn::SkipIfBusy, || *stop.borrow()).await;
+    metrics.events_purged(run.purged.events);
+    let (events, attempts) = (run.purged.events, run.purged.attempts);
+    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let finished_before = cutoff.and_utc().to_rfc3339();
+    match run.ended {
+        Ended::Done | Ended::Stopped => tracing::info!(
+            purged.events = events,
+            purged.attempts = attempts,
+            finished_before,
+            duration_ms,
+            "old finished events purged"
+        ),
+        Ended::Busy => tracing::info!(
+            purged.events = events,
+            purged.attempts = attempts,
+            finished_before,
+            duration_ms,
+            "old finished events purged until another instance took its turn"
+        ),
+        Ended::Failed(e) => tracing::warn!(
+            purged.events = events,
+            purged.attempts = attempts,
+            finished_before,
+            duration_ms,
+            error = %e,
+            "purging old finished events failed; the next run tries again"
+        ),
+    }
+}

@@ -44,7 +44,7 @@ pub(super) async fn run(settings: &Settings, args: &BenchPipelineArgs) -> anyhow
     let app = Application::build(settings.clone()).await?;
     let port = app.port();
     tokio::spawn(app.run_until_stopped());
-    while db.run(claims::unfinished).await? > 0 {
+    while db.run(claims::any_unfinished).await? {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let drain = started.elapsed();

@@ -57,26 +57,43 @@ pub fn claim(
     lease_until: NaiveDateTime,
     limit: i64,
 ) -> Result<Vec<EventRow>, StoreError> {
-    let sql = match conn {
-        DbConn::Pg(_) => CLAIM_POSTGRES,
-        DbConn::Sqlite(_) => CLAIM_SQLITE,
+    let mut rows: Vec<EventRow> = match conn {
+        // A claim lost in a crash costs nothing: the event is simply claimed again. So its commit
+        // does not wait for the disk; the first durable commit after it (a handler's write, the
+        // outcome) flushes it along, since the log is written in order.
+        DbConn::Pg(_) => conn.transaction(|conn| {
+            let DbConn::Pg(c) = conn else {
+                return Ok::<_, StoreError>(vec![]);
+            };
+            diesel::sql_query("SET LOCAL synchronous_commit = off").execute(&mut **c)?;
+            Ok(diesel::sql_query(CLAIM_POSTGRES)
+                .bind::<Timestamp, _>(lease_until)
+                .bind::<Timestamp, _>(now)
+                .bind::<BigInt, _>(limit)
+                .load(&mut **c)?)
+        })?,
+        DbConn::Sqlite(c) => diesel::sql_query(CLAIM_SQLITE)
+            .bind::<Timestamp, _>(lease_until)
+            .bind::<Timestamp, _>(now)
+            .bind::<BigInt, _>(limit)
+            .load(&mut **c)?,
     };
-    let mut rows: Vec<EventRow> = with_conn!(conn, |c| diesel::sql_query(sql)
-        .bind::<Timestamp, _>(lease_until)
-        .bind::<Timestamp, _>(now)
-        .bind::<BigInt, _>(limit)
-        .load(c))?;
     rows.sort_by_key(|r| (r.order_at, r.id));
     Ok(rows)
 }
 
-/// How many events are not finished yet (pending, processing or retrying).
-pub fn unfinished(conn: &mut DbConn) -> Result<i64, StoreError> {
+/// Whether any event is not finished yet (pending, processing or retrying). One index probe,
+/// however long the backlog.
+pub fn any_unfinished(conn: &mut DbConn) -> Result<bool, StoreError> {
     use webhook_events::dsl as e;
     with_conn!(conn, |c| Ok(e::webhook_events
-        .filter(e::status.eq_any([status::PENDING, status::PROCESSING, status::FAILED_RETRYING]))
-        .count()
-        .get_result(c)?))
+        .filter(unfinished())
+        // In the partial index's order, so that it is read rather than the whole table.
+        .order((e::order_at, e::id))
+        .select(e::id)
+        .first::<i64>(c)
+        .optional()?
+        .is_some()))
 }
 
 /// Refreshes the planner's statistics of the inbox (Postgres). A sudden backlog can leave them
@@ -94,10 +111,24 @@ pub fn refresh_statistics(conn: &mut DbConn) -> Result<(), StoreError> {
 pub fn next_due(conn: &mut DbConn, now: NaiveDateTime) -> Result<Option<NaiveDateTime>, StoreError> {
     use webhook_events::dsl as e;
     with_conn!(conn, |c| Ok(e::webhook_events
-        .filter(e::status.eq_any([status::PENDING, status::FAILED_RETRYING]))
+        .filter(waiting())
         .filter(e::next_attempt_at.gt(now))
         .select(diesel::dsl::min(e::next_attempt_at))
         .first::<Option<NaiveDateTime>>(c)?))
+}
+
+// Status filters written out as literals, not bound values: only then can the planner prove
+// that a query's rows lie in a partial index (`webhook_events_waiting`, `…_unfinished_order`),
+// whatever plan it caches for the prepared statement.
+
+/// Pending or retrying: the rows of the partial index `webhook_events_waiting`.
+fn waiting() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql("status IN ('pending', 'failed_retrying')")
+}
+
+/// Pending, processing or retrying: the rows of the partial indexes `…_unfinished_*`.
+fn unfinished() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql("status IN ('pending', 'processing', 'failed_retrying')")
 }
 
 /// How an attempt ended, for the event row.

@@ -21,13 +21,11 @@ pub struct Known {
 /// The [`Known`] rows of each claimed event with a tenant, by event id. Empty if the read fails:
 /// handlers then read for themselves.
 pub async fn preload(db: &Database, rows: &[EventRow]) -> HashMap<i64, Known> {
-    let mut tenant_ids: Vec<String> = rows.iter().filter_map(|r| r.tenant_id.clone()).collect();
-    let mut user_ids: Vec<String> = rows.iter().filter_map(|r| r.user_id.clone()).collect();
-    tenant_ids.sort_unstable();
-    tenant_ids.dedup();
-    user_ids.sort_unstable();
-    user_ids.dedup();
-    let snapshot = match db.run(move |c| tenants::snapshot(c, &tenant_ids, &user_ids)).await {
+    let pairs: Vec<(String, Option<String>)> = rows
+        .iter()
+        .filter_map(|r| Some((r.tenant_id.clone()?, r.user_id.clone())))
+        .collect();
+    let snapshot = match db.run(move |c| tenants::snapshot(c, &pairs)).await {
         Ok(snapshot) => snapshot,
         Err(e) => {
             tracing::debug!(error = %e, "could not preload tenant rows; handlers read their own");

@@ -310,6 +310,19 @@ impl SourceSettings {
             if self.secrets.iter().all(|s| s.expose_secret().is_empty()) {
                 bail!("{key}.secrets is empty: set at least one shared secret (e.g. TENANTGATE__SOURCES__FRONTEGG__SECRETS)");
             }
+            for (n, secret) in self.secrets.iter().enumerate() {
+                let secret = secret.expose_secret();
+                if !secret.is_empty() && secret.trim().is_empty() {
+                    bail!("{key}.secrets[{n}] is blank: use the secret the sender signs with");
+                }
+                let keys = [
+                    secret.as_bytes().to_vec(),
+                    crate::verify::standard::key_from_secret(secret),
+                ];
+                if !secret.is_empty() && keys.iter().any(|k| crate::verify::signs_for_anyone(k)) {
+                    bail!("{key}.secrets[{n}] gives a key of zero bytes only, which anyone can sign with: use a real secret");
+                }
+            }
         }
         if self.body_limit_bytes == 0 {
             bail!("{key}.body_limit_bytes must be at least 1");
@@ -488,6 +501,16 @@ mod tests {
         assert!(err.contains("sources.frontegg.secrets"), "{err}");
         settings.sources.frontegg.insecure_skip_verification = true;
         settings.validate().unwrap();
+    }
+
+    #[test]
+    fn a_secret_anyone_could_sign_with_is_refused_naming_it() {
+        for weak in ["\0", "\0\0\0", "whsec_AA==", "whsec_AAAAAAAA", "   "] {
+            let mut settings = load_defaults();
+            settings.sources.frontegg.secrets = vec!["a-real-secret".to_owned().into(), weak.to_owned().into()];
+            let err = settings.validate().unwrap_err().to_string();
+            assert!(err.contains("sources.frontegg.secrets[1]"), "{weak:?}: {err}");
+        }
     }
 
     #[test]

@@ -157,10 +157,18 @@ pub struct Verifier {
     options: VerifyOptions,
 }
 
+/// Whether an HMAC key would let anyone sign: HMAC pads a short key with zero bytes, so an empty
+/// key and a key of zero bytes only are the same key, and anyone can compute with it. Such a key
+/// matches nothing.
+pub fn signs_for_anyone(key: &[u8]) -> bool {
+    key.iter().all(|b| *b == 0)
+}
+
 impl Verifier {
     /// Builds a verifier. Duplicate schemes are dropped (order kept), header
     /// names are lower-cased to match [`HeaderSource`], and empty secrets are
-    /// dropped because they would let anyone sign.
+    /// dropped because they would let anyone sign (each scheme also refuses a key that
+    /// [`signs_for_anyone`]).
     pub fn new(schemes: Vec<Scheme>, secrets: Vec<SecretString>, mut options: VerifyOptions) -> Self {
         let mut unique: Vec<Scheme> = Vec::with_capacity(schemes.len());
         for scheme in schemes {
@@ -437,6 +445,21 @@ mod tests {
                 v.verify(BODY, &signed(scheme, "", NOW), NOW),
                 Err(VerifyError::InvalidSignature)
             );
+        }
+    }
+
+    #[test]
+    fn a_secret_of_zero_bytes_only_matches_nothing_as_hmac_pads_the_empty_key_to_it() {
+        // Found by fuzzing: HMAC pads keys with zero bytes, so these keys equal the empty key.
+        for zero in ["\0", "\0\0\0", "whsec_AA==", "whsec_AAAAAAAA"] {
+            let v = verifier(&Scheme::ALL, &[zero]);
+            for scheme in Scheme::ALL {
+                assert_eq!(
+                    v.verify(BODY, &signed(scheme, "", NOW), NOW),
+                    Err(VerifyError::InvalidSignature),
+                    "{scheme:?} with {zero:?} accepted a request signed with the empty key"
+                );
+            }
         }
     }
 

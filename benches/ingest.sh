@@ -2,9 +2,11 @@
 # Ingest benchmark: tenantgate's acknowledgement throughput and latency against the ceiling that
 # PostgreSQL itself sets on the same machine, in the same run.
 #
-#   bash benches/ingest.sh            # DURATION=20 CONCURRENCY="32 4" by default
+#   bash benches/ingest.sh            # DURATION=20 CONCURRENCY="32 4" ROUNDS=3 by default
 #
-# For each concurrency C:
+# For each concurrency C, ROUNDS times (the ceiling moves with the disk's flush latency from
+# minute to minute, so each round measures both sides back to back and the median ratio is
+# reported):
 #   1. ceiling: pgbench runs a single-row INSERT … ON CONFLICT DO NOTHING of the inbox row shape
 #      (same columns, a ~1 KiB payload), C clients, DURATION seconds, into a fresh database;
 #   2. tenantgate: `serve` (release, workers off: ingest only) on another fresh database,
@@ -15,6 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-20}
 CONCURRENCY=${CONCURRENCY:-"32 4"}
+ROUNDS=${ROUNDS:-3}
 PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
 PORT=${BENCH_PORT:-18080}
 BIN=target/release/tenantgate
@@ -59,18 +62,24 @@ SQL
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB; $(psql -qAt "$PG/postgres" -c 'SHOW server_version') PostgreSQL; duration ${DURATION}s"
 for c in $CONCURRENCY; do
-  url=$(fresh_db tenantgate_bench_pgbench)
-  ceiling=$(pgbench -n -M prepared -c "$c" -j 2 -T "$DURATION" -f "$work/insert.sql" "$url" 2>/dev/null \
-            | awk '/^tps/ {print int($3)}')
-  url=$(fresh_db tenantgate_bench_ingest)
-  start_server "$url"
-  report=$($BIN bench ingest --url "http://127.0.0.1:$PORT" --scheme hmac-sha256 --concurrency "$c" --duration "$DURATION" --json)
-  rss=$(stop_server)
-  rows=$(psql -qAt "$url" -c "SELECT count(*) FROM webhook_events")
-  ok=$(echo "$report" | sed -n 's/.*"ok":\([0-9]*\).*/\1/p')
-  rate=$(echo "$report" | sed -n 's/.*"per_second":\([0-9.]*\).*/\1/p')
-  echo "postgres c=$c: pgbench ceiling ${ceiling} inserts/s; tenantgate $report; rows $rows (acknowledged $ok); ratio $(awk "BEGIN {printf \"%.2f\", $rate / $ceiling}"); peak RSS ${rss} MB"
-  [ "$rows" -ge "$ok" ] || { echo "LOST EVENTS: $ok acknowledged, $rows stored" >&2; exit 1; }
+  ratios=()
+  for round in $(seq 1 "$ROUNDS"); do
+    url=$(fresh_db tenantgate_bench_pgbench)
+    ceiling=$(pgbench -n -M prepared -c "$c" -j 2 -T "$DURATION" -f "$work/insert.sql" "$url" 2>/dev/null \
+              | awk '/^tps/ {print int($3)}')
+    url=$(fresh_db tenantgate_bench_ingest)
+    start_server "$url"
+    report=$($BIN bench ingest --url "http://127.0.0.1:$PORT" --scheme hmac-sha256 --concurrency "$c" --duration "$DURATION" --json)
+    rss=$(stop_server)
+    rows=$(psql -qAt "$url" -c "SELECT count(*) FROM webhook_events")
+    ok=$(echo "$report" | sed -n 's/.*"ok":\([0-9]*\).*/\1/p')
+    rate=$(echo "$report" | sed -n 's/.*"per_second":\([0-9.]*\).*/\1/p')
+    ratio=$(awk "BEGIN {printf \"%.2f\", $rate / $ceiling}")
+    ratios+=("$ratio")
+    echo "postgres c=$c round $round: pgbench ceiling ${ceiling} inserts/s; tenantgate $report; rows $rows (acknowledged $ok); ratio $ratio; peak RSS ${rss} MB"
+    [ "$rows" -ge "$ok" ] || { echo "LOST EVENTS: $ok acknowledged, $rows stored" >&2; exit 1; }
+  done
+  echo "postgres c=$c: median ratio $(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}') over $ROUNDS rounds (${ratios[*]})"
 done
 
 sqlite="$work/bench.db"

@@ -54,6 +54,7 @@ impl Application {
             db,
             recorder,
             frontegg,
+            body_read_timeout: Duration::from_millis(settings.server.body_read_timeout_ms),
             wake: engine.wake.clone(),
             provider_mode: engine.provider.mode(),
             admin_tokens: settings.admin.tokens.clone(),

@@ -121,7 +121,10 @@ pub struct ServerSettings {
     /// Read as a wide integer so that an out-of-range port gets our message, not serde's.
     pub port: i64,
     pub shutdown_timeout_secs: u64,
+    /// A client must send its request head within this time (actix's client request timeout).
     pub client_request_timeout_ms: u64,
+    /// A webhook's body must arrive within this time once its head is in, else 408.
+    pub body_read_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -254,6 +257,9 @@ impl Settings {
         let port = self.server.port;
         if !(0..=65535).contains(&port) {
             bail!("server.port must be between 0 and 65535, got {port}");
+        }
+        if self.server.body_read_timeout_ms == 0 {
+            bail!("server.body_read_timeout_ms must be at least 1");
         }
         if self.database.url.expose_secret().trim().is_empty() {
             bail!("database.url must not be empty (a postgres:// URL, sqlite://PATH or a file path)");

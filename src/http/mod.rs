@@ -20,6 +20,8 @@ pub struct AppState {
     /// Stores deliveries with group commit.
     pub recorder: crate::ingest::Recorder,
     pub frontegg: Source,
+    /// Longest wait for a webhook's body once its head is in (`server.body_read_timeout_ms`).
+    pub body_read_timeout: std::time::Duration,
     /// Wakes a provisioning worker when an event is stored.
     pub wake: std::sync::Arc<tokio::sync::Notify>,
     /// "airbyte" or "dry-run".

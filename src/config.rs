@@ -4,6 +4,7 @@
 //! messages that name the key.
 
 pub mod retention;
+mod seconds;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -59,6 +60,7 @@ pub struct WorkerSettings {
     pub concurrency: usize,
     pub poll_interval_ms: u64,
     pub lease_secs: f64,
+    #[serde(deserialize_with = "seconds::list")]
     pub retry_schedule_secs: Vec<f64>,
     pub retry_jitter: f64,
     pub shutdown_timeout_secs: f64,
@@ -240,6 +242,7 @@ impl Settings {
                     .with_list_parse_key("sources.frontegg.allowed_ips")
                     .with_list_parse_key("sources.frontegg.trusted_proxies")
                     .with_list_parse_key("admin.tokens")
+                    .with_list_parse_key("worker.retry_schedule_secs")
                     .try_parsing(true),
             )
             .set_override_option("database.url", std::env::var("DATABASE_URL").ok())?

@@ -20,6 +20,7 @@ mod log_capture;
 mod metrics;
 mod openapi;
 mod provisioning_airbyte;
+mod provisioning_outage;
 mod provisioning_outcome;
 mod provisioning_worker;
 mod proxy;

@@ -9,6 +9,7 @@ mod cli;
 mod cli_events;
 mod cli_replay;
 mod fake_airbyte;
+mod faults;
 mod health;
 mod ingest_answers;
 mod ingest_fixtures;

@@ -36,11 +36,15 @@ pub const AIRBYTE_TOKEN: &str = "test-airbyte-token-not-real";
 /// Statuses an event may still leave.
 const UNFINISHED: [&str; 3] = ["pending", "processing", "failed_retrying"];
 
-/// The binary under test.
+/// The binary under test: `TENANTGATE_BIN` (a relative path is taken from the package root, where
+/// `cargo test` runs), else this profile's build.
 pub fn binary_path() -> PathBuf {
-    std::env::var_os("TENANTGATE_BIN")
-        .filter(|path| !path.is_empty())
-        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_tenantgate")), PathBuf::from)
+    let Some(path) = std::env::var_os("TENANTGATE_BIN").filter(|path| !path.is_empty()) else {
+        return PathBuf::from(env!("CARGO_BIN_EXE_tenantgate"));
+    };
+    let path = std::env::current_dir().unwrap().join(path);
+    assert!(path.is_file(), "TENANTGATE_BIN={} is not a file", path.display());
+    path
 }
 
 /// Lets one scenario run at a time.

@@ -227,7 +227,7 @@ pub fn open_database(settings: &Settings) -> anyhow::Result<Database> {
 fn build_server(listener: TcpListener, state: web::Data<AppState>, settings: &Settings) -> anyhow::Result<Server> {
     let server = HttpServer::new(move || {
         App::new()
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<http::RequestSpans>::new())
             .app_data(state.clone())
             .configure(http::routes)
     })

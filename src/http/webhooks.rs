@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use super::error::{ApiError, ErrorBody};
 use super::AppState;
 use crate::events::{self, EventKind};
-use crate::ingest::{self, Delivery, IngestError, Receipt, ReceiptStatus};
+use crate::ingest::{self, Delivery, IngestError, Receipt, ReceiptStatus, Source};
 use crate::verify::HeaderSource;
 
 /// Adapts actix's header map to the verifier's lookup.
@@ -61,7 +61,7 @@ async fn receive_as(
 ) -> Result<HttpResponse, ApiError> {
     let source = &state.frontegg;
     check_content_type(&req)?;
-    let body = read_body(&req, body, source.settings.body_limit_bytes, state.body_read_timeout)
+    let body = read_body(&req, body, source, state.body_read_timeout)
         .await
         .inspect_err(|e| {
             state.metrics.delivery("unknown", e.code());
@@ -137,17 +137,21 @@ fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
 async fn read_body(
     req: &HttpRequest,
     payload: web::Payload,
-    limit: usize,
+    source: &Source,
     timeout: Duration,
 ) -> Result<web::Bytes, ApiError> {
+    let limit = source.settings.body_limit_bytes;
     tokio::time::timeout(timeout, read_limited(req, payload, limit))
         .await
         .unwrap_or_else(|_| {
             let after_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
-            tracing::warn!(
-                timeout_ms = after_ms,
-                "delivery refused: the body did not arrive in time"
-            );
+            if let Some(unlogged) = source.log_refusal() {
+                tracing::warn!(
+                    timeout_ms = after_ms,
+                    refusals.unlogged = unlogged,
+                    "delivery refused: the body did not arrive in time"
+                );
+            }
             Err(ApiError::BodyTimeout { after_ms })
         })
 }

@@ -12,11 +12,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::load::{self, ms, quantile, Delivery};
-use super::{exclusive, panics, rss_mib, summary, Config, Inbox};
+use super::{cpu_time, exclusive, panics, rss_mib, summary, Config, Inbox};
 use crate::helpers::*;
 
 const FLOOD: Duration = Duration::from_secs(10);
 const FLOODERS: usize = 8;
+/// Badly signed requests per second, 40 times the valid traffic. Unpaced, the flood would mostly
+/// measure how the test's own client and the server share two cores.
+const FLOOD_RATE: u32 = 2_000;
 const VALID_EVERY: Duration = Duration::from_millis(20);
 const SLOW_CLIENTS: usize = 50;
 const TIMEOUT_MS: u64 = 1_000;
@@ -232,7 +235,7 @@ struct Flood {
     refused: Vec<load::Answer>,
 }
 
-/// Bad signatures as fast as [`FLOODERS`] clients can send them for [`FLOOD`], and a valid
+/// Bad signatures at [`FLOOD_RATE`] from [`FLOODERS`] clients for [`FLOOD`], and a valid
 /// delivery every [`VALID_EVERY`].
 async fn flood(address: &str) -> Flood {
     let stop = Arc::new(AtomicBool::new(false));
@@ -242,7 +245,10 @@ async fn flood(address: &str) -> Flood {
             tokio::spawn(async move {
                 let client = load::client();
                 let (mut statuses, mut n) = (Vec::new(), f);
+                let mut pace = tokio::time::interval(Duration::from_secs(1) * FLOODERS as u32 / FLOOD_RATE);
+                pace.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
                 while !stop.load(Ordering::Relaxed) {
+                    pace.tick().await;
                     let (body, headers) = bad_delivery(n);
                     n += FLOODERS;
                     let mut request = client
@@ -304,11 +310,14 @@ async fn oversized_slow_and_badly_signed_requests_leave_valid_traffic_fast_and_m
 
     oversized_bodies_are_refused(&address).await;
     let (slowest_answer, slowest_close) = slow_clients_are_ended(&address).await;
+    let (cpu_before, flood_started) = (cpu_time(server.pid()).unwrap_or_default(), Instant::now());
     let Flood {
         statuses,
         latencies,
         refused,
     } = flood(&address).await;
+    let server_cpu = cpu_time(server.pid()).unwrap_or_default().saturating_sub(cpu_before);
+    let server_cpu_pct = 100.0 * server_cpu.as_secs_f64() / flood_started.elapsed().as_secs_f64();
 
     let rss_max = sampler.stop().await;
     let rss_end = rss_mib(server.pid()).unwrap_or_default();
@@ -332,6 +341,7 @@ async fn oversized_slow_and_badly_signed_requests_leave_valid_traffic_fast_and_m
                 format!("{:.0}", statuses.len() as f64 / FLOOD.as_secs_f64()),
             ),
             ("flood_not_401", not_401.to_string()),
+            ("server_cpu_pct_during_flood", format!("{server_cpu_pct:.0}")),
             ("valid", latencies.len().to_string()),
             ("valid_refused", refused.len().to_string()),
             ("p50_ms", ms(quantile(&latencies, 0.5))),

@@ -25,8 +25,9 @@ impl HeaderSource for Headers<'_> {
 #[utoipa::path(post, path = "/api/webhooks/frontegg", tag = "webhooks",
     request_body(content = Object, description = "Frontegg's `eventKey`/`eventContext` shape or the flat `eventType` shape", content_type = "application/json"),
     responses((status = 200, body = Receipt), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 408, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+        (status = 403, body = ErrorBody), (status = 408, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
 pub async fn receive(
     req: HttpRequest,
     body: web::Payload,

@@ -118,7 +118,12 @@ impl Source {
             Ok(())
         } else {
             if let Some(unlogged) = self.log_refusal() {
-                tracing::warn!(source = self.name, client.ip = ?client, refusals.unlogged = unlogged, "delivery refused: address not allowed");
+                tracing::warn!(
+                    source = self.name,
+                    client.ip = ?client,
+                    refusals.unlogged = unlogged,
+                    "delivery refused: address not allowed"
+                );
             }
             Err(IngestError::AddressNotAllowed)
         }

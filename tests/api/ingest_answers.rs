@@ -151,7 +151,8 @@ async fn a_body_that_stalls_is_answered_408_after_the_body_timeout_and_closed() 
     let address = app.address.trim_start_matches("http://").to_owned();
     let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
     let head = format!(
-        "POST /api/webhooks/frontegg HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{{\"eventKey\""
+        "POST /api/webhooks/frontegg HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\n\
+         content-length: 100\r\n\r\n{{\"eventKey\""
     );
     stream.write_all(head.as_bytes()).await.unwrap();
     let started = std::time::Instant::now();

@@ -54,6 +54,7 @@ impl Application {
             db,
             recorder,
             frontegg,
+            body_read_timeout: Duration::from_millis(settings.server.body_read_timeout_ms),
             wake: engine.wake.clone(),
             provider_mode: engine.provider.mode(),
             admin_tokens: settings.admin.tokens.clone(),
@@ -226,7 +227,7 @@ pub fn open_database(settings: &Settings) -> anyhow::Result<Database> {
 fn build_server(listener: TcpListener, state: web::Data<AppState>, settings: &Settings) -> anyhow::Result<Server> {
     let server = HttpServer::new(move || {
         App::new()
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<http::RequestSpans>::new())
             .app_data(state.clone())
             .configure(http::routes)
     })

@@ -4,6 +4,7 @@
 //! messages that name the key.
 
 pub mod retention;
+mod seconds;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -59,6 +60,7 @@ pub struct WorkerSettings {
     pub concurrency: usize,
     pub poll_interval_ms: u64,
     pub lease_secs: f64,
+    #[serde(deserialize_with = "seconds::list")]
     pub retry_schedule_secs: Vec<f64>,
     pub retry_jitter: f64,
     pub shutdown_timeout_secs: f64,
@@ -121,7 +123,10 @@ pub struct ServerSettings {
     /// Read as a wide integer so that an out-of-range port gets our message, not serde's.
     pub port: i64,
     pub shutdown_timeout_secs: u64,
+    /// A client must send its request head within this time (actix's client request timeout).
     pub client_request_timeout_ms: u64,
+    /// A webhook's body must arrive within this time once its head is in, else 408.
+    pub body_read_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -237,6 +242,7 @@ impl Settings {
                     .with_list_parse_key("sources.frontegg.allowed_ips")
                     .with_list_parse_key("sources.frontegg.trusted_proxies")
                     .with_list_parse_key("admin.tokens")
+                    .with_list_parse_key("worker.retry_schedule_secs")
                     .try_parsing(true),
             )
             .set_override_option("database.url", std::env::var("DATABASE_URL").ok())?
@@ -254,6 +260,9 @@ impl Settings {
         let port = self.server.port;
         if !(0..=65535).contains(&port) {
             bail!("server.port must be between 0 and 65535, got {port}");
+        }
+        if self.server.body_read_timeout_ms == 0 {
+            bail!("server.body_read_timeout_ms must be at least 1");
         }
         if self.database.url.expose_secret().trim().is_empty() {
             bail!("database.url must not be empty (a postgres:// URL, sqlite://PATH or a file path)");

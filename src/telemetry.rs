@@ -1,6 +1,9 @@
 //! Tracing set-up: human or JSON lines, level from `RUST_LOG` or the configuration.
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
@@ -23,4 +26,55 @@ where
         LogFormat::Human => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
     };
+}
+
+/// A log line repeated on every bad request is let through at most once per interval, the
+/// others counted: a flood of bad requests must not become a flood of log lines, which are
+/// written synchronously (slowing every request down when the log reader falls behind) and
+/// fill disks. Metrics still count every occurrence.
+#[derive(Debug)]
+pub struct Sampled {
+    interval: Duration,
+    last: Mutex<Option<Instant>>,
+    skipped: AtomicU64,
+}
+
+impl Sampled {
+    pub const fn new(interval: Duration) -> Self {
+        Self {
+            interval,
+            last: Mutex::new(None),
+            skipped: AtomicU64::new(0),
+        }
+    }
+
+    /// `Some(n)` when the occurrence at `now` may be logged, `n` being how many were not since
+    /// the previous one that was; `None` when it is not to be logged.
+    pub fn admit(&self, now: Instant) -> Option<u64> {
+        let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+        if last.is_some_and(|at| now.saturating_duration_since(at) < self.interval) {
+            self.skipped.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        *last = Some(now);
+        Some(self.skipped.swap(0, Ordering::Relaxed))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_occurrence_per_interval_is_admitted_with_the_count_of_those_skipped() {
+        let sampled = Sampled::new(Duration::from_secs(1));
+        let start = Instant::now();
+        assert_eq!(sampled.admit(start), Some(0));
+        for ms in [1, 10, 999] {
+            assert_eq!(sampled.admit(start + Duration::from_millis(ms)), None);
+        }
+        assert_eq!(sampled.admit(start + Duration::from_millis(1_000)), Some(3));
+        assert_eq!(sampled.admit(start + Duration::from_millis(1_001)), None);
+        assert_eq!(sampled.admit(start + Duration::from_millis(2_500)), Some(1));
+    }
 }

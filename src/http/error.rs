@@ -52,6 +52,8 @@ pub enum ApiError {
     Conflict(String),
     #[error("the request body could not be read: {0}")]
     BodyRead(String),
+    #[error("the body did not arrive within {after_ms} ms")]
+    BodyTimeout { after_ms: u64 },
     #[error("internal error")]
     Unexpected(#[from] anyhow::Error),
 }
@@ -71,6 +73,7 @@ impl ApiError {
             Self::Unprocessable { code, .. } => code,
             Self::DatabaseUnavailable => "database_unavailable",
             Self::BodyRead(_) => "bad_request",
+            Self::BodyTimeout { .. } => "request_timeout",
             Self::AdminUnauthorized(_) => "unauthorized",
             Self::InvalidQuery(_) => "invalid_query",
             Self::Conflict(_) => "conflict",
@@ -85,6 +88,7 @@ impl ResponseError for ApiError {
             Self::MalformedJson(_) | Self::BodyRead(_) | Self::InvalidQuery(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) | Self::AdminUnauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Self::AddressNotAllowed => StatusCode::FORBIDDEN,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,

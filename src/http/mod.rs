@@ -6,8 +6,11 @@ mod health;
 pub mod openapi;
 mod webhooks;
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder};
 
 use crate::ingest::Source;
 use crate::store::Database;
@@ -20,6 +23,8 @@ pub struct AppState {
     /// Stores deliveries with group commit.
     pub recorder: crate::ingest::Recorder,
     pub frontegg: Source,
+    /// Longest wait for a webhook's body once its head is in (`server.body_read_timeout_ms`).
+    pub body_read_timeout: std::time::Duration,
     /// Wakes a provisioning worker when an event is stored.
     pub wake: std::sync::Arc<tokio::sync::Notify>,
     /// "airbyte" or "dry-run".
@@ -61,4 +66,30 @@ async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> 
     Err(ApiError::MethodNotAllowed {
         method: req.method().to_string(),
     })
+}
+
+/// The request spans of `tracing_actix_web`, with an error line for server errors only. Its
+/// default adds a line for every error answer, client errors too: a second line for each refused
+/// delivery (already logged where it is refused, at a bounded rate), so a flood of bad requests
+/// became a flood of log lines. Client errors are counted in the metrics.
+pub struct RequestSpans;
+
+impl RootSpanBuilder for RequestSpans {
+    fn on_request_start(request: &ServiceRequest) -> tracing::Span {
+        DefaultRootSpanBuilder::on_request_start(request)
+    }
+
+    fn on_request_end<B: MessageBody>(span: tracing::Span, outcome: &Result<ServiceResponse<B>, actix_web::Error>) {
+        let server_error = match outcome {
+            Ok(response) => response
+                .response()
+                .error()
+                .filter(|_| response.status().is_server_error()),
+            Err(error) => Some(error).filter(|e| e.as_response_error().status_code().is_server_error()),
+        };
+        if let Some(error) = server_error {
+            tracing::error!("Error encountered while processing the incoming HTTP request: {error:?}");
+        }
+        DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
 }

@@ -1,5 +1,7 @@
 //! `POST /api/webhooks/frontegg[/{alias}]` and the event catalog.
 
+use std::time::Duration;
+
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
@@ -7,7 +9,7 @@ use futures_util::StreamExt;
 use super::error::{ApiError, ErrorBody};
 use super::AppState;
 use crate::events::{self, EventKind};
-use crate::ingest::{self, Delivery, IngestError, Receipt, ReceiptStatus};
+use crate::ingest::{self, Delivery, IngestError, Receipt, ReceiptStatus, Source};
 use crate::verify::HeaderSource;
 
 /// Adapts actix's header map to the verifier's lookup.
@@ -23,8 +25,9 @@ impl HeaderSource for Headers<'_> {
 #[utoipa::path(post, path = "/api/webhooks/frontegg", tag = "webhooks",
     request_body(content = Object, description = "Frontegg's `eventKey`/`eventContext` shape or the flat `eventType` shape", content_type = "application/json"),
     responses((status = 200, body = Receipt), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+        (status = 403, body = ErrorBody), (status = 408, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
 pub async fn receive(
     req: HttpRequest,
     body: web::Payload,
@@ -59,7 +62,7 @@ async fn receive_as(
 ) -> Result<HttpResponse, ApiError> {
     let source = &state.frontegg;
     check_content_type(&req)?;
-    let body = read_body(&req, body, source.settings.body_limit_bytes)
+    let body = read_body(&req, body, source, state.body_read_timeout)
         .await
         .inspect_err(|e| {
             state.metrics.delivery("unknown", e.code());
@@ -130,8 +133,31 @@ fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
     }
 }
 
-/// Reads the raw body, refusing it as soon as it passes the limit.
-async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
+/// Reads the raw body, refusing it as soon as it passes the limit or when it has not all arrived
+/// within `timeout` (a stalled client would otherwise hold its connection and buffer forever).
+async fn read_body(
+    req: &HttpRequest,
+    payload: web::Payload,
+    source: &Source,
+    timeout: Duration,
+) -> Result<web::Bytes, ApiError> {
+    let limit = source.settings.body_limit_bytes;
+    tokio::time::timeout(timeout, read_limited(req, payload, limit))
+        .await
+        .unwrap_or_else(|_| {
+            let after_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+            if let Some(unlogged) = source.log_refusal() {
+                tracing::warn!(
+                    timeout_ms = after_ms,
+                    refusals.unlogged = unlogged,
+                    "delivery refused: the body did not arrive in time"
+                );
+            }
+            Err(ApiError::BodyTimeout { after_ms })
+        })
+}
+
+async fn read_limited(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)

@@ -7,6 +7,7 @@ mod recorder;
 pub use recorder::Recorder;
 
 use std::net::IpAddr;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use ipnet::IpNet;
@@ -16,10 +17,14 @@ use crate::config::SourceSettings;
 use crate::events::{self, EventKind, LifecycleEvent, NormalizeError};
 use crate::store::inbox::{status, InsertOutcome, NewEvent};
 use crate::store::StoreError;
+use crate::telemetry::Sampled;
 use crate::verify::{HeaderSource, Verifier, VerifyError};
 
 /// Longest idempotency key taken from a header; longer values fall back to the body hash.
 const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
+
+/// At most one line per source and interval for refused deliveries (see [`Sampled`]).
+const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(1);
 
 /// One configured webhook sender, ready to check requests. Built once at start-up.
 #[derive(Debug)]
@@ -29,6 +34,7 @@ pub struct Source {
     verifier: Verifier,
     allowed: Vec<IpNet>,
     trusted_proxies: Vec<IpNet>,
+    refusals: Sampled,
 }
 
 /// Why a delivery was refused.
@@ -95,7 +101,14 @@ impl Source {
             verifier,
             allowed,
             trusted_proxies,
+            refusals: Sampled::new(REFUSAL_LOG_INTERVAL),
         }
+    }
+
+    /// Whether a refused delivery may be logged now: `Some(n)` with the number of refusals not
+    /// logged since the previous line (they are all counted in the metrics).
+    pub fn log_refusal(&self) -> Option<u64> {
+        self.refusals.admit(Instant::now())
     }
 
     /// Refuses senders outside the allow-list.
@@ -104,7 +117,14 @@ impl Source {
         if client_ip::is_allowed(client, &self.allowed) {
             Ok(())
         } else {
-            tracing::warn!(source = self.name, client.ip = ?client, "delivery refused: address not allowed");
+            if let Some(unlogged) = self.log_refusal() {
+                tracing::warn!(
+                    source = self.name,
+                    client.ip = ?client,
+                    refusals.unlogged = unlogged,
+                    "delivery refused: address not allowed"
+                );
+            }
             Err(IngestError::AddressNotAllowed)
         }
     }
@@ -127,11 +147,14 @@ impl Source {
                 Ok(())
             }
             Err(e) => {
-                tracing::warn!(
-                    source = self.name,
-                    reason = e.code(),
-                    "delivery refused: signature check failed"
-                );
+                if let Some(unlogged) = self.log_refusal() {
+                    tracing::warn!(
+                        source = self.name,
+                        reason = e.code(),
+                        refusals.unlogged = unlogged,
+                        "delivery refused: signature check failed"
+                    );
+                }
                 Err(IngestError::Verify(e))
             }
         }

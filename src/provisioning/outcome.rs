@@ -38,11 +38,14 @@ pub fn recorder(db: Database) -> Recorder {
 }
 
 /// Writes a batch in one transaction. If that fails (one outcome the database refuses, say),
-/// each outcome is written on its own, so that one bad outcome never holds back the others.
+/// each outcome is written on its own, so that one bad outcome never holds back the others. Not
+/// when the database is unavailable: on a lost connection each would fail too, and with a
+/// misleading error (the connection's transaction state is broken), so each gets the outage.
 pub fn record_batch(conn: &mut DbConn, batch: Vec<Finished>) -> Vec<Result<bool, StoreError>> {
     match conn.transaction(|conn| write(conn, &batch)) {
         Ok(owned) => owned.into_iter().map(Ok).collect(),
         Err(e) if batch.len() == 1 => vec![Err(e)],
+        Err(e @ StoreError::Unavailable(_)) => batch.iter().map(|_| Err(e.duplicate())).collect(),
         Err(_) => batch.iter().map(|f| record(conn, f)).collect(),
     }
 }

@@ -19,6 +19,10 @@ use crate::store::{Database, StoreError};
 /// How long to back off when the database fails between claims.
 const DATABASE_BACKOFF: Duration = Duration::from_secs(1);
 
+/// The first pause before writing an outcome again while the database is unavailable; it
+/// doubles up to [`DATABASE_BACKOFF`].
+const RECORD_RETRY: Duration = Duration::from_millis(100);
+
 /// A claim slower than this suggests stale planner statistics.
 const SLOW_CLAIM: Duration = Duration::from_millis(50);
 
@@ -258,7 +262,7 @@ async fn process(shared: &Shared, row: EventRow, known: Option<handlers::Known>)
     };
     // Effects that can never be written (e.g. a value the database refuses) must not keep the
     // event processing forever: record the failure alone, on the retry schedule.
-    let recorded = match shared.recorder.submit(finished).await {
+    let recorded = match record_while_claimed(shared, finished).await {
         Err(e) => {
             tracing::warn!(error = %e, "the outcome could not be recorded; recording the failure instead");
             let failed = retry_or_dead(
@@ -299,6 +303,25 @@ async fn process(shared: &Shared, row: EventRow, known: Option<handlers::Known>)
         Ok(false) => tracing::warn!("lease lost before the event finished; another worker owns it now"),
         Err(e) => {
             tracing::warn!(error = %e, "could not record the outcome; the event is retried when its lease expires")
+        }
+    }
+}
+
+/// Writes a finished attempt. While the database is unavailable it tries again, backing off, for
+/// as long as the claim's lease lasts: after an outage shorter than the lease the outcome is
+/// written at once, instead of the event waiting for its lease to expire and being processed
+/// again. A late write is safe: it is fenced by the attempt number (see `claims::finish`).
+async fn record_while_claimed(shared: &Shared, finished: Finished) -> Result<bool, StoreError> {
+    let give_up = Instant::now() + shared.settings.lease();
+    let mut pause = RECORD_RETRY;
+    loop {
+        match shared.recorder.submit(finished.clone()).await {
+            Err(StoreError::Unavailable(reason)) if Instant::now() + pause < give_up => {
+                tracing::debug!(error = %reason, "outcome not written yet: the database is unavailable");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(DATABASE_BACKOFF);
+            }
+            written => return written,
         }
     }
 }

@@ -8,7 +8,12 @@ use std::time::Duration;
 /// A `tenantgate` command with a clean environment: the shipped config folder, no inherited
 /// database or tenantgate variables, run inside `dir`.
 pub fn tenantgate(dir: &std::path::Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tenantgate"));
+    tenantgate_at(std::path::Path::new(env!("CARGO_BIN_EXE_tenantgate")), dir, args)
+}
+
+/// [`tenantgate`] with another build of the binary (e.g. the release build).
+pub fn tenantgate_at(program: &std::path::Path, dir: &std::path::Path, args: &[&str]) -> Command {
+    let mut command = Command::new(program);
     command.args(args).current_dir(dir);
     for (name, _) in std::env::vars() {
         if name.starts_with("TENANTGATE") || name == "DATABASE_URL" || name == "PORT" || name == "RUST_LOG" {
@@ -64,6 +69,26 @@ impl Server {
             lines,
             readers,
         }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the process is still running (it has not exited or been killed).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Kills the process with SIGKILL (no shutdown, no clean-up) and returns what it printed.
+    pub fn kill(mut self) -> Vec<String> {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
+        self.lines.lock().unwrap().clone()
     }
 
     /// Stops the process with SIGTERM and returns everything it printed.

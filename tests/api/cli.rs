@@ -158,3 +158,19 @@ fn check_config_never_prints_a_secret() {
     assert!(out.contains("postgres://db.internal:5432/tenantgate"), "{out}");
     assert!(out.contains("secrets = [\"[redacted]\",\"[redacted]\"]"), "{out}");
 }
+
+#[test]
+fn the_retry_schedule_can_be_set_by_one_environment_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    for (value, expected) in [("0.2,0.4,0.8", "[0.2,0.4,0.8]"), ("30", "[30.0]"), ("1.5", "[1.5]")] {
+        let mut command = tenantgate(dir.path(), &["check-config"]);
+        command.env("TENANTGATE__WORKER__RETRY_SCHEDULE_SECS", value);
+        let output = run(command);
+        let out = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{value}: {}", stderr(&output));
+        assert!(
+            out.contains(&format!("retry_schedule_secs = {expected}")),
+            "{value}:\n{out}"
+        );
+    }
+}

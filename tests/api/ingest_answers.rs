@@ -140,3 +140,40 @@ on_both_backends! {
         }
     }
 }
+
+/// A client that sends its head and part of its body, then stalls, is answered 408 once
+/// `server.body_read_timeout_ms` has passed, and its connection is closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_stalls_is_answered_408_after_the_body_timeout_and_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let app = spawn_app_with(Backend::Sqlite, |s| s.server.body_read_timeout_ms = 300).await;
+    let address = app.address.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "POST /api/webhooks/frontegg HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\n\
+         content-length: 100\r\n\r\n{{\"eventKey\""
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    // Read to the end: the server must answer and then close the connection by itself.
+    tokio::time::timeout(std::time::Duration::from_secs(5), stream.read_to_end(&mut answer))
+        .await
+        .expect("the server ends a stalled body")
+        .unwrap();
+    let waited = started.elapsed();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"error\":\"request_timeout\""), "{answer}");
+    assert!(
+        waited >= std::time::Duration::from_millis(250),
+        "answered after {waited:?}"
+    );
+    // The server keeps serving, and nothing of the stalled delivery was stored.
+    let response = app
+        .post_signed(Scheme::HmacSha256, &tenant_created_body("t-after-stall"))
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(app.events().await.len(), 1);
+}

@@ -75,3 +75,62 @@ async fn no_secret_signature_or_body_appears_in_any_log_line_at_any_level() {
         }
     }
 }
+
+/// A burst of refused deliveries makes a line per second at most, each saying how many went
+/// unlogged, and no second line per request; the metrics count every one.
+#[tokio::test]
+async fn a_burst_of_refused_deliveries_is_logged_at_a_bounded_rate_and_counted_in_full() {
+    const BURST: usize = 50;
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = tenantgate(dir.path(), &["serve"]);
+    command.env("TENANTGATE__SOURCES__FRONTEGG__SECRETS", SECRET);
+    let server = Server::start(command);
+    let client = reqwest::Client::new();
+    let started = std::time::Instant::now();
+    for i in 0..BURST {
+        let body = tenant_created_body(&format!("t-burst-{i}"));
+        let headers = sign(
+            Scheme::HmacSha256,
+            "log-capture-wrong-secret",
+            &body,
+            now(),
+            &unique_id(),
+        );
+        let request = headers.into_iter().fold(
+            client
+                .post(format!("{}/api/webhooks/frontegg", server.address))
+                .header("content-type", "application/json")
+                .body(body),
+            |r, (n, v)| r.header(n, v),
+        );
+        assert_eq!(request.send().await.unwrap().status(), 401);
+    }
+    let seconds = started.elapsed().as_secs() as usize;
+    let metrics = client
+        .get(format!("{}/metrics", server.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let lines = server.stop();
+
+    let refused = lines
+        .iter()
+        .filter(|l| l.contains("delivery refused: signature check failed"))
+        .count();
+    assert!(
+        (1..=seconds + 1).contains(&refused),
+        "{refused} refusal lines in {seconds} s"
+    );
+    assert!(
+        !lines.iter().any(|l| l.contains("Error encountered while processing")),
+        "a second line per refused request"
+    );
+    let counted = format!("tenantgate_verification_failures_total{{reason=\"invalid_signature\"}} {BURST}");
+    assert!(
+        metrics.lines().any(|l| l == counted),
+        "expected `{counted}` in:\n{metrics}"
+    );
+}

@@ -45,11 +45,12 @@ impl Application {
         if frontegg.settings.insecure_skip_verification {
             tracing::warn!("sources.frontegg.insecure_skip_verification is on: unsigned requests are accepted");
         }
-        let recorder = Recorder::spawn(
-            db.clone(),
-            settings.ingest.max_batch,
-            settings.ingest.concurrent_batches,
-        );
+        // SQLite has one writer: a second batch would only wait for the first one's lock.
+        let concurrent_batches = match &db {
+            Database::Sqlite(_) => 1,
+            Database::Pg(_) => settings.ingest.concurrent_batches,
+        };
+        let recorder = Recorder::spawn(db.clone(), settings.ingest.max_batch, concurrent_batches);
         let state = web::Data::new(AppState {
             db,
             recorder,

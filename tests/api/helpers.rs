@@ -194,7 +194,16 @@ impl TestApp {
 }
 
 /// Checks `probe` until it yields a value, at short intervals, for at most `timeout`.
-pub async fn eventually<T, F, Fut>(timeout: Duration, mut probe: F) -> Option<T>
+pub async fn eventually<T, F, Fut>(timeout: Duration, probe: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    poll(timeout, Duration::from_millis(10), probe).await
+}
+
+/// Checks `probe` every `every` until it yields a value or `timeout` passes.
+pub async fn poll<T, F, Fut>(timeout: Duration, every: Duration, mut probe: F) -> Option<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
@@ -207,7 +216,7 @@ where
         if tokio::time::Instant::now() >= deadline {
             return None;
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::sleep(every).await;
     }
 }
 

@@ -18,7 +18,6 @@ mod outage;
 mod storm;
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -156,23 +155,7 @@ pub fn cpu_time(pid: u32) -> Option<Duration> {
     Some(Duration::from_millis(ticks * 10))
 }
 
-/// Checks `probe` every `every` until it yields a value or `timeout` passes.
-pub async fn poll<T, F, Fut>(timeout: Duration, every: Duration, mut probe: F) -> Option<T>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        if let Some(value) = probe().await {
-            return Some(value);
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return None;
-        }
-        tokio::time::sleep(every).await;
-    }
-}
+pub use crate::helpers::poll;
 
 /// The test's own view of a scenario's database.
 pub struct Inbox {

@@ -99,7 +99,7 @@ pub fn insert_batch(conn: &mut DbConn, events: &[NewEvent]) -> Result<Vec<Insert
     use webhook_events::dsl as e;
     // The same key twice in one batch: the first is inserted, the others compare with it.
     let mut first_of: HashMap<(&str, &str), usize> = HashMap::new();
-    let unique: Vec<NewEvent> = events
+    let mut unique: Vec<NewEvent> = events
         .iter()
         .enumerate()
         .filter(|(i, ev)| {
@@ -110,6 +110,10 @@ pub fn insert_batch(conn: &mut DbConn, events: &[NewEvent]) -> Result<Vec<Insert
         })
         .map(|(_, ev)| ev.clone())
         .collect();
+    // Rows are inserted, and their keys locked, in key order: two batches in flight that hold
+    // copies of the same deliveries then wait for each other in one direction only, never in a
+    // cycle (a deadlock, which Postgres breaks after deadlock_timeout by failing one batch).
+    unique.sort_unstable_by(|a, b| (&a.source, &a.idempotency_key).cmp(&(&b.source, &b.idempotency_key)));
     conn.transaction(|conn| {
         let inserted: Vec<(i64, String, String)> = with_conn!(conn, |c| diesel::insert_into(e::webhook_events)
             .values(&unique)

@@ -54,3 +54,52 @@ on_both_backends! {
         assert_eq!((after[0].payload.as_str(), after[0].tenant_id.as_deref()), (before[0].payload.as_str(), Some("t-original")));
     }
 }
+
+/// Two batches in flight holding the same deliveries in opposite orders: each batch inserts in
+/// key order, so neither waits for the other in a cycle (a deadlock would fail one of them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_batches_of_the_same_deliveries_in_opposite_orders_never_deadlock() {
+    use tenantgate::store::inbox::{self, InsertOutcome, NewEvent};
+    if postgres_url().is_none() {
+        eprintln!("skipped: TEST_DATABASE_URL is not set");
+        return;
+    }
+    let database = TestDatabase::create(Backend::Postgres);
+    let db = tenantgate::store::Database::connect(&database.url, 4, std::time::Duration::from_secs(5)).unwrap();
+    let at = chrono::Utc::now().naive_utc();
+    for round in 0..20 {
+        let batch: Vec<NewEvent> = (0..50)
+            .map(|i| NewEvent {
+                source: "frontegg".into(),
+                idempotency_key: format!("round-{round}-key-{i:03}"),
+                body_sha256: "0".repeat(64),
+                event_type: "tenant.created".into(),
+                kind: "tenant_created".into(),
+                tenant_id: Some(format!("t-{i}")),
+                user_id: None,
+                occurred_at: None,
+                received_at: at,
+                order_at: at,
+                payload: "{}".into(),
+                status: "pending".into(),
+                next_attempt_at: at,
+            })
+            .collect();
+        let reversed: Vec<NewEvent> = batch.iter().rev().cloned().collect();
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let sides = [batch, reversed].map(|events| {
+            let (db, barrier) = (db.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                let mut conn = db.get().unwrap();
+                barrier.wait();
+                inbox::insert_batch(&mut conn, &events)
+            })
+        });
+        let mut inserted = 0;
+        for side in sides {
+            let outcomes = side.join().unwrap().unwrap_or_else(|e| panic!("round {round}: a batch failed: {e}"));
+            inserted += outcomes.iter().filter(|o| matches!(o, InsertOutcome::Inserted { .. })).count();
+        }
+        assert_eq!(inserted, 50, "round {round}: each delivery stored once");
+    }
+}

@@ -16,6 +16,8 @@ use crate::config::Settings;
 use crate::http::{self, AppState};
 use crate::ingest::{Recorder, Source};
 use crate::metrics::Metrics;
+use crate::notifications::dispatcher::Dispatcher;
+use crate::notifications::sender::Sender;
 use crate::provisioning::handlers::Context as HandlerContext;
 use crate::provisioning::provider::WorkspaceProvider;
 use crate::provisioning::worker::Workers;
@@ -60,6 +62,9 @@ impl Application {
             provider_mode: engine.provider.mode(),
             admin_tokens: settings.admin.tokens.clone(),
             metrics,
+            notifier: engine.notifier.clone(),
+            notices: engine.notices.clone(),
+            rotation_grace: Duration::from_secs(settings.notifications.rotation_grace_secs),
         });
         let address = (settings.server.host.as_str(), settings.port());
         let listener = TcpListener::bind(address)
@@ -138,12 +143,16 @@ async fn migrate(db: &Database) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The provider, the workers and their wake-ups, and the retention job that runs with them.
+/// The provider, the workers and their wake-ups, and the retention job and the notification
+/// dispatcher that run with them.
 struct Engine {
     provider: Arc<dyn WorkspaceProvider>,
     wake: Arc<Notify>,
+    notifier: Sender,
+    notices: Arc<Notify>,
     workers: Option<Workers>,
     retention: Option<RetentionJob>,
+    dispatcher: Option<Dispatcher>,
     stop_listening: Arc<AtomicBool>,
     listener: Option<std::thread::JoinHandle<()>>,
 }
@@ -155,13 +164,18 @@ impl Engine {
             tracing::warn!("provider is dry-run: no workspace is really created (set provider.kind = \"airbyte\")");
         }
         let wake = Arc::new(Notify::new());
+        let notices = Arc::new(Notify::new());
+        let notifier = Sender::new(&settings.notifications)?;
         let stop_listening = Arc::new(AtomicBool::new(false));
         if !settings.worker.enabled {
             return Ok(Self {
                 provider,
                 wake,
+                notifier,
+                notices,
                 workers: None,
                 retention: None,
+                dispatcher: None,
                 stop_listening,
                 listener: None,
             });
@@ -177,7 +191,16 @@ impl Engine {
             .retention
             .enabled
             .then(|| RetentionJob::spawn(db.clone(), settings.retention.clone(), metrics.clone()));
+        let dispatcher = settings.notifications.enabled.then(|| {
+            Dispatcher::spawn(
+                db.clone(),
+                notifier.clone(),
+                settings.notifications.clone(),
+                notices.clone(),
+            )
+        });
         let ctx = HandlerContext {
+            notices: notices.clone(),
             db,
             provider: provider.clone(),
             deletion_policy: settings.provider.deletion_policy,
@@ -193,8 +216,11 @@ impl Engine {
         Ok(Self {
             provider,
             wake,
+            notifier,
+            notices,
             workers: Some(workers),
             retention,
+            dispatcher,
             stop_listening,
             listener,
         })
@@ -207,6 +233,9 @@ impl Engine {
         }
         if let Some(workers) = self.workers {
             workers.shutdown().await;
+        }
+        if let Some(dispatcher) = self.dispatcher {
+            dispatcher.shutdown().await;
         }
         if let Some(listener) = self.listener {
             let _ = tokio::task::spawn_blocking(move || listener.join()).await;

@@ -3,6 +3,7 @@
 //! conventional `DATABASE_URL` and `PORT`. Everything is validated once, after loading, with
 //! messages that name the key.
 
+pub mod notifications;
 pub mod retention;
 mod seconds;
 
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use crate::provisioning::provider::DestinationTemplate;
 use crate::verify::{Scheme, VerifyOptions};
 
+pub use notifications::NotificationSettings;
 pub use retention::RetentionSettings;
 
 /// The environment chosen when `TENANTGATE_ENV` is unset.
@@ -34,6 +36,7 @@ pub struct Settings {
     pub admin: AdminSettings,
     pub ingest: IngestSettings,
     pub retention: RetentionSettings,
+    pub notifications: NotificationSettings,
 }
 
 /// How deliveries are written to the inbox.
@@ -243,6 +246,8 @@ impl Settings {
                     .with_list_parse_key("sources.frontegg.trusted_proxies")
                     .with_list_parse_key("admin.tokens")
                     .with_list_parse_key("worker.retry_schedule_secs")
+                    .with_list_parse_key("notifications.retry_schedule_secs")
+                    .with_list_parse_key("notifications.allowed_private_networks")
                     .try_parsing(true),
             )
             .set_override_option("database.url", std::env::var("DATABASE_URL").ok())?
@@ -282,6 +287,7 @@ impl Settings {
         self.sources.frontegg.validate("sources.frontegg")?;
         self.worker.validate()?;
         self.retention.validate()?;
+        self.notifications.validate()?;
         if self.ingest.max_batch == 0 || self.ingest.concurrent_batches == 0 {
             bail!("ingest.max_batch and ingest.concurrent_batches must be at least 1");
         }

@@ -8,6 +8,7 @@ pub mod events;
 pub mod http;
 pub mod ingest;
 pub mod metrics;
+pub mod notifications;
 pub mod provisioning;
 pub mod retention;
 pub mod store;

@@ -31,7 +31,7 @@ pub(super) async fn run(settings: &Settings, command: EventsCommand) -> anyhow::
 
 /// The configured database, which must exist and be migrated (an operator command never
 /// creates or changes a schema).
-async fn open(settings: &Settings) -> anyhow::Result<Database> {
+pub(super) async fn open(settings: &Settings) -> anyhow::Result<Database> {
     if let Ok(DatabaseUrl::Sqlite(path)) = DatabaseUrl::parse(settings.database.url.expose_secret()) {
         if !path.exists() {
             bail!(

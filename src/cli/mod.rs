@@ -1,5 +1,5 @@
 //! The `tenantgate` command line: the clap definitions and the dispatch. Each operator command
-//! lives in its own module: [`replay`], [`sign`], [`events`], [`purge`].
+//! lives in its own module: [`replay`], [`sign`], [`events`], [`purge`], [`subscriptions`].
 
 mod bench;
 mod bench_pipeline;
@@ -8,6 +8,7 @@ mod output;
 mod purge;
 mod replay;
 mod sign;
+mod subscriptions;
 
 use std::path::PathBuf;
 
@@ -57,11 +58,52 @@ pub enum Command {
         #[command(subcommand)]
         command: EventsCommand,
     },
+    /// Subscribers to tenantgate's own signed notifications (workspace.provisioned, …), managed in the database
+    /// directly (database.url or DATABASE_URL), as the admin API does.
+    Subscriptions {
+        #[command(subcommand)]
+        command: SubscriptionsCommand,
+    },
     /// Measure: `bench ingest` loads a webhook URL with signed requests and reports throughput and latency.
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SubscriptionsCommand {
+    /// List every subscription: id, state, events, tenant filter and URL.
+    List,
+    /// Subscribe a URL; prints the subscription's signing secret, once.
+    Add(SubscriptionAddArgs),
+    /// Delete a subscription with its deliveries and their log.
+    Rm {
+        /// The subscription id (sub_…).
+        id: String,
+    },
+    /// Send a signed subscription.test notification now and print the answer's status and latency; exits 1 unless
+    /// the endpoint answered 2xx.
+    Test {
+        /// The subscription id (sub_…).
+        id: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SubscriptionAddArgs {
+    /// Where notifications are POSTed (http or https; private addresses only if notifications.allowed_private_networks
+    /// allows them).
+    #[arg(long)]
+    pub url: String,
+    /// Notification types, comma separated, or * for all (see GET /api/admin/notifications/events).
+    #[arg(long, value_delimiter = ',', default_value = "*")]
+    pub events: Vec<String>,
+    /// Only this tenant's notifications.
+    #[arg(long, value_name = "TENANT_ID")]
+    pub tenant: Option<String>,
+    #[arg(long)]
+    pub description: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -269,6 +311,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Replay(args) => replay::run(&settings, &args).await,
         Command::Sign(args) => sign::run(&settings, &args),
         Command::Events { command } => events::run(&settings, command).await,
+        Command::Subscriptions { command } => subscriptions::run(&settings, command).await,
         Command::Bench {
             command: BenchCommand::Ingest(args),
         } => bench::run(&settings, &args).await,

@@ -32,6 +32,9 @@ pub enum ApiError {
     AddressNotAllowed,
     #[error("no route for {method} {path}")]
     NotFound { method: String, path: String },
+    /// A resource named in the path does not exist (a subscription, a delivery).
+    #[error("{0}")]
+    Missing(String),
     #[error("{method} is not allowed here")]
     MethodNotAllowed { method: String },
     #[error("idempotency key already used for a different body (event {event_id}); send a new key for a new event")]
@@ -65,7 +68,7 @@ impl ApiError {
             Self::MalformedJson(_) => "malformed_json",
             Self::Unauthorized(e) => e.code(),
             Self::AddressNotAllowed => "address_not_allowed",
-            Self::NotFound { .. } => "not_found",
+            Self::NotFound { .. } | Self::Missing(_) => "not_found",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::IdempotencyConflict { .. } => "idempotency_conflict",
             Self::PayloadTooLarge { .. } => "payload_too_large",
@@ -90,7 +93,7 @@ impl ResponseError for ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Self::AddressNotAllowed => StatusCode::FORBIDDEN,
-            Self::NotFound { .. } => StatusCode::NOT_FOUND,
+            Self::NotFound { .. } | Self::Missing(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::IdempotencyConflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,

@@ -32,6 +32,12 @@ pub struct AppState {
     /// Bearer tokens for the admin API.
     pub admin_tokens: Vec<secrecy::SecretString>,
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
+    /// Sends test notifications and checks subscription URLs.
+    pub notifier: crate::notifications::sender::Sender,
+    /// Wakes the notification dispatcher (a redelivery was queued).
+    pub notices: std::sync::Arc<tokio::sync::Notify>,
+    /// How long a rotated-out subscription secret keeps signing.
+    pub rotation_grace: std::time::Duration,
 }
 
 /// Registers every route on an actix app.

@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::admin::{events, tenants};
+use super::admin::{deliveries, events, subscriptions, tenants};
 use super::{error, health, webhooks};
 
 #[derive(OpenApi)]
@@ -24,12 +24,23 @@ use super::{error, health, webhooks};
         tenants::list,
         tenants::show,
         tenants::stats,
+        deliveries::catalog,
+        subscriptions::create,
+        subscriptions::list,
+        subscriptions::show,
+        subscriptions::update,
+        subscriptions::delete,
+        subscriptions::rotate,
+        subscriptions::test,
+        deliveries::list,
+        deliveries::redeliver,
         openapi_json,
     ),
     components(schemas(error::ErrorBody, crate::ingest::Receipt, crate::ingest::ReceiptStatus)),
     modifiers(&BearerAuth),
     tags((name = "webhooks", description = "Signed deliveries from Frontegg"),
          (name = "admin", description = "Operators: events, replays, tenants (bearer token)"),
+         (name = "notifications", description = "Operators: subscriptions to tenantgate's own signed webhooks, delivery logs (bearer token)"),
          (name = "ops", description = "Health, readiness, metrics"))
 )]
 pub struct ApiDoc;

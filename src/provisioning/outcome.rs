@@ -9,6 +9,7 @@ use chrono::NaiveDateTime;
 use super::handlers::{HandlerError, Outcome};
 use super::retry;
 use crate::config::WorkerSettings;
+use crate::notifications;
 use crate::store::claims::{self, Attempt, Completion};
 use crate::store::group_commit::GroupCommit;
 use crate::store::inbox::EventRow;
@@ -69,7 +70,38 @@ fn write(conn: &mut DbConn, batch: &[Finished]) -> Result<Vec<bool>, StoreError>
 }
 
 /// Maps a handler's result to the event's completion, its effects and the provider's HTTP status.
+/// An event that goes dead notifies its tenant's subscribers (`tenant.provisioning_failed`).
 pub fn complete(
+    settings: &WorkerSettings,
+    row: &EventRow,
+    result: Result<Outcome, HandlerError>,
+    now: NaiveDateTime,
+) -> (Completion, Vec<Effect>, Option<u16>) {
+    let (completion, mut effects, status) = completion_of(settings, row, result, now);
+    effects.extend(failure_notice(row, &completion, now));
+    (completion, effects, status)
+}
+
+/// `tenant.provisioning_failed` for subscribers, when the event of a tenant went dead.
+pub fn failure_notice(row: &EventRow, completion: &Completion, now: NaiveDateTime) -> Option<Effect> {
+    let (Completion::Dead { error }, Some(tenant_id)) = (completion, &row.tenant_id) else {
+        return None;
+    };
+    Some(Effect::Notify(notifications::message(
+        notifications::TENANT_PROVISIONING_FAILED,
+        Some(tenant_id),
+        serde_json::json!({
+            "event_id": row.id,
+            "event_type": row.event_type,
+            "kind": row.kind,
+            "error": error,
+            "attempts": row.attempts,
+        }),
+        now,
+    )))
+}
+
+fn completion_of(
     settings: &WorkerSettings,
     row: &EventRow,
     result: Result<Outcome, HandlerError>,

@@ -14,6 +14,7 @@ use super::outcome::{self, complete, error_of, retry_or_dead, Finished};
 use crate::config::WorkerSettings;
 use crate::store::claims::{self, Attempt, Completion};
 use crate::store::inbox::EventRow;
+use crate::store::tenants::Effect;
 use crate::store::{Database, StoreError};
 
 /// How long to back off when the database fails between claims.
@@ -255,6 +256,8 @@ async fn process(shared: &Shared, row: EventRow, known: Option<handlers::Known>)
     };
     let outcome = completion.status();
     shared.ctx.metrics.processed(&row.kind, outcome, started.elapsed());
+    let notifies =
+        effects.iter().any(|e| matches!(e, Effect::Notify(_))) || matches!(completion, Completion::Dead { .. });
     let finished = Finished {
         attempt: attempt.clone(),
         completion: completion.clone(),
@@ -279,13 +282,16 @@ async fn process(shared: &Shared, row: EventRow, known: Option<handlers::Known>)
             };
             let finished = Finished {
                 attempt,
+                effects: outcome::failure_notice(&row, &failed, now).into_iter().collect(),
                 completion: failed,
-                effects: vec![],
             };
             shared.ctx.db.run(move |c| outcome::record(c, &finished)).await
         }
         recorded => recorded,
     };
+    if notifies && matches!(recorded, Ok(true)) {
+        shared.ctx.notices.notify_one();
+    }
     match recorded {
         Ok(true) => match &completion {
             Completion::Retry { next_attempt_at, error } => {

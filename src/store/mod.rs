@@ -8,6 +8,7 @@ pub mod claims;
 pub mod group_commit;
 pub mod inbox;
 mod migrate;
+pub mod notifications;
 pub mod notify;
 pub mod retention;
 pub mod schema;

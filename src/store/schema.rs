@@ -90,7 +90,68 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    notification_subscriptions (id) {
+        id -> Text,
+        url -> Text,
+        event_types -> Text,
+        tenant_id -> Nullable<Text>,
+        description -> Nullable<Text>,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_expires_at -> Nullable<Timestamp>,
+        active -> Bool,
+        disabled_reason -> Nullable<Text>,
+        failing_since -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notification_messages (id) {
+        id -> Text,
+        event_type -> Text,
+        tenant_id -> Nullable<Text>,
+        payload -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notification_deliveries (id) {
+        id -> BigInt,
+        message_id -> Text,
+        subscription_id -> Text,
+        status -> Text,
+        attempts -> Integer,
+        attempts_before_redelivery -> Integer,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        last_status_code -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    notification_attempts (id) {
+        id -> BigInt,
+        delivery_id -> BigInt,
+        attempt -> Integer,
+        at -> Timestamp,
+        status_code -> Nullable<Integer>,
+        response_body -> Nullable<Text>,
+        error -> Nullable<Text>,
+        duration_ms -> BigInt,
+    }
+}
+
 diesel::joinable!(event_attempts -> webhook_events (event_id));
+diesel::joinable!(notification_deliveries -> notification_messages (message_id));
+diesel::joinable!(notification_deliveries -> notification_subscriptions (subscription_id));
+diesel::joinable!(notification_attempts -> notification_deliveries (delivery_id));
 diesel::allow_tables_to_appear_in_same_query!(
     webhook_events,
     event_attempts,
@@ -98,4 +159,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     tenant_users,
     tenant_sso,
     audit_log,
+    notification_subscriptions,
+    notification_messages,
+    notification_deliveries,
+    notification_attempts,
 );

@@ -98,6 +98,8 @@ pub enum Effect {
         at: NaiveDateTime,
     },
     Audit(NewAudit),
+    /// Queue a notification for the subscribers that want it (the outbox).
+    Notify(super::notifications::Message),
 }
 
 pub fn mapping(conn: &mut DbConn, tenant_id: &str) -> Result<Option<Mapping>, StoreError> {
@@ -256,7 +258,7 @@ pub fn audit_of(conn: &mut DbConn, tenant_id: &str) -> Result<Vec<AuditEntry>, S
 /// audit entries, each kind in one statement (call inside the finishing transaction). The
 /// effects of one batch concern different tenants, so only their order within a kind matters.
 pub fn apply<'a>(conn: &mut DbConn, effects: impl IntoIterator<Item = &'a Effect>) -> Result<(), StoreError> {
-    let (mut users, mut ssos, mut audits) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut users, mut ssos, mut audits, mut notices) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for effect in effects {
         match effect {
             Effect::Mapping(row) => save_mapping(conn, row)?,
@@ -264,8 +266,10 @@ pub fn apply<'a>(conn: &mut DbConn, effects: impl IntoIterator<Item = &'a Effect
             Effect::User(row) => users.push(row),
             Effect::Sso(row) => ssos.push(row),
             Effect::Audit(entry) => audits.push(entry),
+            Effect::Notify(message) => notices.push(message),
         }
     }
+    super::notifications::enqueue(conn, notices)?;
     save_users(conn, users)?;
     save_ssos(conn, ssos)?;
     if !audits.is_empty() {

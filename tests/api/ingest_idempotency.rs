@@ -97,8 +97,14 @@ async fn concurrent_batches_of_the_same_deliveries_in_opposite_orders_never_dead
         });
         let mut inserted = 0;
         for side in sides {
-            let outcomes = side.join().unwrap().unwrap_or_else(|e| panic!("round {round}: a batch failed: {e}"));
-            inserted += outcomes.iter().filter(|o| matches!(o, InsertOutcome::Inserted { .. })).count();
+            let outcomes = side
+                .join()
+                .unwrap()
+                .unwrap_or_else(|e| panic!("round {round}: a batch failed: {e}"));
+            inserted += outcomes
+                .iter()
+                .filter(|o| matches!(o, InsertOutcome::Inserted { .. }))
+                .count();
         }
         assert_eq!(inserted, 50, "round {round}: each delivery stored once");
     }

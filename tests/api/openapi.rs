@@ -3,7 +3,7 @@
 use crate::helpers::*;
 
 /// Every route, as (method, documented path, a concrete path to call).
-const ROUTES: [(&str, &str, &str); 14] = [
+const ROUTES: [(&str, &str, &str); 24] = [
     ("get", "/healthz", "/healthz"),
     ("get", "/readyz", "/readyz"),
     ("get", "/metrics", "/metrics"),
@@ -22,6 +22,56 @@ const ROUTES: [(&str, &str, &str); 14] = [
     ("get", "/api/admin/tenants", "/api/admin/tenants"),
     ("get", "/api/admin/tenants/{tenant_id}", "/api/admin/tenants/t1"),
     ("get", "/api/admin/stats", "/api/admin/stats"),
+    (
+        "get",
+        "/api/admin/notifications/events",
+        "/api/admin/notifications/events",
+    ),
+    (
+        "get",
+        "/api/admin/notifications/subscriptions",
+        "/api/admin/notifications/subscriptions",
+    ),
+    (
+        "post",
+        "/api/admin/notifications/subscriptions",
+        "/api/admin/notifications/subscriptions",
+    ),
+    (
+        "get",
+        "/api/admin/notifications/subscriptions/{id}",
+        "/api/admin/notifications/subscriptions/sub_1",
+    ),
+    (
+        "patch",
+        "/api/admin/notifications/subscriptions/{id}",
+        "/api/admin/notifications/subscriptions/sub_1",
+    ),
+    (
+        "delete",
+        "/api/admin/notifications/subscriptions/{id}",
+        "/api/admin/notifications/subscriptions/sub_1",
+    ),
+    (
+        "post",
+        "/api/admin/notifications/subscriptions/{id}/rotate-secret",
+        "/api/admin/notifications/subscriptions/sub_1/rotate-secret",
+    ),
+    (
+        "post",
+        "/api/admin/notifications/subscriptions/{id}/test",
+        "/api/admin/notifications/subscriptions/sub_1/test",
+    ),
+    (
+        "get",
+        "/api/admin/notifications/subscriptions/{id}/deliveries",
+        "/api/admin/notifications/subscriptions/sub_1/deliveries",
+    ),
+    (
+        "post",
+        "/api/admin/notifications/deliveries/{id}/redeliver",
+        "/api/admin/notifications/deliveries/1/redeliver",
+    ),
 ];
 
 #[tokio::test]
@@ -53,6 +103,8 @@ async fn the_openapi_document_parses_and_lists_every_route_the_app_serves() {
         let operation = match method {
             "get" => item.get.as_ref(),
             "post" => item.post.as_ref(),
+            "patch" => item.patch.as_ref(),
+            "delete" => item.delete.as_ref(),
             _ => None,
         };
         assert!(operation.is_some(), "{method} {documented} is not documented");

@@ -1,7 +1,10 @@
-//! The admin API under `/api/admin`: events, replays, tenants, statistics.
+//! The admin API under `/api/admin`: events, replays, tenants, statistics, and notification
+//! subscriptions with their delivery logs.
 
 mod auth;
+pub mod deliveries;
 pub mod events;
+pub mod subscriptions;
 pub mod tenants;
 
 use actix_web::web;
@@ -23,7 +26,32 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/admin/events/{id}/replay").route(web::post().to(events::replay_one)))
         .service(resource("/api/admin/tenants").route(web::get().to(tenants::list)))
         .service(resource("/api/admin/tenants/{tenant_id}").route(web::get().to(tenants::show)))
-        .service(resource("/api/admin/stats").route(web::get().to(tenants::stats)));
+        .service(resource("/api/admin/stats").route(web::get().to(tenants::stats)))
+        .service(resource("/api/admin/notifications/events").route(web::get().to(deliveries::catalog)))
+        .service(
+            resource("/api/admin/notifications/subscriptions")
+                .route(web::get().to(subscriptions::list))
+                .route(web::post().to(subscriptions::create)),
+        )
+        .service(
+            resource("/api/admin/notifications/subscriptions/{id}")
+                .route(web::get().to(subscriptions::show))
+                .route(web::patch().to(subscriptions::update))
+                .route(web::delete().to(subscriptions::delete)),
+        )
+        .service(
+            resource("/api/admin/notifications/subscriptions/{id}/rotate-secret")
+                .route(web::post().to(subscriptions::rotate)),
+        )
+        .service(
+            resource("/api/admin/notifications/subscriptions/{id}/test").route(web::post().to(subscriptions::test)),
+        )
+        .service(
+            resource("/api/admin/notifications/subscriptions/{id}/deliveries").route(web::get().to(deliveries::list)),
+        )
+        .service(
+            resource("/api/admin/notifications/deliveries/{id}/redeliver").route(web::post().to(deliveries::redeliver)),
+        );
 }
 
 /// A page size within bounds.

@@ -29,6 +29,8 @@ pub struct Context {
     pub name_template: String,
     pub destinations: Vec<DestinationTemplate>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Wakes the notification dispatcher when an outcome queued notifications.
+    pub notices: Arc<tokio::sync::Notify>,
 }
 
 /// How a handled event ends.
@@ -76,6 +78,18 @@ impl Job<'_> {
             action: action.to_owned(),
             detail: Some(detail.to_string()),
         })
+    }
+
+    /// A notification for subscribers, queued with this event's effects. `data` gains the
+    /// event's id.
+    fn notify(&self, event_type: &str, mut data: serde_json::Value) -> Effect {
+        data["event_id"] = self.row.id.into();
+        Effect::Notify(crate::notifications::message(
+            event_type,
+            Some(&self.tenant_id),
+            data,
+            self.now,
+        ))
     }
 
     /// When this event happened, for ordering against what was already applied.

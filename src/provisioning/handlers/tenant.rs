@@ -4,6 +4,7 @@ use serde_json::json;
 
 use super::{workspace_name, Context, HandlerError, Job, Outcome};
 use crate::config::DeletionPolicy;
+use crate::notifications;
 use crate::provisioning::provider::{Workspace, WorkspaceSpec};
 use crate::store::tenants::{self, mapping_status as ms, Effect, Mapping};
 
@@ -119,8 +120,12 @@ async fn finish_provisioning(
         "workspace.provisioned",
         json!({"workspace_id": workspace.id, "workspace_name": workspace.name}),
     );
+    let notice = job.notify(
+        notifications::WORKSPACE_PROVISIONED,
+        json!({"workspace_id": workspace.id, "workspace_name": workspace.name, "tenant_name": job.event.tenant_name}),
+    );
     Ok(Outcome::Done {
-        effects: vec![Effect::Mapping(active), audit],
+        effects: vec![Effect::Mapping(active), audit, notice],
     })
 }
 
@@ -219,10 +224,21 @@ pub async fn deleted(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerErr
         updated_at: job.now,
         ..mapping
     };
+    let notice = match status {
+        ms::ARCHIVED => Some(notifications::WORKSPACE_ARCHIVED),
+        ms::DELETED => Some(notifications::WORKSPACE_DELETED),
+        _ => None,
+    }
+    .map(|kind| {
+        job.notify(
+            kind,
+            json!({"workspace_id": gone.workspace_id, "policy": detail["policy"]}),
+        )
+    });
     let audit = job.audit(&format!("workspace.{status}"), detail);
-    Ok(Outcome::Done {
-        effects: vec![Effect::Mapping(gone), soft_delete, audit],
-    })
+    let mut effects = vec![Effect::Mapping(gone), soft_delete, audit];
+    effects.extend(notice);
+    Ok(Outcome::Done { effects })
 }
 
 async fn load(ctx: &Context, job: &Job<'_>) -> Result<Option<Mapping>, HandlerError> {

@@ -3,17 +3,19 @@
 use serde_json::json;
 
 use super::{Context, HandlerError, Job, Outcome};
+use crate::notifications;
 use crate::store::tenants::{self, Effect, Mapping, TenantSso, TenantUser};
 use crate::store::{DbConn, StoreError};
 
 pub async fn activated(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerError> {
-    set_user(ctx, job, "active", "user.activated").await
+    set_user(ctx, job, "active", notifications::USER_ACTIVATED).await
 }
 
 pub async fn deactivated(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerError> {
-    set_user(ctx, job, "deactivated", "user.deactivated").await
+    set_user(ctx, job, "deactivated", notifications::USER_DEACTIVATED).await
 }
 
+/// Records the user's status; `action` names both the audit entry and the notification.
 async fn set_user(ctx: &Context, job: &Job<'_>, status: &str, action: &str) -> Result<Outcome, HandlerError> {
     let user = job.event.user_id.clone();
     let (mapping, existing) = match &job.known {
@@ -52,8 +54,12 @@ async fn set_user(ctx: &Context, job: &Job<'_>, status: &str, action: &str) -> R
         deleted_at: None,
     };
     let audit = job.audit(action, json!({"user_id": user_id, "status": status}));
+    let notice = job.notify(
+        action,
+        json!({"user_id": user_id, "email": row.email, "status": status}),
+    );
     Ok(Outcome::Done {
-        effects: vec![Effect::User(row), audit],
+        effects: vec![Effect::User(row), audit, notice],
     })
 }
 
@@ -87,8 +93,12 @@ pub async fn sso_changed(ctx: &Context, job: &Job<'_>) -> Result<Outcome, Handle
         "security.sso_changed",
         json!({"provider": provider, "previous_provider": previous}),
     );
+    let notice = job.notify(
+        notifications::SSO_CHANGED,
+        json!({"provider": provider, "previous_provider": previous}),
+    );
     Ok(Outcome::Done {
-        effects: vec![Effect::Sso(row), audit],
+        effects: vec![Effect::Sso(row), audit, notice],
     })
 }
 

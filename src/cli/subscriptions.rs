@@ -1,0 +1,89 @@
+//! `tenantgate subscriptions list|add|rm|test`: subscribers to tenantgate's own notifications,
+//! managed in the database directly (no server needed), as the admin API does.
+
+use anyhow::Context;
+
+use super::output::{or_dash, print_table, time};
+use super::{SubscriptionAddArgs, SubscriptionsCommand};
+use crate::config::Settings;
+use crate::notifications::sender::Sender;
+use crate::notifications::subscriptions::{self as subs, NewSubscription};
+use crate::store::notifications as store;
+
+pub(super) async fn run(settings: &Settings, command: SubscriptionsCommand) -> anyhow::Result<()> {
+    let db = super::events::open(settings).await?;
+    let sender = Sender::new(&settings.notifications)?;
+    let now = chrono::Utc::now().naive_utc();
+    match command {
+        SubscriptionsCommand::List => {
+            let rows = db
+                .run(store::list_subscriptions)
+                .await
+                .context("cannot list subscriptions")?;
+            if rows.is_empty() {
+                println!("no subscriptions: add one with `tenantgate subscriptions add --url URL`");
+                return Ok(());
+            }
+            let table = rows
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.id.clone(),
+                        if s.active { "active".into() } else { "inactive".into() },
+                        s.types().join(","),
+                        or_dash(s.tenant_id.as_deref()),
+                        time(s.created_at),
+                        format!(
+                            "{}{}",
+                            s.url,
+                            s.disabled_reason
+                                .as_ref()
+                                .map(|r| format!(" ({r})"))
+                                .unwrap_or_default()
+                        ),
+                    ]
+                })
+                .collect();
+            print_table(&["ID", "STATE", "EVENTS", "TENANT", "CREATED", "URL"], table);
+            Ok(())
+        }
+        SubscriptionsCommand::Add(SubscriptionAddArgs {
+            url,
+            events,
+            tenant,
+            description,
+        }) => {
+            let new = NewSubscription {
+                url,
+                event_types: events,
+                tenant_id: tenant,
+                description,
+            };
+            let created = subs::create(&db, &sender, new, now).await?;
+            println!("subscription {} created for {}", created.id, created.url);
+            println!("events: {}", created.types().join(", "));
+            println!("secret: {}", created.secret);
+            println!("(the secret is shown only now: verify deliveries with it, as Standard Webhooks does)");
+            Ok(())
+        }
+        SubscriptionsCommand::Rm { id } => {
+            subs::delete(&db, &id, now).await?;
+            println!("subscription {id} deleted, with its deliveries");
+            Ok(())
+        }
+        SubscriptionsCommand::Test { id } => {
+            let result = subs::test_send(&db, &sender, &id, now).await?;
+            let latency = result.duration.as_millis();
+            match (result.delivered(), result.status) {
+                (true, Some(status)) => {
+                    println!("delivered: the endpoint answered {status} in {latency} ms");
+                    Ok(())
+                }
+                _ => anyhow::bail!(
+                    "not delivered after {latency} ms: {}",
+                    result.error.as_deref().unwrap_or("no answer")
+                ),
+            }
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! `[notifications]`: tenantgate's own outbound webhooks to subscribers.
+
+use std::time::Duration;
+
+use anyhow::bail;
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+/// How notifications are delivered (see `crate::notifications`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct NotificationSettings {
+    /// Deliver queued notifications alongside the workers (`serve` with workers, and `worker`).
+    /// Off, notifications are still queued (the outbox), and delivered once a dispatcher runs.
+    pub enabled: bool,
+    /// Deliveries in flight at once, per instance.
+    pub concurrency: usize,
+    /// Longest wait between two looks for due deliveries (another instance may have queued some).
+    pub poll_interval_ms: u64,
+    /// A delivery being sent is leased for this long; a sender that dies leaves it to be sent
+    /// again once the lease expires. Must exceed `request_timeout_ms`.
+    pub lease_secs: f64,
+    /// Delay before each retry of a failed delivery; after the last, the delivery is dead.
+    #[serde(deserialize_with = "super::seconds::list")]
+    pub retry_schedule_secs: Vec<f64>,
+    /// Each delay varies by up to this fraction, either way.
+    pub retry_jitter: f64,
+    pub connect_timeout_ms: u64,
+    /// Total time for one delivery request, answer included.
+    pub request_timeout_ms: u64,
+    /// The start of each answer's body kept in the delivery log.
+    pub response_body_limit_bytes: usize,
+    /// After a secret rotation, the previous secret also signs deliveries for this long.
+    pub rotation_grace_secs: u64,
+    /// A subscription whose deliveries have all failed for this long is disabled (audited).
+    pub disable_after_failing_secs: u64,
+    /// Subscription URLs resolving to loopback, private, link-local or other non-public
+    /// addresses are refused, unless the address lies in one of these networks.
+    pub allowed_private_networks: Vec<String>,
+}
+
+impl NotificationSettings {
+    pub fn retry_schedule(&self) -> Vec<Duration> {
+        self.retry_schedule_secs
+            .iter()
+            .map(|s| Duration::from_secs_f64(*s))
+            .collect()
+    }
+
+    pub fn lease(&self) -> Duration {
+        Duration::from_secs_f64(self.lease_secs)
+    }
+
+    /// The allowed private networks; validated at load, so parsing cannot fail later.
+    pub fn allowed_networks(&self) -> Vec<IpNet> {
+        super::parse_networks(&self.allowed_private_networks)
+    }
+
+    pub(super) fn validate(&self) -> anyhow::Result<()> {
+        if self.concurrency == 0 {
+            bail!("notifications.concurrency must be at least 1");
+        }
+        if self.poll_interval_ms == 0 {
+            bail!("notifications.poll_interval_ms must be at least 1");
+        }
+        if self
+            .retry_schedule_secs
+            .iter()
+            .any(|s| !s.is_finite() || *s < 0.0 || *s > 30.0 * 86_400.0)
+        {
+            bail!("notifications.retry_schedule_secs must hold delays between 0 and 2592000 seconds (30 days)");
+        }
+        if !(0.0..=1.0).contains(&self.retry_jitter) {
+            bail!(
+                "notifications.retry_jitter must be between 0 and 1, got {}",
+                self.retry_jitter
+            );
+        }
+        if self.connect_timeout_ms == 0 || self.request_timeout_ms == 0 {
+            bail!("notifications.connect_timeout_ms and notifications.request_timeout_ms must be at least 1");
+        }
+        if !self.lease_secs.is_finite() || self.lease_secs * 1000.0 <= self.request_timeout_ms as f64 {
+            bail!(
+                "notifications.lease_secs ({}) must be longer than notifications.request_timeout_ms ({} ms)",
+                self.lease_secs,
+                self.request_timeout_ms
+            );
+        }
+        if self.disable_after_failing_secs == 0 {
+            bail!("notifications.disable_after_failing_secs must be at least 1");
+        }
+        for network in &self.allowed_private_networks {
+            if let Err(e) = super::parse_network(network) {
+                bail!("notifications.allowed_private_networks: {e}");
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped() -> NotificationSettings {
+        NotificationSettings {
+            enabled: true,
+            concurrency: 8,
+            poll_interval_ms: 1000,
+            lease_secs: 60.0,
+            retry_schedule_secs: vec![5.0, 30.0],
+            retry_jitter: 0.2,
+            connect_timeout_ms: 5000,
+            request_timeout_ms: 15000,
+            response_body_limit_bytes: 1024,
+            rotation_grace_secs: 86_400,
+            disable_after_failing_secs: 432_000,
+            allowed_private_networks: vec![],
+        }
+    }
+
+    #[test]
+    fn notification_values_out_of_range_are_refused_naming_the_key() {
+        type Breaks = fn(&mut NotificationSettings);
+        let cases: [(Breaks, &str); 6] = [
+            (|s| s.concurrency = 0, "notifications.concurrency"),
+            (
+                |s| s.retry_schedule_secs = vec![-1.0],
+                "notifications.retry_schedule_secs",
+            ),
+            (|s| s.retry_jitter = 2.0, "notifications.retry_jitter"),
+            (|s| s.lease_secs = 10.0, "notifications.lease_secs"),
+            (
+                |s| s.disable_after_failing_secs = 0,
+                "notifications.disable_after_failing_secs",
+            ),
+            (
+                |s| s.allowed_private_networks = vec!["localhost".into()],
+                "notifications.allowed_private_networks",
+            ),
+        ];
+        assert!(shipped().validate().is_ok());
+        for (break_it, key) in cases {
+            let mut settings = shipped();
+            break_it(&mut settings);
+            let message = settings.validate().unwrap_err().to_string();
+            assert!(message.contains(key), "`{message}` should name {key}");
+        }
+    }
+}

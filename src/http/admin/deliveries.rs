@@ -1,0 +1,168 @@
+//! The notification catalog, each subscription's delivery log, and manual redelivery.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{limit, utc, Admin};
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::AppState;
+use crate::notifications::{subscriptions as subs, NotificationType, CATALOG};
+use crate::store::notifications::{self as store, AttemptRecord, Delivery, Message, Redelivery};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationCatalog {
+    /// Each type a subscription can ask for (`*` asks for all).
+    event_types: Vec<NotificationType>,
+    /// The envelope every notification comes in.
+    envelope: &'static str,
+}
+
+/// The notification types, and the envelope they come in.
+#[utoipa::path(get, path = "/api/admin/notifications/events", tag = "notifications",
+    responses((status = 200, body = NotificationCatalog), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn catalog(_: Admin) -> HttpResponse {
+    HttpResponse::Ok().json(NotificationCatalog {
+        event_types: CATALOG.to_vec(),
+        envelope: r#"{"id": "msg_…", "type": "workspace.provisioned", "timestamp": "RFC 3339", "tenant_id": "…", "data": {…}}, signed with Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature)"#,
+    })
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct DeliveryQuery {
+    /// Page size, 1–500 (default 50).
+    limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<i64>,
+}
+
+/// One attempt of a delivery.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryAttemptView {
+    attempt: i32,
+    at: String,
+    /// Null when the endpoint gave no answer.
+    status_code: Option<i32>,
+    /// The start of the answer's body, truncated.
+    response_body: Option<String>,
+    error: Option<String>,
+    duration_ms: i64,
+}
+
+impl From<&AttemptRecord> for DeliveryAttemptView {
+    fn from(a: &AttemptRecord) -> Self {
+        Self {
+            attempt: a.attempt,
+            at: utc(a.at),
+            status_code: a.status_code,
+            response_body: a.response_body.clone(),
+            error: a.error.clone(),
+            duration_ms: a.duration_ms,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryView {
+    id: i64,
+    message_id: String,
+    event_type: String,
+    tenant_id: Option<String>,
+    /// pending, delivering, succeeded, failed_retrying or dead
+    status: String,
+    attempts: i32,
+    next_attempt_at: Option<String>,
+    last_status_code: Option<i32>,
+    last_error: Option<String>,
+    created_at: String,
+    finished_at: Option<String>,
+    attempt_log: Vec<DeliveryAttemptView>,
+}
+
+impl DeliveryView {
+    fn new(d: &Delivery, m: &Message, log: &[AttemptRecord]) -> Self {
+        let waiting = matches!(d.status.as_str(), "pending" | "failed_retrying");
+        Self {
+            id: d.id,
+            message_id: m.id.clone(),
+            event_type: m.event_type.clone(),
+            tenant_id: m.tenant_id.clone(),
+            status: d.status.clone(),
+            attempts: d.attempts,
+            next_attempt_at: waiting.then(|| utc(d.next_attempt_at)),
+            last_status_code: d.last_status_code,
+            last_error: d.last_error.clone(),
+            created_at: utc(d.created_at),
+            finished_at: d.finished_at.map(utc),
+            attempt_log: log
+                .iter()
+                .filter(|a| a.delivery_id == d.id)
+                .map(DeliveryAttemptView::from)
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryPage {
+    deliveries: Vec<DeliveryView>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    next_cursor: Option<i64>,
+}
+
+/// A subscription's deliveries, newest first, each with its attempts.
+#[utoipa::path(get, path = "/api/admin/notifications/subscriptions/{id}/deliveries", tag = "notifications",
+    params(("id" = String, Path), DeliveryQuery),
+    responses((status = 200, body = DeliveryPage), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list(
+    _: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    query: web::Query<DeliveryQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = limit(query.limit)?;
+    let subscription = subs::find(&state.db, &id).await?;
+    let before = query.cursor;
+    let (rows, log) = state
+        .db
+        .run(move |c| {
+            let rows = store::deliveries_of(c, &subscription.id, before, limit + 1)?;
+            let ids: Vec<i64> = rows.iter().map(|(d, _)| d.id).collect();
+            Ok((rows, store::attempts_of(c, &ids)?))
+        })
+        .await?;
+    let more = rows.len() as i64 > limit;
+    let deliveries: Vec<DeliveryView> = rows
+        .iter()
+        .take(limit as usize)
+        .map(|(d, m)| DeliveryView::new(d, m, &log))
+        .collect();
+    let next_cursor = if more { deliveries.last().map(|d| d.id) } else { None };
+    Ok(HttpResponse::Ok().json(DeliveryPage {
+        deliveries,
+        next_cursor,
+    }))
+}
+
+/// Sends a finished delivery (succeeded or dead) again, at once, with a fresh retry schedule.
+#[utoipa::path(post, path = "/api/admin/notifications/deliveries/{id}/redeliver", tag = "notifications",
+    params(("id" = i64, Path, description = "delivery id")),
+    responses((status = 200, description = "queued"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn redeliver(_: Admin, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let now = chrono::Utc::now().naive_utc();
+    match state.db.run(move |c| store::redeliver(c, id, now)).await? {
+        Redelivery::Queued => {
+            tracing::info!(delivery.id = id, "notification redelivery queued by an operator");
+            state.notices.notify_one();
+            Ok(HttpResponse::Ok().json(serde_json::json!({"status": "queued", "delivery_id": id})))
+        }
+        Redelivery::NotFound => Err(ApiError::Missing(format!("no delivery {id}"))),
+        Redelivery::NotFinished(status) => Err(ApiError::Conflict(format!(
+            "delivery {id} is {status}: only finished deliveries (succeeded, dead) can be redelivered"
+        ))),
+    }
+}

@@ -1,0 +1,200 @@
+//! `/api/admin/notifications/subscriptions`: create, list, show, change, delete, rotate the
+//! secret, and test sends.
+
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{utc, Admin};
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::AppState;
+use crate::notifications::destination::DestinationError;
+use crate::notifications::subscriptions::{self as subs, NewSubscription, SubscriptionChange, SubscriptionError};
+use crate::store::notifications::{self as store, Subscription};
+
+/// A subscription as shown; its secret never is, except once when it is made.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubscriptionView {
+    id: String,
+    url: String,
+    event_types: Vec<String>,
+    tenant_id: Option<String>,
+    description: Option<String>,
+    active: bool,
+    /// Why it is inactive (paused, 410 Gone, failing for too long).
+    disabled_reason: Option<String>,
+    /// Since when every delivery attempt has failed.
+    failing_since: Option<String>,
+    /// Until when the previous secret also signs, after a rotation.
+    previous_secret_valid_until: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<&Subscription> for SubscriptionView {
+    fn from(s: &Subscription) -> Self {
+        Self {
+            id: s.id.clone(),
+            url: s.url.clone(),
+            event_types: s.types(),
+            tenant_id: s.tenant_id.clone(),
+            description: s.description.clone(),
+            active: s.active,
+            disabled_reason: s.disabled_reason.clone(),
+            failing_since: s.failing_since.map(utc),
+            previous_secret_valid_until: s.previous_secret_expires_at.map(utc),
+            created_at: utc(s.created_at),
+            updated_at: utc(s.updated_at),
+        }
+    }
+}
+
+/// A subscription with its signing secret: the only time the secret is shown.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubscriptionWithSecret {
+    #[serde(flatten)]
+    subscription: SubscriptionView,
+    /// `whsec_…`: verify deliveries with it (Standard Webhooks). Shown once; store it now.
+    secret: String,
+}
+
+impl From<&Subscription> for SubscriptionWithSecret {
+    fn from(s: &Subscription) -> Self {
+        Self {
+            subscription: s.into(),
+            secret: s.secret.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubscriptionList {
+    subscriptions: Vec<SubscriptionView>,
+}
+
+/// How a test send went.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TestSendResult {
+    /// Whether the endpoint answered 2xx.
+    delivered: bool,
+    /// The endpoint's status code; null when it gave no answer.
+    status_code: Option<u16>,
+    latency_ms: u64,
+    /// The start of the answer's body.
+    response_body: Option<String>,
+    /// Why it was not delivered.
+    error: Option<String>,
+}
+
+/// Subscribes a URL to notifications; answers the subscription with its secret, shown once.
+#[utoipa::path(post, path = "/api/admin/notifications/subscriptions", tag = "notifications", request_body = NewSubscription,
+    responses((status = 201, body = SubscriptionWithSecret), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create(
+    _: Admin,
+    state: web::Data<AppState>,
+    body: web::Json<NewSubscription>,
+) -> Result<HttpResponse, ApiError> {
+    let created = subs::create(&state.db, &state.notifier, body.into_inner(), now()).await?;
+    tracing::info!(subscription.id = %created.id, "subscription created");
+    Ok(HttpResponse::Created().json(SubscriptionWithSecret::from(&created)))
+}
+
+/// Every subscription, oldest first.
+#[utoipa::path(get, path = "/api/admin/notifications/subscriptions", tag = "notifications",
+    responses((status = 200, body = SubscriptionList), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let rows = state.db.run(store::list_subscriptions).await?;
+    Ok(HttpResponse::Ok().json(SubscriptionList {
+        subscriptions: rows.iter().map(SubscriptionView::from).collect(),
+    }))
+}
+
+#[utoipa::path(get, path = "/api/admin/notifications/subscriptions/{id}", tag = "notifications", params(("id" = String, Path)),
+    responses((status = 200, body = SubscriptionView), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn show(_: Admin, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let row = subs::find(&state.db, &id).await?;
+    Ok(HttpResponse::Ok().json(SubscriptionView::from(&row)))
+}
+
+/// Changes a subscription: url, event_types, tenant_id, description, or active (false pauses,
+/// true resumes, also after an automatic disable).
+#[utoipa::path(patch, path = "/api/admin/notifications/subscriptions/{id}", tag = "notifications", params(("id" = String, Path)),
+    request_body = SubscriptionChange,
+    responses((status = 200, body = SubscriptionView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn update(
+    _: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<SubscriptionChange>,
+) -> Result<HttpResponse, ApiError> {
+    let row = subs::update(&state.db, &state.notifier, &id, body.into_inner(), now()).await?;
+    tracing::info!(subscription.id = %row.id, active = row.active, "subscription updated");
+    Ok(HttpResponse::Ok().json(SubscriptionView::from(&row)))
+}
+
+/// Deletes a subscription with its deliveries and their log.
+#[utoipa::path(delete, path = "/api/admin/notifications/subscriptions/{id}", tag = "notifications", params(("id" = String, Path)),
+    responses((status = 204, description = "deleted"), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn delete(_: Admin, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    subs::delete(&state.db, &id, now()).await?;
+    tracing::info!(subscription.id = %id, "subscription deleted");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A new signing secret, shown once. The previous one keeps signing deliveries (each then carries
+/// both signatures) for `notifications.rotation_grace_secs`.
+#[utoipa::path(post, path = "/api/admin/notifications/subscriptions/{id}/rotate-secret", tag = "notifications", params(("id" = String, Path)),
+    responses((status = 200, body = SubscriptionWithSecret), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn rotate(_: Admin, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let row = subs::rotate(&state.db, &id, state.rotation_grace, now()).await?;
+    tracing::info!(subscription.id = %row.id, "subscription secret rotated");
+    Ok(HttpResponse::Ok().json(SubscriptionWithSecret::from(&row)))
+}
+
+/// Sends a signed `subscription.test` notification now and answers how it went (nothing is
+/// queued or retried).
+#[utoipa::path(post, path = "/api/admin/notifications/subscriptions/{id}/test", tag = "notifications", params(("id" = String, Path)),
+    responses((status = 200, body = TestSendResult), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn test(_: Admin, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let result = subs::test_send(&state.db, &state.notifier, &id, now()).await?;
+    Ok(HttpResponse::Ok().json(TestSendResult {
+        delivered: result.delivered(),
+        status_code: result.status,
+        latency_ms: u64::try_from(result.duration.as_millis()).unwrap_or(u64::MAX),
+        response_body: result.body,
+        error: result.error,
+    }))
+}
+
+fn now() -> chrono::NaiveDateTime {
+    chrono::Utc::now().naive_utc()
+}
+
+impl From<SubscriptionError> for ApiError {
+    fn from(e: SubscriptionError) -> Self {
+        let code = match &e {
+            SubscriptionError::Destination(DestinationError::NotAllowed { .. }) => "destination_not_allowed",
+            SubscriptionError::Destination(DestinationError::Unresolvable { .. }) => "destination_unresolvable",
+            SubscriptionError::Destination(_) => "invalid_url",
+            SubscriptionError::UnknownType(_) => "unknown_event_type",
+            SubscriptionError::NoTypes | SubscriptionError::Empty(_) => "invalid_subscription",
+            SubscriptionError::NotFound(_) => return Self::Missing(e.to_string()),
+            SubscriptionError::Store(_) | SubscriptionError::Unexpected(_) => "",
+        };
+        match e {
+            SubscriptionError::Store(e) => e.into(),
+            SubscriptionError::Unexpected(e) => Self::Unexpected(e),
+            other => Self::Unprocessable {
+                code,
+                message: other.to_string(),
+            },
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! Sends one signed notification: Standard Webhooks headers (`webhook-id`, `webhook-timestamp`,
+//! `webhook-signature`), bounded time, no redirects, only to allowed addresses.
+
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
+
+use super::destination::DestinationPolicy;
+use crate::config::NotificationSettings;
+use crate::verify::standard;
+
+/// How one send went.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SendResult {
+    /// The answer's status, when there was an answer.
+    pub status: Option<u16>,
+    /// The start of the answer's body, truncated.
+    pub body: Option<String>,
+    /// Why there was no 2xx answer (no answer at all, or which status).
+    pub error: Option<String>,
+    /// The receiver's `Retry-After`, when it sent one.
+    pub retry_after: Option<Duration>,
+    pub duration: Duration,
+}
+
+impl SendResult {
+    pub fn delivered(&self) -> bool {
+        self.status.is_some_and(|s| (200..300).contains(&s))
+    }
+}
+
+/// The HTTP client for notifications. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Sender {
+    client: reqwest::Client,
+    policy: DestinationPolicy,
+    body_limit: usize,
+}
+
+impl Sender {
+    pub fn new(settings: &NotificationSettings) -> anyhow::Result<Self> {
+        let policy = DestinationPolicy::new(settings.allowed_networks());
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
+            .timeout(Duration::from_millis(settings.request_timeout_ms))
+            .dns_resolver(policy.resolver())
+            .build()?;
+        Ok(Self {
+            client,
+            policy,
+            body_limit: settings.response_body_limit_bytes,
+        })
+    }
+
+    /// The policy subscription URLs are checked against.
+    pub fn policy(&self) -> &DestinationPolicy {
+        &self.policy
+    }
+
+    /// POSTs `payload` to `url`, signed with each of `secrets` (one signature each), as message
+    /// `message_id` at Unix time `timestamp`.
+    pub async fn send(
+        &self,
+        url: &str,
+        message_id: &str,
+        payload: &str,
+        secrets: &[String],
+        timestamp: i64,
+    ) -> SendResult {
+        let started = Instant::now();
+        let failed = |error: String| SendResult {
+            status: None,
+            body: None,
+            error: Some(error),
+            retry_after: None,
+            duration: started.elapsed(),
+        };
+        let url = match self.policy.check_form(url) {
+            Ok(url) => url,
+            Err(e) => return failed(e.to_string()),
+        };
+        let signature = secrets
+            .iter()
+            .map(|secret| {
+                standard::signature(
+                    &standard::key_from_secret(secret),
+                    message_id,
+                    timestamp,
+                    payload.as_bytes(),
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        let request = self
+            .client
+            .post(url)
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .header(USER_AGENT, concat!("tenantgate/", env!("CARGO_PKG_VERSION")))
+            .header(standard::HEADER_ID, message_id)
+            .header(standard::HEADER_TIMESTAMP, timestamp.to_string())
+            .header(standard::HEADER_SIGNATURE, signature)
+            .body(payload.to_owned());
+        let mut response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => return failed(describe(&e)),
+        };
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        let body = read_start(&mut response, self.body_limit).await;
+        let error = (!(200..300).contains(&status)).then(|| format!("the endpoint answered {status}"));
+        SendResult {
+            status: Some(status),
+            body: Some(body),
+            error,
+            retry_after,
+            duration: started.elapsed(),
+        }
+    }
+}
+
+/// The first `limit` bytes of the body (as text, cut at a character boundary); the rest is not
+/// read. A body that breaks off keeps what arrived.
+async fn read_start(response: &mut reqwest::Response, limit: usize) -> String {
+    let mut kept = Vec::new();
+    while kept.len() < limit {
+        match response.chunk().await {
+            Ok(Some(chunk)) => kept.extend_from_slice(&chunk[..chunk.len().min(limit - kept.len())]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&kept).into_owned()
+}
+
+/// Why a request got no answer, in words an operator can act on (the URL is not repeated; it is
+/// the subscription's).
+fn describe(e: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    let mut reason = if e.is_timeout() {
+        "timed out".to_owned()
+    } else if e.is_connect() {
+        "could not connect".to_owned()
+    } else {
+        "the request failed".to_owned()
+    };
+    let mut source = e.source();
+    while let Some(cause) = source {
+        if let Some(refused) = cause.downcast_ref::<super::destination::DestinationError>() {
+            return refused.to_string();
+        }
+        reason = format!("{reason}: {cause}");
+        source = cause.source();
+    }
+    reason
+}
+
+/// `Retry-After` as seconds or as an HTTP date.
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    (at.with_timezone(&chrono::Utc) - chrono::Utc::now()).to_std().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_is_read_as_seconds_or_as_a_date() {
+        assert_eq!(parse_retry_after("120"), Some(Duration::from_secs(120)));
+        let later = (chrono::Utc::now() + chrono::Duration::seconds(90)).to_rfc2822();
+        let parsed = parse_retry_after(&later).unwrap();
+        assert!((85..=90).contains(&parsed.as_secs()), "{parsed:?}");
+        assert_eq!(
+            parse_retry_after("Mon, 01 Jan 2001 00:00:00 +0000"),
+            None,
+            "a past date"
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+}

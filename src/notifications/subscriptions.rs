@@ -1,0 +1,316 @@
+//! Managing subscriptions: create (with a generated secret, shown once), change, rotate the
+//! secret, delete, and test sends. Shared by the admin API and the CLI.
+
+use base64::Engine as _;
+use chrono::NaiveDateTime;
+use serde::Deserialize;
+
+use super::destination::DestinationError;
+use super::sender::{SendResult, Sender};
+use super::{is_known_type, CATALOG, SUBSCRIPTION_TEST};
+use crate::store::notifications::{self as store, Subscription};
+use crate::store::{Database, StoreError};
+
+/// Bytes of randomness in a generated secret (Standard Webhooks allows 24 to 64).
+const SECRET_BYTES: usize = 32;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubscriptionError {
+    #[error(transparent)]
+    Destination(#[from] DestinationError),
+    #[error("unknown notification type `{0}`: one of {types}, or \"*\" for all", types = known_types())]
+    UnknownType(String),
+    #[error("event_types must name at least one type, or \"*\" for all")]
+    NoTypes,
+    #[error("{0} must not be empty when given")]
+    Empty(&'static str),
+    #[error("no subscription {0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+fn known_types() -> String {
+    CATALOG.iter().map(|t| t.name).collect::<Vec<_>>().join(", ")
+}
+
+/// What a new subscription asks for.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSubscription {
+    /// Where notifications are POSTed (http or https, a public address unless allowed).
+    pub url: String,
+    /// Types to receive, or `["*"]` for all (the default).
+    #[serde(default = "all_types")]
+    pub event_types: Vec<String>,
+    /// Only this tenant's notifications.
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+fn all_types() -> Vec<String> {
+    vec!["*".to_owned()]
+}
+
+/// A change to a subscription; absent fields stay as they are. `tenant_id: null` removes the
+/// tenant filter.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionChange {
+    pub url: Option<String>,
+    pub event_types: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub tenant_id: Option<Option<String>>,
+    pub description: Option<String>,
+    /// false pauses deliveries (they wait); true resumes them, also after an automatic disable.
+    pub active: Option<bool>,
+}
+
+/// A field that is present (even as null) is `Some`, so that null can mean "remove".
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// Creates a subscription; its secret is in the returned row (show it once).
+pub async fn create(
+    db: &Database,
+    sender: &Sender,
+    new: NewSubscription,
+    now: NaiveDateTime,
+) -> Result<Subscription, SubscriptionError> {
+    let url = sender.policy().check_url(&new.url).await?;
+    let row = Subscription {
+        id: format!("sub_{}", uuid::Uuid::new_v4().simple()),
+        url: url.to_string(),
+        event_types: types_json(&new.event_types)?,
+        tenant_id: non_empty(new.tenant_id, "tenant_id")?,
+        description: new.description.filter(|d| !d.trim().is_empty()),
+        secret: generate_secret()?,
+        previous_secret: None,
+        previous_secret_expires_at: None,
+        active: true,
+        disabled_reason: None,
+        failing_since: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let stored = row.clone();
+    db.run(move |c| {
+        c.transaction(|c| {
+            store::insert_subscription(c, &stored)?;
+            store::audit(
+                c,
+                now,
+                "subscription.created",
+                serde_json::json!({"subscription_id": stored.id, "url": stored.url}),
+            )
+        })
+    })
+    .await?;
+    Ok(row)
+}
+
+/// Applies a change; reactivating clears the reason and the failure clock.
+pub async fn update(
+    db: &Database,
+    sender: &Sender,
+    id: &str,
+    change: SubscriptionChange,
+    now: NaiveDateTime,
+) -> Result<Subscription, SubscriptionError> {
+    let mut row = find(db, id).await?;
+    if let Some(url) = &change.url {
+        row.url = sender.policy().check_url(url).await?.to_string();
+    }
+    if let Some(types) = &change.event_types {
+        row.event_types = types_json(types)?;
+    }
+    if let Some(tenant) = change.tenant_id {
+        row.tenant_id = non_empty(tenant, "tenant_id")?;
+    }
+    if let Some(description) = change.description {
+        row.description = Some(description).filter(|d| !d.trim().is_empty());
+    }
+    if let Some(active) = change.active {
+        if active && !row.active {
+            row.disabled_reason = None;
+            row.failing_since = None;
+        }
+        if !active && row.active {
+            row.disabled_reason = Some("paused by an operator".into());
+        }
+        row.active = active;
+    }
+    row.updated_at = now;
+    let saved = row.clone();
+    db.run(move |c| {
+        c.transaction(|c| {
+            store::save_subscription(c, &saved)?;
+            store::audit(
+                c,
+                now,
+                "subscription.updated",
+                serde_json::json!({"subscription_id": saved.id, "active": saved.active}),
+            )
+        })
+    })
+    .await?;
+    Ok(row)
+}
+
+/// A new secret; the previous one keeps signing for `grace` (deliveries carry both signatures).
+pub async fn rotate(
+    db: &Database,
+    id: &str,
+    grace: std::time::Duration,
+    now: NaiveDateTime,
+) -> Result<Subscription, SubscriptionError> {
+    let mut row = find(db, id).await?;
+    let until = chrono::Duration::from_std(grace)
+        .ok()
+        .and_then(|g| now.checked_add_signed(g))
+        .unwrap_or(NaiveDateTime::MAX);
+    row.previous_secret = Some(std::mem::replace(&mut row.secret, generate_secret()?));
+    row.previous_secret_expires_at = Some(until);
+    row.updated_at = now;
+    let saved = row.clone();
+    db.run(move |c| {
+        c.transaction(|c| {
+            store::save_subscription(c, &saved)?;
+            store::audit(
+                c,
+                now,
+                "subscription.secret_rotated",
+                serde_json::json!({"subscription_id": saved.id, "previous_valid_until": until.and_utc().to_rfc3339()}),
+            )
+        })
+    })
+    .await?;
+    Ok(row)
+}
+
+pub async fn delete(db: &Database, id: &str, now: NaiveDateTime) -> Result<(), SubscriptionError> {
+    let owned = id.to_owned();
+    let deleted = db
+        .run(move |c| {
+            c.transaction(|c| {
+                let deleted = store::delete_subscription(c, &owned)?;
+                if deleted {
+                    store::audit(
+                        c,
+                        now,
+                        "subscription.deleted",
+                        serde_json::json!({"subscription_id": owned}),
+                    )?;
+                }
+                Ok(deleted)
+            })
+        })
+        .await?;
+    if deleted {
+        Ok(())
+    } else {
+        Err(SubscriptionError::NotFound(id.to_owned()))
+    }
+}
+
+pub async fn find(db: &Database, id: &str) -> Result<Subscription, SubscriptionError> {
+    let owned = id.to_owned();
+    db.run(move |c| store::subscription(c, &owned))
+        .await?
+        .ok_or_else(|| SubscriptionError::NotFound(id.to_owned()))
+}
+
+/// Sends a `subscription.test` notification now, signed like any other, and says how it went.
+/// Nothing is queued or retried.
+pub async fn test_send(
+    db: &Database,
+    sender: &Sender,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<SendResult, SubscriptionError> {
+    let row = find(db, id).await?;
+    let message = super::message(
+        SUBSCRIPTION_TEST,
+        row.tenant_id.as_deref(),
+        serde_json::json!({"subscription_id": row.id}),
+        now,
+    );
+    let secrets = row.signing_secrets(now);
+    Ok(sender
+        .send(
+            &row.url,
+            &message.id,
+            &message.payload,
+            &secrets,
+            now.and_utc().timestamp(),
+        )
+        .await)
+}
+
+/// A fresh `whsec_` secret: base64 of random bytes from the operating system.
+pub fn generate_secret() -> anyhow::Result<String> {
+    let mut bytes = [0u8; SECRET_BYTES];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("the operating system gave no random bytes: {e}"))?;
+    Ok(format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    ))
+}
+
+fn types_json(types: &[String]) -> Result<String, SubscriptionError> {
+    if types.is_empty() {
+        return Err(SubscriptionError::NoTypes);
+    }
+    if let Some(unknown) = types.iter().find(|t| *t != "*" && !is_known_type(t)) {
+        return Err(SubscriptionError::UnknownType(unknown.chars().take(100).collect()));
+    }
+    let mut types: Vec<&str> = types.iter().map(String::as_str).collect();
+    if types.contains(&"*") {
+        types = vec!["*"];
+    }
+    types.sort_unstable();
+    types.dedup();
+    Ok(serde_json::json!(types).to_string())
+}
+
+fn non_empty(value: Option<String>, name: &'static str) -> Result<Option<String>, SubscriptionError> {
+    match value {
+        Some(v) if v.trim().is_empty() => Err(SubscriptionError::Empty(name)),
+        other => Ok(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_are_checked_against_the_catalog_and_star_means_all() {
+        assert_eq!(types_json(&["*".into(), "user.activated".into()]).unwrap(), r#"["*"]"#);
+        assert_eq!(
+            types_json(&["user.activated".into(), "sso.changed".into(), "user.activated".into()]).unwrap(),
+            r#"["sso.changed","user.activated"]"#
+        );
+        assert!(matches!(types_json(&[]), Err(SubscriptionError::NoTypes)));
+        let unknown = types_json(&["workspace.exploded".into()]).unwrap_err().to_string();
+        assert!(
+            unknown.contains("workspace.exploded") && unknown.contains("workspace.provisioned"),
+            "{unknown}"
+        );
+    }
+
+    #[test]
+    fn generated_secrets_are_standard_webhooks_secrets_and_differ() {
+        let (a, b) = (generate_secret().unwrap(), generate_secret().unwrap());
+        assert_ne!(a, b);
+        let key = crate::verify::standard::key_from_secret(&a);
+        assert_eq!(key.len(), SECRET_BYTES);
+        assert!(a.starts_with("whsec_"));
+    }
+}

@@ -67,7 +67,8 @@ pub struct SubscriptionChange {
     #[schema(value_type = Option<String>)]
     pub tenant_id: Option<Option<String>>,
     pub description: Option<String>,
-    /// false pauses deliveries (they wait); true resumes them, also after an automatic disable.
+    /// false stops queuing notifications for it (deliveries already queued wait); true resumes,
+    /// also after an automatic disable.
     pub active: Option<bool>,
 }
 

@@ -19,6 +19,7 @@ mod ingest_matrix;
 mod ingest_outage;
 mod log_capture;
 mod metrics;
+mod notifications;
 mod openapi;
 mod provisioning_airbyte;
 mod provisioning_outage;

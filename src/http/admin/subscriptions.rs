@@ -119,8 +119,9 @@ pub async fn show(_: Admin, state: web::Data<AppState>, id: web::Path<String>) -
     Ok(HttpResponse::Ok().json(SubscriptionView::from(&row)))
 }
 
-/// Changes a subscription: url, event_types, tenant_id, description, or active (false pauses,
-/// true resumes, also after an automatic disable).
+/// Changes a subscription: url, event_types, tenant_id, description, or active (false stops
+/// queuing notifications for it and holds those already queued; true resumes, also after an
+/// automatic disable).
 #[utoipa::path(patch, path = "/api/admin/notifications/subscriptions/{id}", tag = "notifications", params(("id" = String, Path)),
     request_body = SubscriptionChange,
     responses((status = 200, body = SubscriptionView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)),

@@ -197,6 +197,7 @@ impl Engine {
                 notifier.clone(),
                 settings.notifications.clone(),
                 notices.clone(),
+                metrics.clone(),
             )
         });
         let ctx = HandlerContext {

@@ -28,6 +28,8 @@ pub struct Metrics {
     events: IntGaugeVec,
     oldest_pending: Gauge,
     purged: IntCounter,
+    notifications: IntCounterVec,
+    notification_latency: HistogramVec,
 }
 
 impl Metrics {
@@ -83,6 +85,21 @@ impl Metrics {
             "events_purged_total",
             "Finished events deleted by the retention job of this process",
         )?;
+        let notifications = IntCounterVec::new(
+            Opts::new(
+                "notification_deliveries_total",
+                "Notification delivery attempts, by type and outcome (succeeded, failed_retrying, dead)",
+            ),
+            &["type", "outcome"],
+        )?;
+        let notification_latency = HistogramVec::new(
+            HistogramOpts::new(
+                "notification_delivery_seconds",
+                "Time for one notification delivery attempt, answer included, by outcome",
+            )
+            .buckets(BUCKETS.to_vec()),
+            &["outcome"],
+        )?;
         for collector in [
             Box::new(received.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(verification_failures.clone()),
@@ -92,6 +109,8 @@ impl Metrics {
             Box::new(events.clone()),
             Box::new(oldest_pending.clone()),
             Box::new(purged.clone()),
+            Box::new(notifications.clone()),
+            Box::new(notification_latency.clone()),
         ] {
             registry.register(collector)?;
         }
@@ -105,6 +124,8 @@ impl Metrics {
             events,
             oldest_pending,
             purged,
+            notifications,
+            notification_latency,
         })
     }
 
@@ -127,6 +148,13 @@ impl Metrics {
         self.provider_calls.with_label_values(&[operation, &status]).inc();
         self.provider_latency
             .with_label_values(&[operation])
+            .observe(took.as_secs_f64());
+    }
+
+    pub fn notification_attempt(&self, event_type: &str, outcome: &str, took: Duration) {
+        self.notifications.with_label_values(&[event_type, outcome]).inc();
+        self.notification_latency
+            .with_label_values(&[outcome])
             .observe(took.as_secs_f64());
     }
 

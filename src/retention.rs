@@ -1,5 +1,6 @@
-//! Retention: the periodic job that deletes old finished events, started with the workers, and
-//! the chunked purge loop it shares with `tenantgate events purge`.
+//! Retention: the periodic job that deletes old finished events (and old delivered
+//! notifications), started with the workers, and the chunked purge loop it shares with
+//! `tenantgate events purge`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -124,9 +125,41 @@ async fn run(db: Database, settings: RetentionSettings, metrics: Arc<Metrics>, m
     }
 }
 
-/// One purge of finished events, logged as one line with its counts.
+/// One purge of finished events, then of delivered notifications, each logged as one line
+/// with its counts.
 #[tracing::instrument(name = "retention", skip_all)]
 async fn run_once(db: &Database, settings: &RetentionSettings, metrics: &Metrics, stop: &watch::Receiver<bool>) {
+    purge_events(db, settings, metrics, stop).await;
+    purge_notifications(db, cutoff(settings.finished_after_days), stop).await;
+}
+
+/// Notifications whose deliveries all finished before the cutoff, with their delivery logs.
+async fn purge_notifications(db: &Database, cutoff: NaiveDateTime, stop: &watch::Receiver<bool>) {
+    let mut purged = 0;
+    while !*stop.borrow() {
+        match db
+            .run(move |c| crate::store::notifications::purge_finished(c, cutoff, CHUNK))
+            .await
+        {
+            Ok(n) => {
+                purged += n;
+                if n < CHUNK.unsigned_abs() as usize {
+                    break;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "purging old notifications failed; the next run tries again");
+                break;
+            }
+        }
+        tokio::time::sleep(CHUNK_PAUSE).await;
+    }
+    if purged > 0 {
+        tracing::info!(purged.notifications = purged, "old delivered notifications purged");
+    }
+}
+
+async fn purge_events(db: &Database, settings: &RetentionSettings, metrics: &Metrics, stop: &watch::Receiver<bool>) {
     let started = Instant::now();
     let cutoff = cutoff(settings.finished_after_days);
     let run = purge(db, Scope::Finished, cutoff, Turn::SkipIfBusy, || *stop.borrow()).await;

@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 
 use super::sender::{SendResult, Sender};
 use crate::config::NotificationSettings;
+use crate::metrics::Metrics;
 use crate::provisioning::retry;
 use crate::store::notifications::{self as store, delivery_status as ds, AttemptRecord, Claimed, Finish, Health};
 use crate::store::Database;
@@ -26,13 +27,25 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     /// Starts delivering on the current runtime. `wake` is notified when deliveries are queued.
-    pub fn spawn(db: Database, sender: Sender, settings: NotificationSettings, wake: Arc<Notify>) -> Self {
+    pub fn spawn(
+        db: Database,
+        sender: Sender,
+        settings: NotificationSettings,
+        wake: Arc<Notify>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let (stop, stopped) = watch::channel(false);
         tracing::info!(
             notifications.concurrency = settings.concurrency,
             "notification dispatcher started"
         );
-        let task = tokio::spawn(run(db, sender, Arc::new(settings), wake, stopped));
+        let shared = Arc::new(Shared {
+            db,
+            sender,
+            settings,
+            metrics,
+        });
+        let task = tokio::spawn(run(shared, wake, stopped));
         Self { stop, task }
     }
 
@@ -45,13 +58,16 @@ impl Dispatcher {
     }
 }
 
-async fn run(
+/// What every delivery task uses.
+struct Shared {
     db: Database,
     sender: Sender,
-    settings: Arc<NotificationSettings>,
-    wake: Arc<Notify>,
-    mut stop: watch::Receiver<bool>,
-) {
+    settings: NotificationSettings,
+    metrics: Arc<Metrics>,
+}
+
+async fn run(shared: Arc<Shared>, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+    let (db, settings) = (&shared.db, &shared.settings);
     let slots = Arc::new(Semaphore::new(settings.concurrency));
     let poll = Duration::from_millis(settings.poll_interval_ms);
     while !*stop.borrow() {
@@ -91,9 +107,9 @@ async fn run(
                     Err(_) => break,
                 },
             };
-            let (db, sender, settings) = (db.clone(), sender.clone(), settings.clone());
+            let shared = shared.clone();
             tokio::spawn(async move {
-                deliver(&db, &sender, &settings, claim).await;
+                deliver(&shared, claim).await;
                 drop(permit);
             });
         }
@@ -112,7 +128,13 @@ async fn wait(wake: &Notify, stop: &mut watch::Receiver<bool>, at_most: Duration
 
 /// Sends one claimed delivery and writes how it went.
 #[tracing::instrument(name = "notification", skip_all, fields(delivery.id = claim.delivery.id, subscription.id = %claim.subscription.id))]
-pub async fn deliver(db: &Database, sender: &Sender, settings: &NotificationSettings, claim: Claimed) {
+async fn deliver(shared: &Shared, claim: Claimed) {
+    let Shared {
+        db,
+        sender,
+        settings,
+        metrics,
+    } = shared;
     let started_at = now();
     let secrets = claim.subscription.signing_secrets(started_at);
     let result = sender
@@ -126,6 +148,7 @@ pub async fn deliver(db: &Database, sender: &Sender, settings: &NotificationSett
         .await;
     let end = plan(settings, &claim, &result, started_at, now());
     let status = end.status;
+    metrics.notification_attempt(&claim.message.event_type, status, result.duration);
     match db.run(move |c| store::finish(c, &end)).await {
         Ok(true) if status == ds::SUCCEEDED => {
             tracing::debug!(duration_ms = millis(result.duration), "notification delivered");

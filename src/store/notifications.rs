@@ -492,3 +492,38 @@ pub fn redeliver(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> Result<Redel
         Ok(Redelivery::Queued)
     })
 }
+
+/// Deletes up to `limit` notifications created before `cutoff` whose deliveries have all
+/// finished (succeeded or dead), with their deliveries and attempt logs. Returns how many went.
+pub fn purge_finished(conn: &mut DbConn, cutoff: NaiveDateTime, limit: i64) -> Result<usize, StoreError> {
+    use diesel::dsl::{exists, not};
+    conn.transaction(|conn| {
+        with_conn!(conn, |c| {
+            let old: Vec<String> = messages::table
+                .filter(messages::created_at.lt(cutoff))
+                .filter(not(exists(
+                    deliveries::table
+                        .filter(deliveries::message_id.eq(messages::id))
+                        .filter(deliveries::status.eq_any([
+                            delivery_status::PENDING,
+                            delivery_status::DELIVERING,
+                            delivery_status::FAILED_RETRYING,
+                        ])),
+                )))
+                .select(messages::id)
+                .limit(limit)
+                .load(c)?;
+            if old.is_empty() {
+                return Ok(0);
+            }
+            let ids: Vec<i64> = deliveries::table
+                .filter(deliveries::message_id.eq_any(&old))
+                .select(deliveries::id)
+                .load(c)?;
+            // Children first: SQLite enforces the foreign keys, cascades are not relied upon.
+            diesel::delete(attempts::table.filter(attempts::delivery_id.eq_any(&ids))).execute(c)?;
+            diesel::delete(deliveries::table.filter(deliveries::id.eq_any(&ids))).execute(c)?;
+            Ok(diesel::delete(messages::table.filter(messages::id.eq_any(&old))).execute(c)?)
+        })
+    })
+}

@@ -74,6 +74,24 @@ on_both_backends! {
         }
         let subscription = app.subscription(&sub.id).await;
         assert_eq!((subscription["active"].clone(), subscription["failing_since"].clone()), (json!(true), Value::Null), "healthy again");
+        let metrics = app.get("/metrics").await.text().await.unwrap();
+        for (outcome, count) in [("failed_retrying", 2), ("succeeded", 1)] {
+            let line = format!("tenantgate_notification_deliveries_total{{outcome=\"{outcome}\",type=\"workspace.provisioned\"}} {count}");
+            assert!(metrics.contains(&line), "{line} in\n{metrics}");
+        }
+    }
+
+    async fn a_retry_after_longer_than_the_schedules_step_is_honoured(backend) {
+        let busy = ResponseTemplate::new(429).insert_header("retry-after", "1");
+        let receiver = Receiver::failing_first(1, busy).await;
+        let app = spawn_notifying_app(backend, |s| s.notifications.retry_schedule_secs = vec![0.1, 5.0]).await;
+        let sub = app.subscribe(&receiver.url(), &["*"], None).await;
+        app.deliver(&tenant_created("t-busy")).await;
+        let log = app.finished_deliveries(&sub.id, 1).await;
+        assert_eq!(statuses(&log[0]), vec![json!(429), json!(200)]);
+        let attempts = log[0]["attempt_log"].as_array().unwrap();
+        let gap = at(&attempts[1]) - at(&attempts[0]);
+        assert!(gap.num_milliseconds() >= 990, "waited {gap:?}, not the Retry-After of 1 s");
     }
 
     async fn a_receiver_that_is_not_listening_gets_the_notification_once_it_listens(backend) {

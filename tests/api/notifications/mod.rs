@@ -5,6 +5,7 @@
 mod cli;
 mod delivery;
 mod outbox;
+mod retention;
 mod subscriptions;
 
 use std::time::Duration;

@@ -71,10 +71,7 @@ pub struct WorkerSettings {
 
 impl WorkerSettings {
     pub fn retry_schedule(&self) -> Vec<Duration> {
-        self.retry_schedule_secs
-            .iter()
-            .map(|s| Duration::from_secs_f64(*s))
-            .collect()
+        seconds::durations(&self.retry_schedule_secs)
     }
 
     pub fn lease(&self) -> Duration {

@@ -40,10 +40,7 @@ pub struct NotificationSettings {
 
 impl NotificationSettings {
     pub fn retry_schedule(&self) -> Vec<Duration> {
-        self.retry_schedule_secs
-            .iter()
-            .map(|s| Duration::from_secs_f64(*s))
-            .collect()
+        super::seconds::durations(&self.retry_schedule_secs)
     }
 
     pub fn lease(&self) -> Duration {

@@ -6,6 +6,11 @@ use std::fmt;
 use serde::de::{self, SeqAccess, Visitor};
 use serde::Deserializer;
 
+/// Seconds as durations (validated finite and non-negative at load).
+pub fn durations(secs: &[f64]) -> Vec<std::time::Duration> {
+    secs.iter().map(|s| std::time::Duration::from_secs_f64(*s)).collect()
+}
+
 /// Deserializes a list of seconds, a single number, or a comma-separated string of numbers.
 pub fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
     d.deserialize_any(SecondsVisitor)

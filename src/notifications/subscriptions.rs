@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::destination::DestinationError;
 use super::sender::{SendResult, Sender};
 use super::{is_known_type, CATALOG, SUBSCRIPTION_TEST};
-use crate::store::notifications::{self as store, Subscription};
+use crate::store::notifications::{self as store, Subscription, SubscriptionUpdate};
 use crate::store::{Database, StoreError};
 
 /// Bytes of randomness in a generated secret (Standard Webhooks allows 24 to 64).
@@ -104,19 +104,16 @@ pub async fn create(
     db.run(move |c| {
         c.transaction(|c| {
             store::insert_subscription(c, &stored)?;
-            store::audit(
-                c,
-                now,
-                "subscription.created",
-                serde_json::json!({"subscription_id": stored.id, "url": stored.url}),
-            )
+            let detail = serde_json::json!({"subscription_id": stored.id, "url": stored.url});
+            store::audit(c, now, "subscription.created", detail)
         })
     })
     .await?;
     Ok(row)
 }
 
-/// Applies a change; reactivating clears the reason and the failure clock.
+/// Applies a change; reactivating clears the reason and the failure clock. Only the columns
+/// the change names are written.
 pub async fn update(
     db: &Database,
     sender: &Sender,
@@ -124,44 +121,37 @@ pub async fn update(
     change: SubscriptionChange,
     now: NaiveDateTime,
 ) -> Result<Subscription, SubscriptionError> {
-    let mut row = find(db, id).await?;
+    let current = find(db, id).await?;
+    let mut update = SubscriptionUpdate {
+        updated_at: Some(now),
+        ..SubscriptionUpdate::default()
+    };
     if let Some(url) = &change.url {
-        row.url = sender.policy().check_url(url).await?.to_string();
+        update.url = Some(sender.policy().check_url(url).await?.to_string());
     }
     if let Some(types) = &change.event_types {
-        row.event_types = types_json(types)?;
+        update.event_types = Some(types_json(types)?);
     }
     if let Some(tenant) = change.tenant_id {
-        row.tenant_id = non_empty(tenant, "tenant_id")?;
+        update.tenant_id = Some(non_empty(tenant, "tenant_id")?);
     }
     if let Some(description) = change.description {
-        row.description = Some(description).filter(|d| !d.trim().is_empty());
+        update.description = Some(Some(description).filter(|d| !d.trim().is_empty()));
     }
-    if let Some(active) = change.active {
-        if active && !row.active {
-            row.disabled_reason = None;
-            row.failing_since = None;
+    match change.active {
+        Some(true) if !current.active => {
+            update.active = Some(true);
+            update.disabled_reason = Some(None);
+            update.failing_since = Some(None);
         }
-        if !active && row.active {
-            row.disabled_reason = Some("paused by an operator".into());
+        Some(false) if current.active => {
+            update.active = Some(false);
+            update.disabled_reason = Some(Some("paused by an operator".into()));
         }
-        row.active = active;
+        _ => {}
     }
-    row.updated_at = now;
-    let saved = row.clone();
-    db.run(move |c| {
-        c.transaction(|c| {
-            store::save_subscription(c, &saved)?;
-            store::audit(
-                c,
-                now,
-                "subscription.updated",
-                serde_json::json!({"subscription_id": saved.id, "active": saved.active}),
-            )
-        })
-    })
-    .await?;
-    Ok(row)
+    let detail = serde_json::json!({"subscription_id": id, "active": update.active.unwrap_or(current.active)});
+    apply_audited(db, id, update, "subscription.updated", detail, now).await
 }
 
 /// A new secret; the previous one keeps signing for `grace` (deliveries carry both signatures).
@@ -171,28 +161,43 @@ pub async fn rotate(
     grace: std::time::Duration,
     now: NaiveDateTime,
 ) -> Result<Subscription, SubscriptionError> {
-    let mut row = find(db, id).await?;
+    let current = find(db, id).await?;
     let until = chrono::Duration::from_std(grace)
         .ok()
         .and_then(|g| now.checked_add_signed(g))
         .unwrap_or(NaiveDateTime::MAX);
-    row.previous_secret = Some(std::mem::replace(&mut row.secret, generate_secret()?));
-    row.previous_secret_expires_at = Some(until);
-    row.updated_at = now;
-    let saved = row.clone();
+    let update = SubscriptionUpdate {
+        secret: Some(generate_secret()?),
+        previous_secret: Some(Some(current.secret)),
+        previous_secret_expires_at: Some(Some(until)),
+        updated_at: Some(now),
+        ..SubscriptionUpdate::default()
+    };
+    let detail = serde_json::json!({"subscription_id": id, "previous_valid_until": until.and_utc().to_rfc3339()});
+    apply_audited(db, id, update, "subscription.secret_rotated", detail, now).await
+}
+
+/// Applies the update and writes its audit entry in one transaction.
+async fn apply_audited(
+    db: &Database,
+    id: &str,
+    update: SubscriptionUpdate,
+    action: &'static str,
+    detail: serde_json::Value,
+    now: NaiveDateTime,
+) -> Result<Subscription, SubscriptionError> {
+    let owned = id.to_owned();
     db.run(move |c| {
         c.transaction(|c| {
-            store::save_subscription(c, &saved)?;
-            store::audit(
-                c,
-                now,
-                "subscription.secret_rotated",
-                serde_json::json!({"subscription_id": saved.id, "previous_valid_until": until.and_utc().to_rfc3339()}),
-            )
+            let row = store::update_subscription(c, &owned, &update)?;
+            if row.is_some() {
+                store::audit(c, now, action, detail)?;
+            }
+            Ok(row)
         })
     })
-    .await?;
-    Ok(row)
+    .await?
+    .ok_or_else(|| SubscriptionError::NotFound(id.to_owned()))
 }
 
 pub async fn delete(db: &Database, id: &str, now: NaiveDateTime) -> Result<(), SubscriptionError> {

@@ -27,8 +27,8 @@ pub mod delivery_status {
 }
 
 /// A subscriber: where to send which notifications, and the secrets to sign them with.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = subscriptions, treat_none_as_null = true)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = subscriptions)]
 pub struct Subscription {
     pub id: String,
     pub url: String,
@@ -180,12 +180,34 @@ pub fn insert_subscription(conn: &mut DbConn, row: &Subscription) -> Result<(), 
     Ok(())
 }
 
-/// Writes the whole row back.
-pub fn save_subscription(conn: &mut DbConn, row: &Subscription) -> Result<(), StoreError> {
-    with_conn!(conn, |c| diesel::update(subscriptions::table.find(&row.id))
-        .set(row)
+/// The columns a change sets; `None` leaves a column as it is (`Some(None)` sets it to null),
+/// so that a change never writes back what the dispatcher changed meanwhile.
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = subscriptions)]
+pub struct SubscriptionUpdate {
+    pub url: Option<String>,
+    pub event_types: Option<String>,
+    pub tenant_id: Option<Option<String>>,
+    pub description: Option<Option<String>>,
+    pub secret: Option<String>,
+    pub previous_secret: Option<Option<String>>,
+    pub previous_secret_expires_at: Option<Option<NaiveDateTime>>,
+    pub active: Option<bool>,
+    pub disabled_reason: Option<Option<String>>,
+    pub failing_since: Option<Option<NaiveDateTime>>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+/// Applies a change; returns the row as it is now, or `None` when there is no such subscription.
+pub fn update_subscription(
+    conn: &mut DbConn,
+    id: &str,
+    change: &SubscriptionUpdate,
+) -> Result<Option<Subscription>, StoreError> {
+    with_conn!(conn, |c| diesel::update(subscriptions::table.find(id))
+        .set(change)
         .execute(c))?;
-    Ok(())
+    subscription(conn, id)
 }
 
 pub fn subscription(conn: &mut DbConn, id: &str) -> Result<Option<Subscription>, StoreError> {

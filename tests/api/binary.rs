@@ -29,6 +29,24 @@ pub fn run(mut command: Command) -> Output {
     command.output().expect("tenantgate runs")
 }
 
+/// `tenantgate ARGS…` with `DATABASE_URL` pointing at a test's database, run to completion off
+/// the async threads.
+pub async fn run_on_database(database_url: &str, args: &[&str]) -> Output {
+    let (url, args) = (
+        database_url.to_owned(),
+        args.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+    );
+    tokio::task::spawn_blocking(move || {
+        let dir = tempfile::tempdir().unwrap();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut command = tenantgate(dir.path(), &args);
+        command.env("DATABASE_URL", url);
+        run(command)
+    })
+    .await
+    .unwrap()
+}
+
 /// A `tenantgate serve` process; killed when dropped.
 pub struct Server {
     pub address: String,

@@ -10,26 +10,14 @@ use tenantgate::store::inbox::{self, NewEvent};
 use tenantgate::store::schema::{event_attempts, webhook_events};
 use tenantgate::store::Database;
 
-use crate::binary::{run, tenantgate};
+use crate::binary::{run, run_on_database, tenantgate};
 use crate::helpers::*;
 use crate::on_both_backends;
 
 /// `tenantgate events ARGS…` with `DATABASE_URL` pointing at the test's database.
 async fn events(database_url: &str, args: &[&str]) -> Output {
-    let (url, args) = (
-        database_url.to_owned(),
-        args.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
-    );
-    tokio::task::spawn_blocking(move || {
-        let dir = tempfile::tempdir().unwrap();
-        let mut all = vec!["events"];
-        all.extend(args.iter().map(String::as_str));
-        let mut command = tenantgate(dir.path(), &all);
-        command.env("DATABASE_URL", url);
-        run(command)
-    })
-    .await
-    .unwrap()
+    let all: Vec<&str> = std::iter::once("events").chain(args.iter().copied()).collect();
+    run_on_database(database_url, &all).await
 }
 
 fn stdout(output: &Output) -> String {

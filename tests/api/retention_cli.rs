@@ -9,25 +9,15 @@ use tenantgate::store::schema::audit_log;
 use tenantgate::store::Database;
 use tenantgate::with_conn;
 
-use crate::binary::{run, tenantgate, Server};
+use crate::binary::{run, run_on_database, tenantgate, Server};
 use crate::helpers::*;
 use crate::on_both_backends;
 use crate::retention::{all_but, attempts_by_event, remaining, seed, OLD_FINISHED};
 
 /// `tenantgate events purge ARGS…` on the test's database.
 async fn purge(database_url: &str, args: &[&str]) -> Output {
-    let url = database_url.to_owned();
-    let mut all = vec!["events".to_owned(), "purge".to_owned()];
-    all.extend(args.iter().map(|a| a.to_string()));
-    tokio::task::spawn_blocking(move || {
-        let dir = tempfile::tempdir().unwrap();
-        let args: Vec<&str> = all.iter().map(String::as_str).collect();
-        let mut command = tenantgate(dir.path(), &args);
-        command.env("DATABASE_URL", url);
-        run(command)
-    })
-    .await
-    .unwrap()
+    let all: Vec<&str> = ["events", "purge"].into_iter().chain(args.iter().copied()).collect();
+    run_on_database(database_url, &all).await
 }
 
 fn stdout(output: &Output) -> String {

@@ -3,23 +3,11 @@
 use std::process::Output;
 
 use super::*;
-use crate::binary::{run, tenantgate};
+use crate::binary::run_on_database;
 
 async fn subscriptions(database_url: &str, args: &[&str]) -> Output {
-    let (url, args) = (
-        database_url.to_owned(),
-        args.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
-    );
-    tokio::task::spawn_blocking(move || {
-        let dir = tempfile::tempdir().unwrap();
-        let mut all = vec!["subscriptions"];
-        all.extend(args.iter().map(String::as_str));
-        let mut command = tenantgate(dir.path(), &all);
-        command.env("DATABASE_URL", url);
-        run(command)
-    })
-    .await
-    .unwrap()
+    let all: Vec<&str> = std::iter::once("subscriptions").chain(args.iter().copied()).collect();
+    run_on_database(database_url, &all).await
 }
 
 fn text(output: &Output) -> (Option<i32>, String, String) {

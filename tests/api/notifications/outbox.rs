@@ -19,13 +19,7 @@ on_both_backends! {
         assert_eq!((queued.len(), queued[0]["status"].as_str()), (1, Some("pending")), "queued with the effect");
         assert!(receiver.requests().await.is_empty());
 
-        let next = spawn_instance(&first, |s| {
-            s.admin.tokens = vec![crate::admin::ADMIN_TOKEN.to_owned().into()];
-            s.worker.enabled = true;
-            s.notifications.poll_interval_ms = 50;
-            s.notifications.allowed_private_networks = vec!["127.0.0.1/32".into()];
-        })
-        .await;
+        let next = delivering_instance(&first).await;
         let envelope = verified(&sub.secret, &receiver.wait_for(1).await[0]).unwrap();
         assert_eq!((envelope["type"].as_str(), envelope["tenant_id"].as_str()), (Some("workspace.provisioned"), Some("t-outbox")));
         assert_eq!(next.finished_deliveries(&sub.id, 1).await[0]["status"], "succeeded");
@@ -55,13 +49,7 @@ on_both_backends! {
         assert_eq!(app.finished_event(id, WAIT).await.status, "succeeded");
         assert_eq!(app.deliveries(&sub.id).await[0]["status"], "delivering");
 
-        let rescuer = spawn_instance(&app, |s| {
-            s.admin.tokens = vec![crate::admin::ADMIN_TOKEN.to_owned().into()];
-            s.worker.enabled = true;
-            s.notifications.poll_interval_ms = 50;
-            s.notifications.allowed_private_networks = vec!["127.0.0.1/32".into()];
-        })
-        .await;
+        let rescuer = delivering_instance(&app).await;
         let log = rescuer.finished_deliveries(&sub.id, 1).await;
         assert_eq!((log[0]["status"].as_str(), log[0]["attempts"].as_i64()), (Some("succeeded"), Some(2)));
         let requests = receiver.requests().await;
@@ -69,4 +57,15 @@ on_both_backends! {
         assert_eq!(requests[0].headers["webhook-id"], requests[1].headers["webhook-id"], "the same message, sent again");
         verified(&sub.secret, &requests[1]).unwrap();
     }
+}
+
+/// Another instance on the same database, delivering.
+async fn delivering_instance(other: &TestApp) -> TestApp {
+    spawn_instance(other, |s| {
+        s.admin.tokens = vec![crate::admin::ADMIN_TOKEN.to_owned().into()];
+        s.worker.enabled = true;
+        s.notifications.poll_interval_ms = 50;
+        s.notifications.allowed_private_networks = vec!["127.0.0.1/32".into()];
+    })
+    .await
 }

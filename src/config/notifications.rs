@@ -59,12 +59,11 @@ impl NotificationSettings {
         if self.poll_interval_ms == 0 {
             bail!("notifications.poll_interval_ms must be at least 1");
         }
-        if self
-            .retry_schedule_secs
-            .iter()
-            .any(|s| !s.is_finite() || *s < 0.0 || *s > 30.0 * 86_400.0)
-        {
-            bail!("notifications.retry_schedule_secs must hold delays between 0 and 2592000 seconds (30 days)");
+        let out_of_range = |s: &f64| !s.is_finite() || *s < 0.0 || *s > 30.0 * 86_400.0;
+        if self.retry_schedule_secs.is_empty() || self.retry_schedule_secs.iter().any(out_of_range) {
+            bail!(
+                "notifications.retry_schedule_secs must list one or more delays between 0 and 2592000 seconds (30 days), e.g. [5, 30, 120]"
+            );
         }
         if !(0.0..=1.0).contains(&self.retry_jitter) {
             bail!(
@@ -118,7 +117,7 @@ mod tests {
     #[test]
     fn notification_values_out_of_range_are_refused_naming_the_key() {
         type Breaks = fn(&mut NotificationSettings);
-        let cases: [(Breaks, &str); 6] = [
+        let cases: [(Breaks, &str); 7] = [
             (|s| s.concurrency = 0, "notifications.concurrency"),
             (
                 |s| s.retry_schedule_secs = vec![-1.0],

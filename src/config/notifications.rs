@@ -123,6 +123,7 @@ mod tests {
                 |s| s.retry_schedule_secs = vec![-1.0],
                 "notifications.retry_schedule_secs",
             ),
+            (|s| s.retry_schedule_secs = vec![], "notifications.retry_schedule_secs"),
             (|s| s.retry_jitter = 2.0, "notifications.retry_jitter"),
             (|s| s.lease_secs = 10.0, "notifications.lease_secs"),
             (

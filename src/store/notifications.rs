@@ -226,10 +226,19 @@ pub fn list_subscriptions(conn: &mut DbConn) -> Result<Vec<Subscription>, StoreE
         .load(c)?))
 }
 
-/// Deletes a subscription with its deliveries and their log. False when there was none.
+/// Deletes a subscription with its deliveries and their log (children first, whatever the
+/// foreign keys cascade). False when there was none.
 pub fn delete_subscription(conn: &mut DbConn, id: &str) -> Result<bool, StoreError> {
-    let deleted = with_conn!(conn, |c| diesel::delete(subscriptions::table.find(id)).execute(c))?;
-    Ok(deleted > 0)
+    conn.transaction(|conn| {
+        with_conn!(conn, |c| {
+            let ids = deliveries::table
+                .filter(deliveries::subscription_id.eq(id))
+                .select(deliveries::id);
+            diesel::delete(attempts::table.filter(attempts::delivery_id.eq_any(ids))).execute(c)?;
+            diesel::delete(deliveries::table.filter(deliveries::subscription_id.eq(id))).execute(c)?;
+            Ok(diesel::delete(subscriptions::table.find(id)).execute(c)? > 0)
+        })
+    })
 }
 
 // Due: waiting and its time has come, or being delivered by a sender whose lease expired (it

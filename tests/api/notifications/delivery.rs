@@ -263,6 +263,12 @@ on_both_backends! {
         let (status, body) = app.admin_post(&format!("/api/admin/notifications/deliveries/{}/redeliver", waiting["id"]), json!({})).await;
         assert_eq!((status, body["error"].clone()), (409, json!("conflict")), "{body}");
         assert!(body["message"].as_str().unwrap().contains("failed_retrying"), "{body}");
+
+        // Deleting a subscription takes its deliveries and their log along.
+        let (status, _) = app.admin_send(reqwest::Method::DELETE, &format!("/api/admin/notifications/subscriptions/{}", other.id), None).await;
+        assert_eq!(status, 204);
+        let (status, _) = app.admin_post(&format!("/api/admin/notifications/deliveries/{}/redeliver", waiting["id"]), json!({})).await;
+        assert_eq!(status, 404, "the delivery went with its subscription");
     }
 }
 

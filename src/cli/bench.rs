@@ -13,10 +13,10 @@ use super::sign::{webhook_url, Signer};
 use super::BenchIngestArgs;
 use crate::config::Settings;
 
-/// One pre-built delivery.
+/// One pre-built delivery: nothing is parsed or copied while sending.
 struct Request {
-    body: Vec<u8>,
-    headers: Vec<(String, String)>,
+    body: actix_web::web::Bytes,
+    headers: reqwest::header::HeaderMap,
 }
 
 /// What a run measured.
@@ -89,8 +89,21 @@ fn build(signer: &Signer, n: usize) -> anyhow::Result<Vec<Request>> {
                 _ => user_event("frontegg.user.signedUp", &tenant, &user, &at),
             };
             let body = serde_json::to_vec(&body)?;
-            let headers = signer.headers(&body, now.timestamp())?;
-            Ok(Request { body, headers })
+            let mut headers = reqwest::header::HeaderMap::new();
+            headers.insert(
+                reqwest::header::CONTENT_TYPE,
+                reqwest::header::HeaderValue::from_static("application/json"),
+            );
+            for (name, value) in signer.headers(&body, now.timestamp())? {
+                headers.insert(
+                    reqwest::header::HeaderName::try_from(name)?,
+                    reqwest::header::HeaderValue::try_from(value)?,
+                );
+            }
+            Ok(Request {
+                body: body.into(),
+                headers,
+            })
         })
         .collect()
 }
@@ -128,52 +141,36 @@ async fn send(
     concurrency: usize,
     duration: Option<Duration>,
 ) -> anyhow::Result<Report> {
+    let url = reqwest::Url::parse(&url).with_context(|| format!("`{url}` is not a URL"))?;
     let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let deadline = duration.map(|d| started + d);
     let tasks: Vec<_> = (0..concurrency)
         .map(|_| {
-            let (client, url, requests, next) = (client.clone(), url.clone(), requests.clone(), next.clone());
+            let work = Work {
+                requests: requests.clone(),
+                next: next.clone(),
+                deadline,
+                tally: Tally::default(),
+            };
+            let (client, url) = (client.clone(), url.clone());
             tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                let (mut non_2xx, mut errors) = (0, 0);
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(request) = requests.get(i) else { break };
-                    if deadline.is_some_and(|d| Instant::now() >= d) {
-                        break;
-                    }
-                    let mut builder = client
-                        .post(&url)
-                        .header("content-type", "application/json")
-                        .body(request.body.clone());
-                    for (name, value) in &request.headers {
-                        builder = builder.header(name, value);
-                    }
-                    let sent = Instant::now();
-                    match builder.send().await {
-                        Ok(response) => {
-                            if !response.status().is_success() {
-                                non_2xx += 1;
-                            }
-                            let _ = response.bytes().await;
-                        }
-                        Err(_) => errors += 1,
-                    }
-                    latencies.push(sent.elapsed());
+                if url.scheme() == "http" {
+                    work.on_one_connection(&url).await
+                } else {
+                    work.through(&client, &url).await
                 }
-                (latencies, non_2xx, errors)
             })
         })
         .collect();
     let mut latencies = Vec::new();
     let (mut non_2xx, mut errors) = (0, 0);
     for task in tasks {
-        let (l, n, e) = task.await.context("a sender task failed")?;
-        latencies.extend(l);
-        non_2xx += n;
-        errors += e;
+        let tally = task.await.context("a sender task failed")?;
+        latencies.extend(tally.latencies);
+        non_2xx += tally.non_2xx;
+        errors += tally.errors;
     }
     let seconds = started.elapsed().as_secs_f64();
     latencies.sort();
@@ -194,4 +191,111 @@ async fn send(
         p99_ms: pct(0.99),
         max_ms: pct(1.0),
     })
+}
+
+/// What one sender task counted.
+#[derive(Default)]
+struct Tally {
+    latencies: Vec<Duration>,
+    non_2xx: usize,
+    errors: usize,
+}
+
+/// One sender task: takes the next request until none is left or the deadline passes.
+struct Work {
+    requests: Arc<Vec<Request>>,
+    next: Arc<AtomicUsize>,
+    deadline: Option<Instant>,
+    tally: Tally,
+}
+
+impl Work {
+    fn take(&self) -> Option<&Request> {
+        let request = self.requests.get(self.next.fetch_add(1, Ordering::Relaxed))?;
+        self.deadline.is_none_or(|d| Instant::now() < d).then_some(request)
+    }
+
+    fn count(&mut self, sent: Instant, status: Option<reqwest::StatusCode>) {
+        self.tally.latencies.push(sent.elapsed());
+        match status {
+            Some(status) if status.is_success() => {}
+            Some(_) => self.tally.non_2xx += 1,
+            None => self.tally.errors += 1,
+        }
+    }
+
+    /// A plain `http://` target: one keep-alive HTTP/1 connection through hyper directly, so the
+    /// load generator costs as little as it can (the server under test shares the machine).
+    async fn on_one_connection(mut self, url: &reqwest::Url) -> Tally {
+        use http_body_util::{BodyExt, Full};
+        let authority = format!(
+            "{}:{}",
+            url.host_str().unwrap_or("127.0.0.1"),
+            url.port_or_known_default().unwrap_or(80)
+        );
+        let path = &url[url::Position::BeforePath..];
+        let mut connection = None;
+        while let Some(request) = self.take() {
+            let sender = match connection.as_mut() {
+                Some(sender) => sender,
+                None => match connect(&authority).await {
+                    Ok(sender) => connection.insert(sender),
+                    Err(_) => {
+                        self.count(Instant::now(), None);
+                        continue;
+                    }
+                },
+            };
+            let mut message = hyper::Request::post(path)
+                .header(hyper::header::HOST, authority.as_str())
+                .body(Full::new(request.body.clone()))
+                .unwrap_or_default();
+            message.headers_mut().extend(request.headers.clone());
+            let sent = Instant::now();
+            let status = match sender.send_request(message).await {
+                Ok(response) => {
+                    let status = response.status();
+                    let _ = response.into_body().collect().await;
+                    Some(status)
+                }
+                Err(_) => {
+                    connection = None;
+                    None
+                }
+            };
+            self.count(sent, status);
+        }
+        self.tally
+    }
+
+    /// Any other target (https, e.g. an ngrok tunnel): through reqwest's pool.
+    async fn through(mut self, client: &reqwest::Client, url: &reqwest::Url) -> Tally {
+        while let Some(request) = self.take() {
+            let builder = client
+                .post(url.clone())
+                .headers(request.headers.clone())
+                .body(request.body.clone());
+            let sent = Instant::now();
+            let status = match builder.send().await {
+                Ok(response) => {
+                    let status = response.status();
+                    let _ = response.bytes().await;
+                    Some(status)
+                }
+                Err(_) => None,
+            };
+            self.count(sent, status);
+        }
+        self.tally
+    }
+}
+
+type Connection = hyper::client::conn::http1::SendRequest<http_body_util::Full<actix_web::web::Bytes>>;
+
+async fn connect(authority: &str) -> anyhow::Result<Connection> {
+    let stream = tokio::net::TcpStream::connect(authority).await?;
+    stream.set_nodelay(true)?;
+    let (sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    Ok(sender)
 }

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod claims;
 pub mod group_commit;
 pub mod inbox;
+mod inbox_pg;
 mod migrate;
 pub mod notifications;
 pub mod notify;

@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 
 use super::{DbConn, StoreError};
 
-/// The channel events are announced on.
+/// The channel events are announced on (also by the inbox's batch insert, `store::inbox_pg`).
 pub const CHANNEL: &str = "tenantgate_events";
 
 /// How often the listening connection's socket is read for notifications. Reading is local

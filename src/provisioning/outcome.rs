@@ -2,9 +2,11 @@
 //! of that completion with its attempt row and effects. Concurrent outcomes are written by
 //! group commit, one transaction per batch.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
+use tokio::sync::Notify;
 
 use super::handlers::{HandlerError, Outcome};
 use super::retry;
@@ -34,8 +36,15 @@ pub struct Finished {
 /// claim was lost (nothing written for that event).
 pub type Recorder = GroupCommit<Finished, bool>;
 
-pub fn recorder(db: Database) -> Recorder {
-    GroupCommit::spawn(db, MAX_BATCH, CONCURRENT_BATCHES, record_batch)
+/// The outcome writer; `notices` is woken when a batch queued notification deliveries.
+pub fn recorder(db: Database, notices: Arc<Notify>) -> Recorder {
+    GroupCommit::spawn(db, MAX_BATCH, CONCURRENT_BATCHES, move |conn, batch| {
+        let (results, queued) = record_batch_queuing(conn, batch);
+        if queued > 0 {
+            notices.notify_one();
+        }
+        results
+    })
 }
 
 /// Writes a batch in one transaction. If that fails (one outcome the database refuses, say),
@@ -43,30 +52,47 @@ pub fn recorder(db: Database) -> Recorder {
 /// when the database is unavailable: on a lost connection each would fail too, and with a
 /// misleading error (the connection's transaction state is broken), so each gets the outage.
 pub fn record_batch(conn: &mut DbConn, batch: Vec<Finished>) -> Vec<Result<bool, StoreError>> {
+    record_batch_queuing(conn, batch).0
+}
+
+/// [`record_batch`], and the number of notification deliveries it queued.
+fn record_batch_queuing(conn: &mut DbConn, batch: Vec<Finished>) -> (Vec<Result<bool, StoreError>>, usize) {
     match conn.transaction(|conn| write(conn, &batch)) {
-        Ok(owned) => owned.into_iter().map(Ok).collect(),
-        Err(e) if batch.len() == 1 => vec![Err(e)],
-        Err(e @ StoreError::Unavailable(_)) => batch.iter().map(|_| Err(e.duplicate())).collect(),
-        Err(_) => batch.iter().map(|f| record(conn, f)).collect(),
+        Ok((owned, queued)) => (owned.into_iter().map(Ok).collect(), queued),
+        Err(e) if batch.len() == 1 => (vec![Err(e)], 0),
+        Err(e @ StoreError::Unavailable(_)) => (batch.iter().map(|_| Err(e.duplicate())).collect(), 0),
+        Err(_) => {
+            let one_by_one: Vec<_> = batch.iter().map(|f| record_queuing(conn, f)).collect();
+            let queued = one_by_one.iter().map(|r| r.as_ref().map_or(0, |(_, q)| *q)).sum();
+            (
+                one_by_one.into_iter().map(|r| r.map(|(held, _)| held)).collect(),
+                queued,
+            )
+        }
     }
 }
 
 /// Writes one outcome in its own transaction.
 pub fn record(conn: &mut DbConn, finished: &Finished) -> Result<bool, StoreError> {
-    let owned = conn.transaction(|conn| write(conn, std::slice::from_ref(finished)))?;
-    Ok(owned.first().copied().unwrap_or(false))
+    record_queuing(conn, finished).map(|(held, _)| held)
+}
+
+fn record_queuing(conn: &mut DbConn, finished: &Finished) -> Result<(bool, usize), StoreError> {
+    let (owned, queued) = conn.transaction(|conn| write(conn, std::slice::from_ref(finished)))?;
+    Ok((owned.first().copied().unwrap_or(false), queued))
 }
 
 /// Each event's new status, then the attempt rows and effects of the events whose claims were
 /// still held; nothing for an event whose claim was lost. The events of one batch belong to
 /// different tenants (a tenant has one event in flight), so their effects never overlap.
-fn write(conn: &mut DbConn, batch: &[Finished]) -> Result<Vec<bool>, StoreError> {
+/// Returns which claims were held, and the notification deliveries queued.
+fn write(conn: &mut DbConn, batch: &[Finished]) -> Result<(Vec<bool>, usize), StoreError> {
     let ended: Vec<_> = batch.iter().map(|f| (&f.attempt, &f.completion)).collect();
     let owned = claims::finish(conn, &ended)?;
     let held = || batch.iter().zip(&owned).filter(|(_, held)| **held).map(|(f, _)| f);
     claims::log_attempts(conn, &held().map(|f| &f.attempt).collect::<Vec<_>>())?;
-    tenants::apply(conn, held().flat_map(|f| &f.effects))?;
-    Ok(owned)
+    let queued = tenants::apply(conn, held().flat_map(|f| &f.effects))?;
+    Ok((owned, queued))
 }
 
 /// Maps a handler's result to the event's completion, its effects and the provider's HTTP status.

@@ -14,7 +14,6 @@ use super::outcome::{self, complete, error_of, retry_or_dead, Finished};
 use crate::config::WorkerSettings;
 use crate::store::claims::{self, Attempt, Completion};
 use crate::store::inbox::EventRow;
-use crate::store::tenants::Effect;
 use crate::store::{Database, StoreError};
 
 /// How long to back off when the database fails between claims.
@@ -61,7 +60,7 @@ impl Workers {
     /// longest a provider call may take (see [`Workers::shutdown`]).
     pub fn spawn(ctx: Context, settings: WorkerSettings, wake: Arc<Notify>, release_delay: Duration) -> Self {
         let shared = Arc::new(Shared {
-            recorder: outcome::recorder(ctx.db.clone()),
+            recorder: outcome::recorder(ctx.db.clone(), ctx.notices.clone()),
             ctx,
             settings,
             wake,
@@ -256,8 +255,6 @@ async fn process(shared: &Shared, row: EventRow, known: Option<handlers::Known>)
     };
     let outcome = completion.status();
     shared.ctx.metrics.processed(&row.kind, outcome, started.elapsed());
-    let notifies =
-        effects.iter().any(|e| matches!(e, Effect::Notify(_))) || matches!(completion, Completion::Dead { .. });
     let finished = Finished {
         attempt: attempt.clone(),
         completion: completion.clone(),
@@ -285,13 +282,13 @@ async fn process(shared: &Shared, row: EventRow, known: Option<handlers::Known>)
                 effects: outcome::failure_notice(&row, &failed, now).into_iter().collect(),
                 completion: failed,
             };
-            shared.ctx.db.run(move |c| outcome::record(c, &finished)).await
+            let recorded = shared.ctx.db.run(move |c| outcome::record(c, &finished)).await;
+            // It may have queued a `tenant.provisioning_failed`.
+            shared.ctx.notices.notify_one();
+            recorded
         }
         recorded => recorded,
     };
-    if notifies && matches!(recorded, Ok(true)) {
-        shared.ctx.notices.notify_one();
-    }
     match recorded {
         Ok(true) => match &completion {
             Completion::Retry { next_attempt_at, error } => {

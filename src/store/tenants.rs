@@ -257,7 +257,8 @@ pub fn audit_of(conn: &mut DbConn, tenant_id: &str) -> Result<Vec<AuditEntry>, S
 /// Applies handler effects: mappings and soft deletions in order, then users, SSO settings and
 /// audit entries, each kind in one statement (call inside the finishing transaction). The
 /// effects of one batch concern different tenants, so only their order within a kind matters.
-pub fn apply<'a>(conn: &mut DbConn, effects: impl IntoIterator<Item = &'a Effect>) -> Result<(), StoreError> {
+/// Returns the number of notification deliveries queued.
+pub fn apply<'a>(conn: &mut DbConn, effects: impl IntoIterator<Item = &'a Effect>) -> Result<usize, StoreError> {
     let (mut users, mut ssos, mut audits, mut notices) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for effect in effects {
         match effect {
@@ -269,7 +270,7 @@ pub fn apply<'a>(conn: &mut DbConn, effects: impl IntoIterator<Item = &'a Effect
             Effect::Notify(message) => notices.push(message),
         }
     }
-    super::notifications::enqueue(conn, notices)?;
+    let queued = super::notifications::enqueue(conn, notices)?;
     save_users(conn, users)?;
     save_ssos(conn, ssos)?;
     if !audits.is_empty() {
@@ -277,7 +278,7 @@ pub fn apply<'a>(conn: &mut DbConn, effects: impl IntoIterator<Item = &'a Effect
             .values(audits)
             .execute(c))?;
     }
-    Ok(())
+    Ok(queued)
 }
 
 /// `INSERT … ON CONFLICT DO UPDATE` of the given columns from the inserted values. Postgres takes

@@ -8,7 +8,8 @@
 # minute to minute, so each round measures both sides back to back and the median ratio is
 # reported):
 #   1. ceiling: pgbench runs a single-row INSERT … ON CONFLICT DO NOTHING of the inbox row shape
-#      (same columns, a ~1 KiB payload), C clients, DURATION seconds, into a fresh database;
+#      (same columns, a ~1 KiB payload), C clients, DURATION seconds, into a fresh database
+#      (each side starts after a CHECKPOINT);
 #   2. tenantgate: `serve` (release, workers off: ingest only) on another fresh database,
 #      loaded by `tenantgate bench ingest` at C for DURATION seconds;
 #   3. the rows in the inbox are counted: every acknowledged event must be there.
@@ -30,9 +31,11 @@ cargo build --release -q
 unset TENANTGATE_ENV RUST_LOG
 export TENANTGATE_CONFIG_DIR=$PWD/config TENANTGATE__LOG__LEVEL=warn PORT=$PORT
 
-fresh_db() { # name → url, migrated
+fresh_db() { # name → url, migrated; then a checkpoint, so that neither side of a round pays for
+  # flushing what the other one (or the previous round) left dirty
   psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1" >/dev/null
   DATABASE_URL="$PG/$1" $BIN migrate >/dev/null
+  psql -q "$PG/postgres" -c "CHECKPOINT" >/dev/null
   echo "$PG/$1"
 }
 
@@ -69,7 +72,7 @@ for c in $CONCURRENCY; do
               | awk '/^tps/ {print int($3)}')
     url=$(fresh_db tenantgate_bench_ingest)
     start_server "$url"
-    report=$($BIN bench ingest --url "http://127.0.0.1:$PORT" --scheme hmac-sha256 --concurrency "$c" --duration "$DURATION" --json)
+    report=$($BIN bench ingest --url "http://127.0.0.1:$PORT" --scheme hmac-sha256 --concurrency "$c" --duration "$DURATION" --requests 300000 --json)
     rss=$(stop_server)
     rows=$(psql -qAt "$url" -c "SELECT count(*) FROM webhook_events")
     ok=$(echo "$report" | sed -n 's/.*"ok":\([0-9]*\).*/\1/p')
@@ -84,6 +87,6 @@ done
 
 sqlite="$work/bench.db"
 start_server "sqlite://$sqlite"
-report=$($BIN bench ingest --url "http://127.0.0.1:$PORT" --scheme hmac-sha256 --concurrency 32 --duration "$DURATION" --json)
+report=$($BIN bench ingest --url "http://127.0.0.1:$PORT" --scheme hmac-sha256 --concurrency 32 --duration "$DURATION" --requests 300000 --json)
 rss=$(stop_server)
 echo "sqlite c=32: tenantgate $report; peak RSS ${rss} MB"

@@ -246,13 +246,21 @@ impl Work {
                     }
                 },
             };
-            let mut message = hyper::Request::post(path)
+            let Ok(mut message) = hyper::Request::post(path)
                 .header(hyper::header::HOST, authority.as_str())
                 .body(Full::new(request.body.clone()))
-                .unwrap_or_default();
+            else {
+                self.count(Instant::now(), None);
+                continue;
+            };
             message.headers_mut().extend(request.headers.clone());
             let sent = Instant::now();
-            let status = match sender.send_request(message).await {
+            // The connection takes the next request once the previous answer is read.
+            let status = match sender.ready().await {
+                Ok(()) => sender.send_request(message).await,
+                Err(e) => Err(e),
+            };
+            let status = match status {
                 Ok(response) => {
                     let status = response.status();
                     let _ = response.into_body().collect().await;

@@ -74,7 +74,16 @@ impl NotificationSettings {
         if self.connect_timeout_ms == 0 || self.request_timeout_ms == 0 {
             bail!("notifications.connect_timeout_ms and notifications.request_timeout_ms must be at least 1");
         }
-        if !self.lease_secs.is_finite() || self.lease_secs * 1000.0 <= self.request_timeout_ms as f64 {
+        if !self.lease_secs.is_finite() || self.lease_secs > 86_400.0 {
+            bail!(
+                "notifications.lease_secs must be at most 86400 (a day), got {}",
+                self.lease_secs
+            );
+        }
+        if self.request_timeout_ms > 3_600_000 {
+            bail!("notifications.request_timeout_ms must be at most 3600000 (an hour)");
+        }
+        if self.lease_secs * 1000.0 <= self.request_timeout_ms as f64 {
             bail!(
                 "notifications.lease_secs ({}) must be longer than notifications.request_timeout_ms ({} ms)",
                 self.lease_secs,

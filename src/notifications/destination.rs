@@ -10,6 +10,9 @@ use std::sync::Arc;
 use ipnet::IpNet;
 use reqwest::Url;
 
+/// Longest wait for the name of a subscription URL to resolve when it is checked.
+const LOOKUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Why a destination is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DestinationError {
@@ -51,8 +54,12 @@ impl DestinationPolicy {
         let port = parsed.port_or_known_default().unwrap_or(443);
         let addresses: Vec<SocketAddr> = match host_literal(&parsed) {
             Some(ip) => vec![SocketAddr::new(ip, port)],
-            None => tokio::net::lookup_host((host.as_str(), port))
+            None => tokio::time::timeout(LOOKUP_TIMEOUT, tokio::net::lookup_host((host.as_str(), port)))
                 .await
+                .map_err(|_| DestinationError::Unresolvable {
+                    host: host.clone(),
+                    reason: format!("no answer within {} s", LOOKUP_TIMEOUT.as_secs()),
+                })?
                 .map_err(|e| DestinationError::Unresolvable {
                     host: host.clone(),
                     reason: e.to_string(),
@@ -176,15 +183,20 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
 }
 
 fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
+    let s = ip.segments();
+    let first = s[0];
     !(ip.is_loopback()
         || ip.is_unspecified()
         || ip.is_multicast()
         || (first & 0xfe00) == 0xfc00 // unique local
         || (first & 0xffc0) == 0xfe80 // link-local
         || (first & 0xffc0) == 0xfec0 // site-local (deprecated)
-        || first == 0x2001 && ip.segments()[1] == 0x0db8 // documentation
-        || first == 0x0064 && ip.segments()[1] == 0xff9b) // NAT64 to IPv4, which may be private
+        || s[..6] == [0; 6] // IPv4-compatible (::a.b.c.d, deprecated)
+        || s[..4] == [0, 0, 0, 0] && s[4] == 0xffff && s[5] == 0 // IPv4-translated (::ffff:0:a.b.c.d)
+        || first == 0x2001 && s[1] == 0x0db8 // documentation
+        || first == 0x2001 && s[1] == 0 // Teredo: tunnels to an IPv4 address
+        || first == 0x2002 // 6to4: embeds an IPv4 address, which may be private
+        || first == 0x0064 && s[1] == 0xff9b) // NAT64 (well-known and local): IPv4 behind it
 }
 
 #[cfg(test)]
@@ -211,6 +223,11 @@ mod tests {
             "::ffff:10.0.0.1",
             "::ffff:127.0.0.1",
             "64:ff9b::a00:1",
+            "64:ff9b:1::a00:1",
+            "::10.0.0.1",
+            "::ffff:0:a00:1",
+            "2002:a00:1::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
         ];
         for address in private {
             assert!(

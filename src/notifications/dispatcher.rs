@@ -205,17 +205,11 @@ pub fn plan(
         };
         return end(ds::DEAD, None, record, Health::Disable { reason });
     }
-    let since = subscription.failing_since.unwrap_or(started_at);
-    let failing_for = (now - since).num_seconds();
-    let health = if u64::try_from(failing_for).is_ok_and(|f| f >= settings.disable_after_failing_secs) {
-        Health::Disable {
-            reason: format!(
-                "every delivery failed for {failing_for} s (since {}), longer than notifications.disable_after_failing_secs",
-                since.and_utc().to_rfc3339()
-            ),
-        }
-    } else {
-        Health::Failing { since }
+    let health = Health::Failing {
+        at: started_at,
+        disable_after: chrono::Duration::seconds(
+            i64::try_from(settings.disable_after_failing_secs).unwrap_or(i64::MAX),
+        ),
     };
     let attempts = u32::try_from(delivery.attempts_in_round()).unwrap_or(u32::MAX);
     let delay = retry::next_delay(
@@ -349,7 +343,7 @@ mod tests {
         let end = plan(&settings(), &claim(1, None), &answered(500, None), at(0), at(1));
         assert_eq!(end.status, ds::FAILED_RETRYING);
         assert_eq!(end.next_attempt_at, Some(at(11)));
-        assert_eq!(end.health, Health::Failing { since: at(0) });
+        assert!(matches!(end.health, Health::Failing { at: t, .. } if t == at(0)));
 
         let end = plan(&settings(), &claim(1, None), &answered(429, Some(30)), at(0), at(1));
         assert_eq!(end.next_attempt_at, Some(at(31)), "Retry-After is longer than the step");
@@ -377,22 +371,20 @@ mod tests {
     }
 
     #[test]
-    fn a_subscription_failing_for_longer_than_allowed_is_disabled() {
+    fn a_failure_leaves_the_disabling_to_the_stored_failure_clock() {
         let end = plan(
             &settings(),
-            &claim(1, Some(at(-3599))),
+            &claim(1, Some(at(-7200))),
             &answered(500, None),
             at(0),
             at(0),
         );
-        assert_eq!(end.health, Health::Failing { since: at(-3599) });
-        let end = plan(
-            &settings(),
-            &claim(1, Some(at(-3600))),
-            &answered(500, None),
-            at(0),
-            at(0),
+        assert_eq!(
+            end.health,
+            Health::Failing {
+                at: at(0),
+                disable_after: chrono::Duration::seconds(3600)
+            }
         );
-        assert!(matches!(end.health, Health::Disable { ref reason } if reason.contains("3600 s")));
     }
 }

@@ -36,32 +36,32 @@ pub const SUBSCRIPTION_TEST: &str = "subscription.test";
 pub const CATALOG: [NotificationType; 7] = [
     NotificationType {
         name: WORKSPACE_PROVISIONED,
-        description: "A tenant's workspace exists and is mapped (data: workspace_id, workspace_name)",
+        description: "A tenant's workspace exists and is mapped (data: workspace_id, workspace_name, tenant_name, event_id)",
     },
     NotificationType {
         name: WORKSPACE_ARCHIVED,
-        description: "A deleted tenant's workspace was archived: its connections paused (data: workspace_id)",
+        description: "A deleted tenant's workspace was archived: its connections paused (data: workspace_id, policy, event_id)",
     },
     NotificationType {
         name: WORKSPACE_DELETED,
-        description: "A deleted tenant's workspace was deleted (data: workspace_id)",
+        description: "A deleted tenant's workspace was deleted (data: workspace_id, policy, event_id)",
     },
     NotificationType {
         name: TENANT_PROVISIONING_FAILED,
         description:
-            "An event of the tenant failed for good: it is dead until replayed (data: event_id, event_type, error)",
+            "An event of the tenant failed for good: it is dead until replayed (data: event_id, event_type, kind, error, attempts)",
     },
     NotificationType {
         name: USER_ACTIVATED,
-        description: "A user was activated in the tenant (data: user_id, email)",
+        description: "A user was activated in the tenant (data: user_id, email, status, event_id)",
     },
     NotificationType {
         name: USER_DEACTIVATED,
-        description: "A user was deactivated in or removed from the tenant (data: user_id)",
+        description: "A user was deactivated in or removed from the tenant (data: user_id, email, status, event_id)",
     },
     NotificationType {
         name: SSO_CHANGED,
-        description: "The tenant's SSO provider changed (data: provider, previous_provider)",
+        description: "The tenant's SSO settings changed (data: provider, previous_provider, event_id)",
     },
 ];
 

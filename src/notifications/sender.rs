@@ -42,6 +42,8 @@ impl Sender {
         let policy = DestinationPolicy::new(settings.allowed_networks());
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // A proxy would resolve the host itself, around the address policy.
+            .no_proxy()
             .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
             .timeout(Duration::from_millis(settings.request_timeout_ms))
             .dns_resolver(policy.resolver())
@@ -133,7 +135,8 @@ async fn read_start(response: &mut reqwest::Response, limit: usize) -> String {
             _ => break,
         }
     }
-    String::from_utf8_lossy(&kept).into_owned()
+    // Postgres refuses NUL in text; a binary answer must not make the outcome unwritable.
+    String::from_utf8_lossy(&kept).replace('\0', "")
 }
 
 /// Why a request got no answer, in words an operator can act on (the URL is not repeated; it is

@@ -104,7 +104,8 @@ pub async fn create(
     db.run(move |c| {
         c.transaction(|c| {
             store::insert_subscription(c, &stored)?;
-            let detail = serde_json::json!({"subscription_id": stored.id, "url": stored.url});
+            // Not the URL: some carry a token in their path.
+            let detail = serde_json::json!({"subscription_id": stored.id});
             store::audit(c, now, "subscription.created", detail)
         })
     })
@@ -161,20 +162,25 @@ pub async fn rotate(
     grace: std::time::Duration,
     now: NaiveDateTime,
 ) -> Result<Subscription, SubscriptionError> {
-    let current = find(db, id).await?;
     let until = chrono::Duration::from_std(grace)
         .ok()
         .and_then(|g| now.checked_add_signed(g))
         .unwrap_or(NaiveDateTime::MAX);
-    let update = SubscriptionUpdate {
-        secret: Some(generate_secret()?),
-        previous_secret: Some(Some(current.secret)),
-        previous_secret_expires_at: Some(Some(until)),
-        updated_at: Some(now),
-        ..SubscriptionUpdate::default()
-    };
-    let detail = serde_json::json!({"subscription_id": id, "previous_valid_until": until.and_utc().to_rfc3339()});
-    apply_audited(db, id, update, "subscription.secret_rotated", detail, now).await
+    let secret = generate_secret()?;
+    let owned = id.to_owned();
+    db.run(move |c| {
+        c.transaction(|c| {
+            let row = store::rotate_secret(c, &owned, &secret, until, now)?;
+            if row.is_some() {
+                let detail =
+                    serde_json::json!({"subscription_id": owned, "previous_valid_until": until.and_utc().to_rfc3339()});
+                store::audit(c, now, "subscription.secret_rotated", detail)?;
+            }
+            Ok(row)
+        })
+    })
+    .await?
+    .ok_or_else(|| SubscriptionError::NotFound(id.to_owned()))
 }
 
 /// Applies the update and writes its audit entry in one transaction.

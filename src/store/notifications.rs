@@ -17,6 +17,9 @@ use super::tenants::NewAudit;
 use super::{DbConn, StoreError};
 use crate::with_conn;
 
+/// Rows per insert statement (5 bound values each, well within SQLite's 32,766).
+const INSERT_CHUNK: usize = 1_000;
+
 /// Every status a delivery can have.
 pub mod delivery_status {
     pub const PENDING: &str = "pending";
@@ -166,9 +169,14 @@ pub fn enqueue<'a>(conn: &mut DbConn, notices: impl IntoIterator<Item = &'a Mess
     if kept.is_empty() {
         return Ok(0);
     }
+    // In chunks, within the databases' limits on bound parameters.
     with_conn!(conn, |c| {
-        diesel::insert_into(messages::table).values(kept).execute(c)?;
-        diesel::insert_into(deliveries::table).values(&queued).execute(c)?;
+        for chunk in kept.chunks(INSERT_CHUNK) {
+            diesel::insert_into(messages::table).values(chunk.to_vec()).execute(c)?;
+        }
+        for chunk in queued.chunks(INSERT_CHUNK) {
+            diesel::insert_into(deliveries::table).values(chunk).execute(c)?;
+        }
     });
     Ok(queued.len())
 }
@@ -196,6 +204,27 @@ pub struct SubscriptionUpdate {
     pub disabled_reason: Option<Option<String>>,
     pub failing_since: Option<Option<NaiveDateTime>>,
     pub updated_at: Option<NaiveDateTime>,
+}
+
+/// Replaces the secret in one statement: the secret being replaced becomes the previous one,
+/// valid until `until`, whatever another rotation did meanwhile. Returns the row as it is now.
+pub fn rotate_secret(
+    conn: &mut DbConn,
+    id: &str,
+    new_secret: &str,
+    until: NaiveDateTime,
+    now: NaiveDateTime,
+) -> Result<Option<Subscription>, StoreError> {
+    use subscriptions::dsl as s;
+    with_conn!(conn, |c| diesel::update(s::notification_subscriptions.find(id))
+        .set((
+            s::previous_secret.eq(s::secret.nullable()),
+            s::secret.eq(new_secret),
+            s::previous_secret_expires_at.eq(Some(until)),
+            s::updated_at.eq(now),
+        ))
+        .execute(c))?;
+    subscription(conn, id)
 }
 
 /// Applies a change; returns the row as it is now, or `None` when there is no such subscription.
@@ -335,9 +364,14 @@ pub fn claim(
 pub enum Health {
     /// The endpoint answered 2xx: it is healthy again.
     Healthy,
-    /// Failing since this time (kept from an earlier failure, or now).
-    Failing { since: NaiveDateTime },
-    /// Disabled for this reason (410 Gone, or failing for too long); audited.
+    /// Failed: failing since the stored time, or since `at` if it was healthy. Disabled (and
+    /// audited) once the stored time is `disable_after` or more before `at`. Judged against the
+    /// row as it is when written, so that a subscription re-enabled meanwhile starts afresh.
+    Failing {
+        at: NaiveDateTime,
+        disable_after: chrono::Duration,
+    },
+    /// Disabled at once for this reason (410 Gone); audited.
     Disable { reason: String },
 }
 
@@ -393,31 +427,54 @@ fn set_health(conn: &mut DbConn, id: &str, health: &Health, now: NaiveDateTime) 
             .filter(s::failing_since.is_not_null())
             .set(s::failing_since.eq(None::<NaiveDateTime>))
             .execute(c))?,
-        Health::Failing { since } => with_conn!(conn, |c| diesel::update(s::notification_subscriptions.find(id))
-            .filter(s::failing_since.is_null())
-            .set(s::failing_since.eq(Some(*since)))
-            .execute(c))?,
-        Health::Disable { reason } => {
-            let disabled = with_conn!(conn, |c| diesel::update(s::notification_subscriptions.find(id))
-                .filter(s::active.eq(true))
-                .set((
-                    s::active.eq(false),
-                    s::disabled_reason.eq(Some(reason)),
-                    s::updated_at.eq(now),
-                ))
+        Health::Failing { at, disable_after } => {
+            with_conn!(conn, |c| diesel::update(s::notification_subscriptions.find(id))
+                .filter(s::failing_since.is_null())
+                .set(s::failing_since.eq(Some(*at)))
                 .execute(c))?;
-            if disabled > 0 {
-                audit(
-                    conn,
-                    now,
-                    "subscription.disabled",
-                    serde_json::json!({"subscription_id": id, "reason": reason}),
-                )?;
-            }
-            disabled
+            let too_old = at.checked_sub_signed(*disable_after).unwrap_or(NaiveDateTime::MIN);
+            let reason = format!(
+                "every delivery failed for {} s or longer (notifications.disable_after_failing_secs)",
+                disable_after.num_seconds()
+            );
+            disable(conn, id, &reason, now, Some(too_old))?
         }
+        Health::Disable { reason } => disable(conn, id, reason, now, None)?,
     };
     Ok(())
+}
+
+/// Disables an active subscription (when `failing_since` is at or before `failing_before`, if
+/// given) with an audit entry. Returns how many rows changed.
+fn disable(
+    conn: &mut DbConn,
+    id: &str,
+    reason: &str,
+    now: NaiveDateTime,
+    failing_before: Option<NaiveDateTime>,
+) -> Result<usize, StoreError> {
+    use subscriptions::dsl as s;
+    let disabled = with_conn!(conn, |c| {
+        let mut update = diesel::update(s::notification_subscriptions)
+            .filter(s::id.eq(id))
+            .filter(s::active.eq(true))
+            .into_boxed();
+        if let Some(before) = failing_before {
+            update = update.filter(s::failing_since.le(before));
+        }
+        update
+            .set((
+                s::active.eq(false),
+                s::disabled_reason.eq(Some(reason)),
+                s::updated_at.eq(now),
+            ))
+            .execute(c)
+    })?;
+    if disabled > 0 {
+        let detail = serde_json::json!({"subscription_id": id, "reason": reason});
+        audit(conn, now, "subscription.disabled", detail)?;
+    }
+    Ok(disabled)
 }
 
 /// An audit entry about subscriptions (no tenant, no event).
@@ -512,7 +569,10 @@ pub fn redeliver(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> Result<Redel
         ) {
             return Ok(Redelivery::NotFinished(found.status));
         }
-        with_conn!(conn, |c| diesel::update(d::notification_deliveries.find(id))
+        // Only as found: a purge or another redelivery may have come between.
+        let queued = with_conn!(conn, |c| diesel::update(d::notification_deliveries.find(id))
+            .filter(d::status.eq(&found.status))
+            .filter(d::attempts.eq(found.attempts))
             .set((
                 d::status.eq(delivery_status::PENDING),
                 d::next_attempt_at.eq(now),
@@ -520,33 +580,33 @@ pub fn redeliver(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> Result<Redel
                 d::finished_at.eq(None::<NaiveDateTime>),
             ))
             .execute(c))?;
-        Ok(Redelivery::Queued)
+        Ok(if queued > 0 {
+            Redelivery::Queued
+        } else {
+            Redelivery::NotFound
+        })
     })
 }
 
-/// Deletes up to `limit` notifications created before `cutoff` whose deliveries have all
-/// finished (succeeded or dead), with their deliveries and attempt logs. Returns how many went.
+/// Deletes up to `limit` notifications whose deliveries all finished (succeeded or dead) before
+/// `cutoff`, with their deliveries and attempt logs. Returns how many went. On Postgres the
+/// deliveries are locked and the choice made again under the lock, so a redelivery committed
+/// meanwhile keeps its notification.
 pub fn purge_finished(conn: &mut DbConn, cutoff: NaiveDateTime, limit: i64) -> Result<usize, StoreError> {
-    use diesel::dsl::{exists, not};
     conn.transaction(|conn| {
+        let candidates = purgeable(conn, cutoff, limit, None)?;
+        if candidates.is_empty() {
+            return Ok(0);
+        }
+        if let DbConn::Pg(c) = conn {
+            deliveries::table
+                .filter(deliveries::message_id.eq_any(&candidates))
+                .select(deliveries::id)
+                .for_update()
+                .load::<i64>(&mut **c)?;
+        }
+        let old = purgeable(conn, cutoff, limit, Some(&candidates))?;
         with_conn!(conn, |c| {
-            let old: Vec<String> = messages::table
-                .filter(messages::created_at.lt(cutoff))
-                .filter(not(exists(
-                    deliveries::table
-                        .filter(deliveries::message_id.eq(messages::id))
-                        .filter(deliveries::status.eq_any([
-                            delivery_status::PENDING,
-                            delivery_status::DELIVERING,
-                            delivery_status::FAILED_RETRYING,
-                        ])),
-                )))
-                .select(messages::id)
-                .limit(limit)
-                .load(c)?;
-            if old.is_empty() {
-                return Ok(0);
-            }
             let ids: Vec<i64> = deliveries::table
                 .filter(deliveries::message_id.eq_any(&old))
                 .select(deliveries::id)
@@ -556,5 +616,32 @@ pub fn purge_finished(conn: &mut DbConn, cutoff: NaiveDateTime, limit: i64) -> R
             diesel::delete(deliveries::table.filter(deliveries::id.eq_any(&ids))).execute(c)?;
             Ok(diesel::delete(messages::table.filter(messages::id.eq_any(&old))).execute(c)?)
         })
+    })
+}
+
+/// Notifications created before `cutoff` none of whose deliveries is unfinished or finished at
+/// or after `cutoff`; among `among` when given.
+fn purgeable(
+    conn: &mut DbConn,
+    cutoff: NaiveDateTime,
+    limit: i64,
+    among: Option<&[String]>,
+) -> Result<Vec<String>, StoreError> {
+    use diesel::dsl::{exists, not};
+    with_conn!(conn, |c| {
+        let mut query = messages::table
+            .filter(messages::created_at.lt(cutoff))
+            .filter(not(exists(
+                deliveries::table
+                    .filter(deliveries::message_id.eq(messages::id))
+                    .filter(deliveries::finished_at.is_null().or(deliveries::finished_at.ge(cutoff))),
+            )))
+            .select(messages::id)
+            .limit(limit)
+            .into_boxed();
+        if let Some(among) = among {
+            query = query.filter(messages::id.eq_any(among));
+        }
+        Ok(query.load(c)?)
     })
 }

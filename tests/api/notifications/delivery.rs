@@ -49,6 +49,16 @@ on_both_backends! {
         assert_eq!(log[0]["attempt_log"][0]["response_body"], "thanks");
     }
 
+    async fn a_binary_answer_is_logged_without_its_nul_bytes_and_the_delivery_finishes(backend) {
+        let receiver = Receiver::failing_first(1, ResponseTemplate::new(200).set_body_bytes(b"ok\0\xff\0done".to_vec())).await;
+        let app = spawn_notifying_app(backend, |_| {}).await;
+        let sub = app.subscribe(&receiver.url(), &["*"], None).await;
+        app.deliver(&tenant_created("t-binary")).await;
+        let log = app.finished_deliveries(&sub.id, 1).await;
+        assert_eq!((log[0]["status"].as_str(), log[0]["attempts"].as_i64()), (Some("succeeded"), Some(1)));
+        assert_eq!(log[0]["attempt_log"][0]["response_body"], "ok\u{fffd}done");
+    }
+
     async fn a_receiver_answering_503_is_retried_on_the_schedule_and_delivered_once_it_is_back(backend) {
         let receiver = Receiver::failing_first(2, ResponseTemplate::new(503).set_body_string("down for maintenance")).await;
         let app = spawn_notifying_app(backend, |_| {}).await;

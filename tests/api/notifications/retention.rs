@@ -40,11 +40,24 @@ on_both_backends! {
             }
         };
         assert_eq!(counts(&app).await, (2, 2, 2));
+        // Created long ago, but delivered just now (a redelivery, say): kept.
         let purged = app
             .db
             .run(move |conn| {
                 with_conn!(conn, |c| diesel::update(notification_messages::table)
                     .set(notification_messages::created_at.eq(long_ago))
+                    .execute(c))?;
+                purge_finished(conn, cutoff, 1000)
+            })
+            .await
+            .unwrap();
+        assert_eq!(purged, 0, "a delivery that finished after the cutoff keeps its notification");
+        let purged = app
+            .db
+            .run(move |conn| {
+                with_conn!(conn, |c| diesel::update(notification_deliveries::table)
+                    .filter(notification_deliveries::finished_at.is_not_null())
+                    .set(notification_deliveries::finished_at.eq(Some(long_ago)))
                     .execute(c))?;
                 purge_finished(conn, cutoff, 1000)
             })

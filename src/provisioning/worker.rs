@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use tokio::sync::{watch, Notify, Semaphore};
+use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::handlers::{self, Context};
@@ -137,20 +137,12 @@ async fn dispatch(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         }
         match claim(&shared, permits.len()).await {
             Ok(rows) if !rows.is_empty() => {
-                let mut known = handlers::preload(&shared.ctx.db, &rows).await;
-                for (row, permit) in rows.into_iter().zip(permits) {
-                    shared.lock_in_flight().insert(row.id, row.attempts);
-                    let (shared, known) = (shared.clone(), known.remove(&row.id));
-                    running.spawn(async move {
-                        let id = row.id;
-                        process(&shared, row, known).await;
-                        shared.lock_in_flight().remove(&id);
-                        drop(permit);
-                        // A finished event may unblock its tenant's next one, or have scheduled
-                        // a retry: let the dispatcher look again.
-                        shared.wake.notify_one();
-                    });
-                }
+                shared
+                    .lock_in_flight()
+                    .extend(rows.iter().map(|row| (row.id, row.attempts)));
+                // Unused slots go back before the batch runs, for the next claim.
+                permits.truncate(rows.len());
+                running.spawn(run_batch(shared.clone(), rows, permits));
             }
             Ok(_) => {
                 drop(permits);
@@ -177,6 +169,27 @@ async fn dispatch(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         running.abort_all();
         while running.join_next().await.is_some() {}
     }
+}
+
+/// Runs a claimed batch: reads what its handlers need, then each event on its own task, each
+/// giving its slot back when done. Off the dispatcher, which meanwhile claims for free slots.
+async fn run_batch(shared: Arc<Shared>, rows: Vec<EventRow>, permits: Vec<OwnedSemaphorePermit>) {
+    let mut known = handlers::preload(&shared.ctx.db, &rows).await;
+    let mut running = JoinSet::new();
+    for (row, permit) in rows.into_iter().zip(permits) {
+        let (shared, known) = (shared.clone(), known.remove(&row.id));
+        running.spawn(async move {
+            let id = row.id;
+            process(&shared, row, known).await;
+            shared.lock_in_flight().remove(&id);
+            drop(permit);
+            // A finished event may unblock its tenant's next one, or have scheduled a retry:
+            // let the dispatcher look again.
+            shared.wake.notify_one();
+        });
+    }
+    // Dropping the set (when this task is aborted at shutdown) aborts the events still running.
+    while running.join_next().await.is_some() {}
 }
 
 /// How long until a waiting event (e.g. a scheduled retry) is due.

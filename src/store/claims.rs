@@ -11,29 +11,12 @@ use diesel::sql_types::{BigInt, Integer, Timestamp};
 
 use super::inbox::{status, EventRow};
 use super::schema::{event_attempts, webhook_events};
-use super::{DbConn, StoreError};
+use super::{claims_pg, DbConn, StoreError};
 use crate::with_conn;
 
-// An event may be claimed when it is its tenant's head: the tenant's event being processed if
-// there is one (so only its own expired lease frees it), else its earliest unfinished event by
-// order_at then id. The head is a correlated LIMIT 1 look-up on the small partial index of
-// unfinished events, so the plan stays an index walk in due order.
-const CLAIM_POSTGRES: &str = "
-UPDATE webhook_events SET status = 'processing', locked_until = $1, attempts = attempts + 1
-WHERE id IN (
-    SELECT e.id FROM webhook_events e
-    WHERE e.status IN ('pending', 'processing', 'failed_retrying')
-      AND ((e.status IN ('pending', 'failed_retrying') AND e.next_attempt_at <= $2)
-           OR (e.status = 'processing' AND e.locked_until < $2))
-      AND (e.tenant_id IS NULL OR e.id = (
-          SELECT h.id FROM webhook_events h
-          WHERE h.tenant_id = e.tenant_id AND h.status IN ('pending', 'processing', 'failed_retrying')
-          ORDER BY CASE WHEN h.status = 'processing' THEN 0 ELSE 1 END, h.order_at, h.id LIMIT 1))
-    ORDER BY e.order_at, e.id
-    LIMIT $3
-    FOR UPDATE SKIP LOCKED)
-RETURNING *";
-
+// The claim on Postgres is in `claims_pg`, with the same rule: an event may be claimed when it is
+// its tenant's head, the tenant's event being processed if there is one (so only its own
+// expired lease frees it), else its earliest unfinished event by order_at then id.
 const CLAIM_SQLITE: &str = "
 UPDATE webhook_events SET status = 'processing', locked_until = ?1, attempts = attempts + 1
 WHERE id IN (
@@ -58,19 +41,17 @@ pub fn claim(
     limit: i64,
 ) -> Result<Vec<EventRow>, StoreError> {
     let mut rows: Vec<EventRow> = match conn {
-        // A claim lost in a crash costs nothing: the event is simply claimed again. So its commit
-        // does not wait for the disk; the first durable commit after it (a handler's write, the
-        // outcome) flushes it along, since the log is written in order.
-        DbConn::Pg(_) => conn.transaction(|conn| {
+        // Its commit does not wait for the disk (see `claims_pg::BEGIN_CLAIM`).
+        DbConn::Pg(_) => conn.transaction_beginning(claims_pg::BEGIN_CLAIM, |conn| {
             let DbConn::Pg(c) = conn else {
                 return Ok::<_, StoreError>(vec![]);
             };
-            diesel::sql_query("SET LOCAL synchronous_commit = off").execute(&mut **c)?;
-            Ok(diesel::sql_query(CLAIM_POSTGRES)
-                .bind::<Timestamp, _>(lease_until)
-                .bind::<Timestamp, _>(now)
-                .bind::<BigInt, _>(limit)
-                .load(&mut **c)?)
+            Ok(claims_pg::Claim {
+                now,
+                lease_until,
+                limit,
+            }
+            .load(&mut **c)?)
         })?,
         DbConn::Sqlite(c) => diesel::sql_query(CLAIM_SQLITE)
             .bind::<Timestamp, _>(lease_until)
@@ -80,6 +61,46 @@ pub fn claim(
     };
     rows.sort_by_key(|r| (r.order_at, r.id));
     Ok(rows)
+}
+
+/// The plan the claim runs with on Postgres, as `EXPLAIN` prints it, made the way the worker
+/// makes it (a generic plan, under [`claims_pg::BEGIN_CLAIM`]); `None` on SQLite. For tests and
+/// for diagnosing a slow drain: the claim should walk `webhook_events_unfinished_order`.
+pub fn claim_plan(conn: &mut DbConn) -> Result<Option<String>, StoreError> {
+    let DbConn::Pg(_) = conn else {
+        return Ok(None);
+    };
+    let now = chrono::Utc::now().naive_utc();
+    let claim = claims_pg::Claim {
+        now,
+        lease_until: now,
+        limit: 1,
+    };
+    let sql = diesel::debug_query::<diesel::pg::Pg, _>(&claim).to_string();
+    let sql = sql.split(" -- binds:").next().unwrap_or_default();
+    #[derive(QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+        line: String,
+    }
+    let lines: Vec<Line> = conn.transaction_beginning(claims_pg::BEGIN_CLAIM, |conn| {
+        let DbConn::Pg(c) = conn else {
+            return Ok::<_, StoreError>(vec![]);
+        };
+        // A name of its own, in case an earlier call failed before its DEALLOCATE.
+        let name = format!("tenantgate_claim_plan_{}", uuid::Uuid::new_v4().simple());
+        diesel::sql_query(format!(
+            "PREPARE {name}(timestamp, timestamp, timestamp, timestamp, bigint) AS {sql}"
+        ))
+        .execute(&mut **c)?;
+        let lines = diesel::sql_query(format!(
+            "EXPLAIN EXECUTE {name}(LOCALTIMESTAMP, LOCALTIMESTAMP, LOCALTIMESTAMP, LOCALTIMESTAMP, 1)"
+        ))
+        .load(&mut **c)?;
+        diesel::sql_query(format!("DEALLOCATE {name}")).execute(&mut **c)?;
+        Ok(lines)
+    })?;
+    Ok(Some(lines.into_iter().map(|l| l.line).collect::<Vec<_>>().join("\n")))
 }
 
 /// Whether any event is not finished yet (pending, processing or retrying). One index probe,
@@ -172,20 +193,35 @@ pub struct Attempt {
     pub duration_ms: i64,
 }
 
-/// Records the end of claimed attempts on their event rows: each event's new status. Returns, per
-/// attempt, false when its claim was lost (the lease expired and another worker took the event):
-/// that event is left unchanged. The attempt rows are written by [`log_attempts`], in the same
-/// transaction. Finished events are stamped with their attempt's `finished_at`. On Postgres this
-/// is one statement for all of them.
+/// Records the end of claimed attempts: each event's new status, and the attempt in the attempt
+/// log. Returns, per attempt, false when its claim was lost (the lease expired and another
+/// worker took the event): nothing is written for it. Finished events are stamped with their
+/// attempt's `finished_at`. Call it in a transaction; on Postgres, one opened by
+/// [`BEGIN_FINISH`], and this is one statement for all of them.
 pub fn finish(conn: &mut DbConn, ended: &[(&Attempt, &Completion)]) -> Result<Vec<bool>, StoreError> {
     match conn {
-        DbConn::Pg(c) if ended.len() > 1 => finish_together(c, ended),
-        _ => ended
-            .iter()
-            .map(|(attempt, completion)| finish_one(conn, attempt, completion))
-            .collect(),
+        DbConn::Pg(c) => finish_together(c, ended),
+        DbConn::Sqlite(_) => {
+            let held = ended
+                .iter()
+                .map(|(attempt, completion)| finish_one(conn, attempt, completion))
+                .collect::<Result<Vec<bool>, _>>()?;
+            let logged: Vec<&Attempt> = ended
+                .iter()
+                .zip(&held)
+                .filter(|(_, h)| **h)
+                .map(|((a, _), _)| *a)
+                .collect();
+            with_conn!(conn, |c| diesel::insert_into(event_attempts::table)
+                .values(logged)
+                .execute(c))?;
+            Ok(held)
+        }
     }
 }
+
+/// Opens the transaction of [`finish`] on Postgres.
+pub use claims_pg::BEGIN_FINISH;
 
 /// The event row's columns once an attempt ended this way.
 struct Settled {
@@ -233,48 +269,46 @@ fn finish_one(conn: &mut DbConn, attempt: &Attempt, completion: &Completion) -> 
     Ok(updated == 1)
 }
 
-const FINISH_POSTGRES: &str = "
-UPDATE webhook_events AS e
-SET status = v.status, next_attempt_at = v.next_attempt_at, locked_until = NULL,
-    last_error = v.last_error, finished_at = v.finished_at
-FROM UNNEST($1::int8[], $2::int4[], $3::text[], $4::timestamp[], $5::text[], $6::timestamp[])
-    AS v(id, attempts, status, next_attempt_at, last_error, finished_at)
-WHERE e.id = v.id AND e.attempts = v.attempts AND e.status = 'processing'
-RETURNING e.id";
-
-#[derive(QueryableByName)]
-struct Id {
+/// An attempt whose claim held.
+#[derive(QueryableByName, PartialEq, Eq, Hash)]
+struct Held {
     #[diesel(sql_type = BigInt)]
     id: i64,
+    #[diesel(sql_type = Integer)]
+    attempts: i32,
 }
 
 fn finish_together(c: &mut diesel::PgConnection, ended: &[(&Attempt, &Completion)]) -> Result<Vec<bool>, StoreError> {
-    use diesel::sql_types::{Array, Nullable, Text};
     let settled: Vec<Settled> = ended
         .iter()
         .map(|(attempt, completion)| Settled::of(completion, attempt.finished_at))
         .collect();
-    let finished: Vec<Id> = diesel::sql_query(FINISH_POSTGRES)
-        .bind::<Array<BigInt>, _>(ended.iter().map(|(a, _)| a.event_id).collect::<Vec<_>>())
-        .bind::<Array<Integer>, _>(ended.iter().map(|(a, _)| a.attempt).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(settled.iter().map(|s| s.status).collect::<Vec<_>>())
-        .bind::<Array<Timestamp>, _>(settled.iter().map(|s| s.next_attempt_at).collect::<Vec<_>>())
-        .bind::<Array<Nullable<Text>>, _>(settled.iter().map(|s| s.last_error.as_deref()).collect::<Vec<_>>())
-        .bind::<Array<Nullable<Timestamp>>, _>(settled.iter().map(|s| s.finished_at).collect::<Vec<_>>())
-        .load(c)?;
-    let finished: std::collections::HashSet<i64> = finished.into_iter().map(|r| r.id).collect();
-    Ok(ended.iter().map(|(a, _)| finished.contains(&a.event_id)).collect())
-}
-
-/// Logs finished attempts, in one statement.
-pub fn log_attempts(conn: &mut DbConn, attempts: &[&Attempt]) -> Result<(), StoreError> {
-    if attempts.is_empty() {
-        return Ok(());
+    let attempts = || ended.iter().map(|(a, _)| *a);
+    let finished: std::collections::HashSet<Held> = claims_pg::Finish {
+        id: attempts().map(|a| a.event_id).collect(),
+        attempts: attempts().map(|a| a.attempt).collect(),
+        status: settled.iter().map(|s| s.status).collect(),
+        next_attempt_at: settled.iter().map(|s| s.next_attempt_at).collect(),
+        last_error: settled.iter().map(|s| s.last_error.as_deref()).collect(),
+        finished_at: settled.iter().map(|s| s.finished_at).collect(),
+        started_at: attempts().map(|a| a.started_at).collect(),
+        ended_at: attempts().map(|a| a.finished_at).collect(),
+        outcome: attempts().map(|a| a.outcome.as_str()).collect(),
+        error: attempts().map(|a| a.error.as_deref()).collect(),
+        http_status: attempts().map(|a| a.http_status).collect(),
+        duration_ms: attempts().map(|a| a.duration_ms).collect(),
     }
-    with_conn!(conn, |c| diesel::insert_into(event_attempts::table)
-        .values(attempts.to_vec())
-        .execute(c))?;
-    Ok(())
+    .load::<Held>(c)?
+    .into_iter()
+    .collect();
+    Ok(attempts()
+        .map(|a| {
+            finished.contains(&Held {
+                id: a.event_id,
+                attempts: a.attempt,
+            })
+        })
+        .collect())
 }
 
 /// Extends a live claim's lease (a heartbeat while a handler runs). False when the claim is lost.

@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod claims;
+mod claims_pg;
 pub mod group_commit;
 pub mod inbox;
 mod inbox_pg;
@@ -66,9 +67,23 @@ impl DbConn {
     where
         E: From<StoreError>,
     {
+        self.transaction_beginning("BEGIN", work)
+    }
+
+    /// [`DbConn::transaction`] opened on Postgres by `begin`: `BEGIN` and `SET LOCAL …`
+    /// statements, sent together in one round trip. Not for a nested transaction.
+    pub fn transaction_beginning<T, E>(
+        &mut self,
+        begin: &str,
+        work: impl FnOnce(&mut DbConn) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
         use diesel::connection::{AnsiTransactionManager, TransactionManager};
         match self {
-            DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(&mut **c),
+            DbConn::Pg(c) if begin == "BEGIN" => AnsiTransactionManager::begin_transaction(&mut **c),
+            DbConn::Pg(c) => AnsiTransactionManager::begin_transaction_sql(&mut **c, begin),
             DbConn::Sqlite(c) => {
                 // Nested: a savepoint inside the outer transaction, which already holds the lock.
                 if nested(c) {

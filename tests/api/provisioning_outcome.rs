@@ -147,3 +147,56 @@ on_both_backends! {
         assert!(of("k2").user.is_none() && of("k2").mapping.is_none(), "k2 has no rows yet");
     }
 }
+
+on_both_backends! {
+    async fn an_expired_attempt_finishing_with_its_successor_in_one_batch_writes_only_the_successor(backend) {
+        let app = spawn_app(backend).await;
+        app.deliver(&user_event("x1", "u1")).await;
+        let then = Utc::now().naive_utc();
+        // The first attempt's lease has run out by the time the event is claimed again.
+        let first = app.db.run(move |c| claims::claim(c, then, then, 1)).await.unwrap();
+        let later = then + chrono::Duration::seconds(1);
+        let second = app.db.run(move |c| claims::claim(c, later, later + chrono::Duration::seconds(60), 1)).await.unwrap();
+        assert_eq!((first[0].id, first[0].attempts, second[0].attempts), (second[0].id, 1, 2));
+        let now = Utc::now().naive_utc();
+        let batch = vec![succeeded(&first[0], vec![], now), succeeded(&second[0], vec![user(&second[0], now)], now)];
+
+        let results = app.db.run(move |c| Ok(outcome::record_batch(c, batch))).await.unwrap();
+        let results: Vec<bool> = results.into_iter().map(Result::unwrap).collect();
+        assert_eq!(results, [false, true], "only the attempt holding the claim is written");
+        let id = second[0].id;
+        let logged = app.db.run(move |c| claims::attempts_of(c, id)).await.unwrap();
+        assert_eq!(logged.iter().map(|a| a.attempt).collect::<Vec<_>>(), [2], "the expired attempt is not logged");
+    }
+}
+
+/// The claim's plan is made once per connection, generic, often while the inbox is still empty.
+/// It must walk the unfinished events in order whatever the statistics say, or a backlog that
+/// arrives later would be scanned whole and sorted at every claim.
+#[tokio::test]
+async fn the_claim_plan_made_on_an_empty_inbox_walks_the_unfinished_events_in_order() {
+    let Some(_) = postgres_url() else {
+        eprintln!("skipped: TEST_DATABASE_URL is not set");
+        return;
+    };
+    let app = spawn_app(Backend::Postgres).await;
+    let plan = app
+        .db
+        .run(claims::claim_plan)
+        .await
+        .unwrap()
+        .expect("a plan on Postgres");
+    let walk = "Index Scan using webhook_events_unfinished_order on webhook_events e";
+    assert!(plan.contains(walk), "the claim walks the unfinished index:\n{plan}");
+    assert!(
+        !plan
+            .lines()
+            .take_while(|l| !l.contains(walk))
+            .any(|l| l.contains("Sort")),
+        "no sort of the claimable rows:\n{plan}"
+    );
+    assert!(
+        app.db.run(claims::claim_plan).await.unwrap().is_some(),
+        "it can be asked again on a connection"
+    );
+}

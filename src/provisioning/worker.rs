@@ -9,10 +9,10 @@ use chrono::Utc;
 use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::handlers::{self, Context};
+use super::handlers::{self, Context, Known};
 use super::outcome::{self, complete, error_of, retry_or_dead, Finished};
 use crate::config::WorkerSettings;
-use crate::store::claims::{self, Attempt, Completion};
+use crate::store::claims::{self, Attempt, Claimed, Completion};
 use crate::store::inbox::EventRow;
 use crate::store::{Database, StoreError};
 
@@ -136,13 +136,13 @@ async fn dispatch(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
             permits.push(permit);
         }
         match claim(&shared, permits.len()).await {
-            Ok(rows) if !rows.is_empty() => {
+            Ok(claimed) if !claimed.is_empty() => {
                 shared
                     .lock_in_flight()
-                    .extend(rows.iter().map(|row| (row.id, row.attempts)));
+                    .extend(claimed.iter().map(|c| (c.row.id, c.row.attempts)));
                 // Unused slots go back before the batch runs, for the next claim.
-                permits.truncate(rows.len());
-                running.spawn(run_batch(shared.clone(), rows, permits));
+                permits.truncate(claimed.len());
+                running.spawn(run_batch(shared.clone(), claimed, permits));
             }
             Ok(_) => {
                 drop(permits);
@@ -171,13 +171,13 @@ async fn dispatch(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// Runs a claimed batch: reads what its handlers need, then each event on its own task, each
-/// giving its slot back when done. Off the dispatcher, which meanwhile claims for free slots.
-async fn run_batch(shared: Arc<Shared>, rows: Vec<EventRow>, permits: Vec<OwnedSemaphorePermit>) {
-    let mut known = handlers::preload(&shared.ctx.db, &rows).await;
+/// Runs a claimed batch, each event on its own task, each giving its slot back when done. Off
+/// the dispatcher, which meanwhile claims for free slots.
+async fn run_batch(shared: Arc<Shared>, claimed: Vec<Claimed>, permits: Vec<OwnedSemaphorePermit>) {
     let mut running = JoinSet::new();
-    for (row, permit) in rows.into_iter().zip(permits) {
-        let (shared, known) = (shared.clone(), known.remove(&row.id));
+    for (claimed, permit) in claimed.into_iter().zip(permits) {
+        let (shared, known) = (shared.clone(), Known::of(&claimed));
+        let row = claimed.row;
         running.spawn(async move {
             let id = row.id;
             process(&shared, row, known).await;
@@ -206,7 +206,7 @@ async fn until_next_due(shared: &Shared) -> Option<Duration> {
     Some(wait.max(MIN_IDLE))
 }
 
-async fn claim(shared: &Shared, limit: usize) -> Result<Vec<EventRow>, StoreError> {
+async fn claim(shared: &Shared, limit: usize) -> Result<Vec<Claimed>, StoreError> {
     let now = Utc::now().naive_utc();
     let lease_until = now + chrono::Duration::from_std(shared.settings.lease()).unwrap_or(chrono::Duration::MAX);
     let asked = Instant::now();
@@ -214,7 +214,7 @@ async fn claim(shared: &Shared, limit: usize) -> Result<Vec<EventRow>, StoreErro
     let rows = shared
         .ctx
         .db
-        .run(move |c| claims::claim(c, now, lease_until, limit))
+        .run(move |c| claims::claim_with_tenants(c, now, lease_until, limit))
         .await?;
     if asked.elapsed() > SLOW_CLAIM {
         refresh_statistics(shared).await;
@@ -243,7 +243,7 @@ async fn refresh_statistics(shared: &Shared) {
 }
 
 #[tracing::instrument(name = "process", skip_all, fields(event.id = row.id, event.kind = %row.kind, tenant.id = row.tenant_id.as_deref().unwrap_or("-"), attempt = row.attempts))]
-async fn process(shared: &Shared, row: EventRow, known: Option<handlers::Known>) {
+async fn process(shared: &Shared, row: EventRow, known: Option<Known>) {
     let started = Instant::now();
     let started_at = Utc::now().naive_utc();
     let heartbeat = tokio::spawn(keep_lease(

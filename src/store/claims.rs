@@ -7,10 +7,11 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Timestamp};
+use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
 
 use super::inbox::{status, EventRow};
 use super::schema::{event_attempts, webhook_events};
+use super::tenants::{self, TenantRows};
 use super::{claims_pg, DbConn, StoreError};
 use crate::with_conn;
 
@@ -32,6 +33,14 @@ WHERE id IN (
     LIMIT ?3)
 RETURNING *";
 
+/// A claimed event, with its tenant's rows as they stood at the claim (`None` for an event
+/// without a tenant).
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub row: EventRow,
+    pub tenant: Option<TenantRows>,
+}
+
 /// Claims up to `limit` due events until `lease_until`. Each returned row has `attempts`
 /// already counting this attempt; that number fences the claim (see [`finish`]).
 pub fn claim(
@@ -40,27 +49,90 @@ pub fn claim(
     lease_until: NaiveDateTime,
     limit: i64,
 ) -> Result<Vec<EventRow>, StoreError> {
-    let mut rows: Vec<EventRow> = match conn {
+    Ok(claim_with_tenants(conn, now, lease_until, limit)?
+        .into_iter()
+        .map(|c| c.row)
+        .collect())
+}
+
+/// [`claim`], and the rows each event's handler reads. On Postgres they come with the claim, in
+/// the same statement; on SQLite (in-process) they are read after it.
+pub fn claim_with_tenants(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    lease_until: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<Claimed>, StoreError> {
+    let mut claimed: Vec<Claimed> = match conn {
         // Its commit does not wait for the disk (see `claims_pg::BEGIN_CLAIM`).
         DbConn::Pg(_) => conn.transaction_beginning(claims_pg::BEGIN_CLAIM, |conn| {
             let DbConn::Pg(c) = conn else {
                 return Ok::<_, StoreError>(vec![]);
             };
-            Ok(claims_pg::Claim {
+            claims_pg::Claim {
                 now,
                 lease_until,
                 limit,
             }
-            .load(&mut **c)?)
+            .load::<ClaimedPg>(&mut **c)?
+            .into_iter()
+            .map(ClaimedPg::parse)
+            .collect()
         })?,
-        DbConn::Sqlite(c) => diesel::sql_query(CLAIM_SQLITE)
-            .bind::<Timestamp, _>(lease_until)
-            .bind::<Timestamp, _>(now)
-            .bind::<BigInt, _>(limit)
-            .load(&mut **c)?,
+        DbConn::Sqlite(c) => {
+            let rows: Vec<EventRow> = diesel::sql_query(CLAIM_SQLITE)
+                .bind::<Timestamp, _>(lease_until)
+                .bind::<Timestamp, _>(now)
+                .bind::<BigInt, _>(limit)
+                .load(&mut **c)?;
+            rows.into_iter()
+                .map(|row| {
+                    let tenant = match &row.tenant_id {
+                        Some(tenant) => Some(tenants::rows_of(conn, tenant, row.user_id.as_deref())?),
+                        None => None,
+                    };
+                    Ok(Claimed { row, tenant })
+                })
+                .collect::<Result<_, StoreError>>()?
+        }
     };
-    rows.sort_by_key(|r| (r.order_at, r.id));
-    Ok(rows)
+    claimed.sort_by_key(|c| (c.row.order_at, c.row.id));
+    Ok(claimed)
+}
+
+/// A claimed event's row as the Postgres claim returns it, its tenant's rows as JSON.
+#[derive(QueryableByName)]
+struct ClaimedPg {
+    #[diesel(embed)]
+    event: EventRow,
+    #[diesel(sql_type = Nullable<Text>)]
+    tenant_mapping: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    tenant_user: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    tenant_sso: Option<String>,
+}
+
+impl ClaimedPg {
+    fn parse(self) -> Result<Claimed, StoreError> {
+        fn parse<T: serde::de::DeserializeOwned>(json: Option<String>) -> Result<Option<T>, StoreError> {
+            json.map(|j| serde_json::from_str(&j))
+                .transpose()
+                .map_err(|e| StoreError::Unexpected(anyhow::anyhow!("a tenant row read with a claim: {e}")))
+        }
+        let tenant = match self.event.tenant_id {
+            Some(_) => Some(TenantRows {
+                mapping: parse(self.tenant_mapping)?,
+                user: parse(self.tenant_user)?,
+                sso: parse(self.tenant_sso)?,
+            }),
+            None => None,
+        };
+        Ok(Claimed {
+            row: self.event,
+            tenant,
+        })
+    }
 }
 
 /// The plan the claim runs with on Postgres, as `EXPLAIN` prints it, made the way the worker

@@ -60,10 +60,18 @@ WHERE id IN (
     LIMIT ",
     "
     FOR UPDATE SKIP LOCKED)
-RETURNING *",
+RETURNING webhook_events.*,
+    (SELECT row_to_json(m)::text FROM tenant_airbyte_workspaces m
+     WHERE m.tenant_id = webhook_events.tenant_id) AS tenant_mapping,
+    (SELECT row_to_json(u)::text FROM tenant_users u
+     WHERE u.tenant_id = webhook_events.tenant_id AND u.user_id = webhook_events.user_id) AS tenant_user,
+    (SELECT row_to_json(s)::text FROM tenant_sso s
+     WHERE s.tenant_id = webhook_events.tenant_id) AS tenant_sso",
 ];
 
-/// Claims up to `limit` due events until `lease_until`; loads [`super::inbox::EventRow`]s.
+/// Claims up to `limit` due events until `lease_until`; loads each event's row with its tenant's
+/// rows as they stand, as JSON (see `claims::ClaimedPg`). A tenant has one event in flight, so
+/// nothing changes them between this read and the event's handler.
 pub struct Claim {
     pub now: NaiveDateTime,
     pub lease_until: NaiveDateTime,

@@ -2,7 +2,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::schema::{audit_log, tenant_airbyte_workspaces as mappings, tenant_sso, tenant_users};
 use super::{DbConn, StoreError};
@@ -24,7 +24,7 @@ pub mod mapping_status {
 }
 
 /// A tenant's mapping row. Written whole by [`Effect::Mapping`].
-#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable, Serialize)]
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable, Serialize, Deserialize)]
 #[diesel(table_name = mappings)]
 pub struct Mapping {
     pub tenant_id: String,
@@ -38,7 +38,7 @@ pub struct Mapping {
     pub updated_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable, Serialize)]
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable, Serialize, Deserialize)]
 #[diesel(table_name = tenant_users)]
 pub struct TenantUser {
     pub tenant_id: String,
@@ -51,7 +51,7 @@ pub struct TenantUser {
     pub deleted_at: Option<NaiveDateTime>,
 }
 
-#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable, Serialize)]
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable, Serialize, Deserialize)]
 #[diesel(table_name = tenant_sso)]
 pub struct TenantSso {
     pub tenant_id: String,
@@ -170,79 +170,25 @@ pub fn sso(conn: &mut DbConn, tenant_id: &str) -> Result<Option<TenantSso>, Stor
         .optional()?))
 }
 
-/// Tenants' rows as they stand: their mappings and SSO settings, and those of their users that
-/// are named in `user_ids`.
-#[derive(Debug, Default)]
-pub struct Snapshot {
-    pub mappings: Vec<Mapping>,
-    pub users: Vec<TenantUser>,
-    pub ssos: Vec<TenantSso>,
+/// A tenant's rows that an event's handler reads: its mapping, its SSO settings and the user
+/// the event names.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TenantRows {
+    pub mapping: Option<Mapping>,
+    pub user: Option<TenantUser>,
+    pub sso: Option<TenantSso>,
 }
 
-/// Reads the [`Snapshot`] of several tenants in three statements. The users are those of the
-/// `(tenant, user)` pairs asked for.
-pub fn snapshot(conn: &mut DbConn, pairs: &[(String, Option<String>)]) -> Result<Snapshot, StoreError> {
-    if pairs.is_empty() {
-        return Ok(Snapshot::default());
-    }
-    let mut tenant_ids: Vec<&str> = pairs.iter().map(|(t, _)| t.as_str()).collect();
-    tenant_ids.sort_unstable();
-    tenant_ids.dedup();
-    let (user_tenants, user_ids): (Vec<&str>, Vec<&str>) = pairs
-        .iter()
-        .filter_map(|(t, u)| Some((t.as_str(), u.as_deref()?)))
-        .unzip();
-    match conn {
-        // Written as SQL, which Diesel does not keep prepared: each read is planned for its own
-        // values and the tables' current size, where a plan cached while the tables were small
-        // (a fresh database taking a backlog) would go on scanning them whole.
-        DbConn::Pg(c) => {
-            use diesel::sql_types::{Array, Text};
-            Ok(Snapshot {
-                mappings: diesel::sql_query("SELECT * FROM tenant_airbyte_workspaces WHERE tenant_id = ANY($1)")
-                    .bind::<Array<Text>, _>(&tenant_ids)
-                    .load(&mut **c)?,
-                users: diesel::sql_query(
-                    "SELECT u.* FROM tenant_users u
-                     JOIN UNNEST($1::text[], $2::text[]) AS w(tenant_id, user_id)
-                       ON u.tenant_id = w.tenant_id AND u.user_id = w.user_id",
-                )
-                .bind::<Array<Text>, _>(&user_tenants)
-                .bind::<Array<Text>, _>(&user_ids)
-                .load(&mut **c)?,
-                ssos: diesel::sql_query("SELECT * FROM tenant_sso WHERE tenant_id = ANY($1)")
-                    .bind::<Array<Text>, _>(&tenant_ids)
-                    .load(&mut **c)?,
-            })
-        }
-        DbConn::Sqlite(c) => {
-            use mappings::dsl as m;
-            use tenant_sso::dsl as s;
-            use tenant_users::dsl as u;
-            let c = &mut **c;
-            let mut users = Vec::with_capacity(user_ids.len());
-            for (tenant, user) in user_tenants.iter().zip(&user_ids) {
-                users.extend(
-                    u::tenant_users
-                        .find((tenant, user))
-                        .select(TenantUser::as_select())
-                        .first(c)
-                        .optional()?,
-                );
-            }
-            Ok(Snapshot {
-                mappings: m::tenant_airbyte_workspaces
-                    .filter(m::tenant_id.eq_any(&tenant_ids))
-                    .select(Mapping::as_select())
-                    .load(c)?,
-                users,
-                ssos: s::tenant_sso
-                    .filter(s::tenant_id.eq_any(&tenant_ids))
-                    .select(TenantSso::as_select())
-                    .load(c)?,
-            })
-        }
-    }
+/// Reads the [`TenantRows`] of a tenant and, if named, one of its users.
+pub fn rows_of(conn: &mut DbConn, tenant_id: &str, user_id: Option<&str>) -> Result<TenantRows, StoreError> {
+    Ok(TenantRows {
+        mapping: mapping(conn, tenant_id)?,
+        user: match user_id {
+            Some(user_id) => user(conn, tenant_id, user_id)?,
+            None => None,
+        },
+        sso: sso(conn, tenant_id)?,
+    })
 }
 
 pub fn audit_of(conn: &mut DbConn, tenant_id: &str) -> Result<Vec<AuditEntry>, StoreError> {

@@ -1,13 +1,13 @@
 //! Outcomes written by group commit: a batch of finished attempts in one transaction, with the
-//! tenant rows read for a whole claimed batch at once.
+//! tenant rows read with the claim.
 
 use chrono::{NaiveDateTime, SubsecRound, Utc};
 use serde_json::json;
-use tenantgate::provisioning::handlers::{self, Known};
+use tenantgate::provisioning::handlers::Known;
 use tenantgate::provisioning::outcome::{self, Finished};
 use tenantgate::store::claims::{self, Attempt, Completion};
 use tenantgate::store::inbox::EventRow;
-use tenantgate::store::tenants::{self, Effect, Mapping, TenantUser};
+use tenantgate::store::tenants::{self, Effect, Mapping, TenantSso, TenantUser};
 
 use crate::helpers::*;
 use crate::on_both_backends;
@@ -131,19 +131,49 @@ on_both_backends! {
         let app = spawn_app(backend).await;
         let now = Utc::now().naive_utc();
         let first = claimed_user_events(&app, &["k1"]).await;
-        let done = vec![succeeded(&first[0], vec![user(&first[0], now)], now)];
+        let mapping = Mapping {
+            tenant_id: "k1".into(),
+            tenant_name: Some("K \"one\" ünïcode".into()),
+            workspace_id: Some("w1".into()),
+            workspace_name: Some("K1".into()),
+            status: "active".into(),
+            last_event_at: Some(now),
+            last_event_id: Some(first[0].id),
+            created_at: now,
+            updated_at: now,
+        };
+        let sso = TenantSso {
+            tenant_id: "k1".into(),
+            provider: "okta".into(),
+            last_event_at: Some(now),
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+        };
+        let effects = vec![user(&first[0], now), Effect::Mapping(mapping), Effect::Sso(sso)];
+        let done = vec![succeeded(&first[0], effects, now)];
         app.db.run(move |c| Ok(outcome::record_batch(c, done))).await.unwrap();
 
         app.deliver(&json!({"eventType": "user.deactivated", "tenantId": "k1", "userId": "u1", "timestamp": "2026-01-02T00:00:00Z"})).await;
         app.deliver(&user_event("k2", "u9")).await;
         let later = Utc::now().naive_utc();
-        let rows = app.db.run(move |c| claims::claim(c, later, later + chrono::Duration::seconds(60), 10)).await.unwrap();
-        let known = handlers::preload(&app.db, &rows).await;
-        let of = |tenant: &str| -> &Known {
-            let row = rows.iter().find(|r| r.tenant_id.as_deref() == Some(tenant)).unwrap();
-            &known[&row.id]
+        let claimed = app
+            .db
+            .run(move |c| claims::claim_with_tenants(c, later, later + chrono::Duration::seconds(60), 10))
+            .await
+            .unwrap();
+        let of = |tenant: &str| -> Known {
+            let claimed = claimed.iter().find(|c| c.row.tenant_id.as_deref() == Some(tenant)).unwrap();
+            Known::of(claimed).unwrap()
         };
         assert_eq!(of("k1").user.as_ref().map(|u| u.status.as_str()), Some("active"), "k1's user as it stands");
+        let stored = app
+            .db
+            .run(|c| Ok((tenants::mapping(c, "k1")?, tenants::user(c, "k1", "u1")?, tenants::sso(c, "k1")?)))
+            .await
+            .unwrap();
+        assert!(stored.0.is_some() && stored.2.is_some());
+        assert_eq!((of("k1").mapping, of("k1").user, of("k1").sso), stored, "read with the claim exactly as stored");
         assert!(of("k2").user.is_none() && of("k2").mapping.is_none(), "k2 has no rows yet");
     }
 }

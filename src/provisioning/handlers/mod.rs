@@ -7,7 +7,7 @@ mod known;
 mod tenant;
 mod user;
 
-pub use known::{preload, Known};
+pub use known::Known;
 
 use std::sync::Arc;
 

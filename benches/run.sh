@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Ingest benchmark: tenantgate's acknowledgement throughput and latency against the ceiling that
-# PostgreSQL itself sets on the same machine, in the same run.
+# The benchmarks, in one run: tenantgate's acknowledgement throughput and latency against the
+# ceiling that PostgreSQL itself sets on the same machine, in the same run; then the pipeline.
 #
-#   bash benches/ingest.sh            # DURATION=20 CONCURRENCY="32 4" ROUNDS=3 by default
+#   bash benches/run.sh               # DURATION=20 CONCURRENCY="32 4" ROUNDS=3 BACKLOG=50000
 #
 # For each concurrency C, ROUNDS times (the ceiling moves with the disk's flush latency from
 # minute to minute, so each round measures both sides back to back and the median ratio is
@@ -14,11 +14,14 @@
 #      loaded by `tenantgate bench ingest` at C for DURATION seconds;
 #   3. the rows in the inbox are counted: every acknowledged event must be there.
 # Then the same load on the SQLite default. Peak resident memory is read from /proc.
+# Last, `tenantgate bench pipeline` on a fresh database: a stored backlog of BACKLOG events drained
+# by the default workers to a local stand-in for Airbyte, then idle end-to-end latency.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-20}
 CONCURRENCY=${CONCURRENCY:-"32 4"}
 ROUNDS=${ROUNDS:-3}
+BACKLOG=${BACKLOG:-50000}
 PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
 PORT=${BENCH_PORT:-18080}
 BIN=target/release/tenantgate
@@ -90,3 +93,7 @@ start_server "sqlite://$sqlite"
 report=$($BIN bench ingest --url "http://127.0.0.1:$PORT" --scheme hmac-sha256 --concurrency 32 --duration "$DURATION" --requests 300000 --json)
 rss=$(stop_server)
 echo "sqlite c=32: tenantgate $report; peak RSS ${rss} MB"
+
+url=$(fresh_db tenantgate_bench_pipeline)
+DATABASE_URL="$url" $BIN bench pipeline --backlog "$BACKLOG" 2>"$work/pipeline.log" | sed 's/^/pipeline: /' \
+  || { cat "$work/pipeline.log" >&2; exit 1; }

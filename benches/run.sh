@@ -2,7 +2,7 @@
 # The benchmarks, in one run: tenantgate's acknowledgement throughput and latency against the
 # ceiling that PostgreSQL itself sets on the same machine, in the same run; then the pipeline.
 #
-#   bash benches/run.sh               # DURATION=20 CONCURRENCY="32 4" ROUNDS=3 BACKLOG=50000
+#   bash benches/run.sh       # DURATION=20 CONCURRENCY="32 4" ROUNDS=3 BACKLOG=50000 REQUESTS=600000
 #
 # For each concurrency C, ROUNDS times (the ceiling moves with the disk's flush latency from
 # minute to minute, so each round measures both sides back to back and the median ratio is
@@ -22,12 +22,15 @@ DURATION=${DURATION:-20}
 CONCURRENCY=${CONCURRENCY:-"32 4"}
 ROUNDS=${ROUNDS:-3}
 BACKLOG=${BACKLOG:-50000}
+# Pre-built requests per load run: enough that a fast machine does not run out before DURATION.
+REQUESTS=${REQUESTS:-600000}
 PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
 PORT=${BENCH_PORT:-18080}
 BIN=target/release/tenantgate
 work=$(mktemp -d)
 server=
-cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+# `server` is still set here after `rss=$(stop_server)`, which stops it in a subshell.
+cleanup() { if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; fi; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
 cargo build --release -q
@@ -75,7 +78,7 @@ for c in $CONCURRENCY; do
               | awk '/^tps/ {print int($3)}')
     url=$(fresh_db tenantgate_bench_ingest)
     start_server "$url"
-    report=$($BIN bench ingest --url "http://127.0.0.1:$PORT" --scheme hmac-sha256 --concurrency "$c" --duration "$DURATION" --requests 300000 --json)
+    report=$($BIN bench ingest --url "http://127.0.0.1:$PORT" --scheme hmac-sha256 --concurrency "$c" --duration "$DURATION" --requests "$REQUESTS" --json)
     rss=$(stop_server)
     rows=$(psql -qAt "$url" -c "SELECT count(*) FROM webhook_events")
     ok=$(echo "$report" | sed -n 's/.*"ok":\([0-9]*\).*/\1/p')
@@ -90,7 +93,7 @@ done
 
 sqlite="$work/bench.db"
 start_server "sqlite://$sqlite"
-report=$($BIN bench ingest --url "http://127.0.0.1:$PORT" --scheme hmac-sha256 --concurrency 32 --duration "$DURATION" --requests 300000 --json)
+report=$($BIN bench ingest --url "http://127.0.0.1:$PORT" --scheme hmac-sha256 --concurrency 32 --duration "$DURATION" --requests "$REQUESTS" --json)
 rss=$(stop_server)
 echo "sqlite c=32: tenantgate $report; peak RSS ${rss} MB"
 

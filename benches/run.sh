@@ -17,6 +17,7 @@
 # Last, `tenantgate bench pipeline` on a fresh database: a stored backlog of BACKLOG events drained
 # by the default workers to a local stand-in for Airbyte, then idle end-to-end latency.
 set -euo pipefail
+shopt -s inherit_errexit # a failing step inside $(…) (fresh_db, stop_server) stops the script too
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-20}
 CONCURRENCY=${CONCURRENCY:-"32 4"}

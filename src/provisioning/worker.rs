@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{watch, Notify, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::handlers::{self, Context, Known};
@@ -137,12 +137,20 @@ async fn dispatch(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         }
         match claim(&shared, permits.len()).await {
             Ok(claimed) if !claimed.is_empty() => {
-                shared
-                    .lock_in_flight()
-                    .extend(claimed.iter().map(|c| (c.row.id, c.row.attempts)));
-                // Unused slots go back before the batch runs, for the next claim.
-                permits.truncate(claimed.len());
-                running.spawn(run_batch(shared.clone(), claimed, permits));
+                for (claimed, permit) in claimed.into_iter().zip(permits) {
+                    let (shared, known) = (shared.clone(), Known::of(&claimed));
+                    let row = claimed.row;
+                    shared.lock_in_flight().insert(row.id, row.attempts);
+                    running.spawn(async move {
+                        let id = row.id;
+                        process(&shared, row, known).await;
+                        shared.lock_in_flight().remove(&id);
+                        drop(permit);
+                        // A finished event may unblock its tenant's next one, or have scheduled
+                        // a retry: let the dispatcher look again.
+                        shared.wake.notify_one();
+                    });
+                }
             }
             Ok(_) => {
                 drop(permits);
@@ -169,27 +177,6 @@ async fn dispatch(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         running.abort_all();
         while running.join_next().await.is_some() {}
     }
-}
-
-/// Runs a claimed batch, each event on its own task, each giving its slot back when done. Off
-/// the dispatcher, which meanwhile claims for free slots.
-async fn run_batch(shared: Arc<Shared>, claimed: Vec<Claimed>, permits: Vec<OwnedSemaphorePermit>) {
-    let mut running = JoinSet::new();
-    for (claimed, permit) in claimed.into_iter().zip(permits) {
-        let (shared, known) = (shared.clone(), Known::of(&claimed));
-        let row = claimed.row;
-        running.spawn(async move {
-            let id = row.id;
-            process(&shared, row, known).await;
-            shared.lock_in_flight().remove(&id);
-            drop(permit);
-            // A finished event may unblock its tenant's next one, or have scheduled a retry:
-            // let the dispatcher look again.
-            shared.wake.notify_one();
-        });
-    }
-    // Dropping the set (when this task is aborted at shutdown) aborts the events still running.
-    while running.join_next().await.is_some() {}
 }
 
 /// How long until a waiting event (e.g. a scheduled retry) is due.

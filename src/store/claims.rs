@@ -69,7 +69,7 @@ pub fn claim_with_tenants(
             let DbConn::Pg(c) = conn else {
                 return Ok::<_, StoreError>(vec![]);
             };
-            claims_pg::Claim {
+            Ok(claims_pg::Claim {
                 now,
                 lease_until,
                 limit,
@@ -77,9 +77,13 @@ pub fn claim_with_tenants(
             .load::<ClaimedPg>(&mut **c)?
             .into_iter()
             .map(ClaimedPg::parse)
-            .collect()
+            .collect())
         })?,
-        DbConn::Sqlite(c) => {
+        // The reads in the claim's transaction: if one fails, the claim is undone with it.
+        DbConn::Sqlite(_) => conn.transaction(|conn| {
+            let DbConn::Sqlite(c) = conn else {
+                return Ok::<_, StoreError>(vec![]);
+            };
             let rows: Vec<EventRow> = diesel::sql_query(CLAIM_SQLITE)
                 .bind::<Timestamp, _>(lease_until)
                 .bind::<Timestamp, _>(now)
@@ -93,8 +97,8 @@ pub fn claim_with_tenants(
                     };
                     Ok(Claimed { row, tenant })
                 })
-                .collect::<Result<_, StoreError>>()?
-        }
+                .collect()
+        })?,
     };
     claimed.sort_by_key(|c| (c.row.order_at, c.row.id));
     Ok(claimed)
@@ -114,24 +118,28 @@ struct ClaimedPg {
 }
 
 impl ClaimedPg {
-    fn parse(self) -> Result<Claimed, StoreError> {
-        fn parse<T: serde::de::DeserializeOwned>(json: Option<String>) -> Result<Option<T>, StoreError> {
-            json.map(|j| serde_json::from_str(&j))
-                .transpose()
-                .map_err(|e| StoreError::Unexpected(anyhow::anyhow!("a tenant row read with a claim: {e}")))
+    /// Rows that do not parse (edited by hand, say) are left for the handler to read itself.
+    fn parse(self) -> Claimed {
+        fn json<T: serde::de::DeserializeOwned>(json: Option<String>) -> serde_json::Result<Option<T>> {
+            json.map(|j| serde_json::from_str(&j)).transpose()
         }
-        let tenant = match self.event.tenant_id {
-            Some(_) => Some(TenantRows {
-                mapping: parse(self.tenant_mapping)?,
-                user: parse(self.tenant_user)?,
-                sso: parse(self.tenant_sso)?,
-            }),
+        let ClaimedPg {
+            event,
+            tenant_mapping,
+            tenant_user,
+            tenant_sso,
+        } = self;
+        let tenant = match &event.tenant_id {
+            Some(_) => match (json(tenant_mapping), json(tenant_user), json(tenant_sso)) {
+                (Ok(mapping), Ok(user), Ok(sso)) => Some(TenantRows { mapping, user, sso }),
+                (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+                    tracing::warn!(event.id = event.id, error = %e, "tenant rows read with the claim do not parse; the handler reads them");
+                    None
+                }
+            },
             None => None,
         };
-        Ok(Claimed {
-            row: self.event,
-            tenant,
-        })
+        Claimed { row: event, tenant }
     }
 }
 
@@ -284,9 +292,11 @@ pub fn finish(conn: &mut DbConn, ended: &[(&Attempt, &Completion)]) -> Result<Ve
                 .filter(|(_, h)| **h)
                 .map(|((a, _), _)| *a)
                 .collect();
-            with_conn!(conn, |c| diesel::insert_into(event_attempts::table)
-                .values(logged)
-                .execute(c))?;
+            if !logged.is_empty() {
+                with_conn!(conn, |c| diesel::insert_into(event_attempts::table)
+                    .values(logged)
+                    .execute(c))?;
+            }
             Ok(held)
         }
     }

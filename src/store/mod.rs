@@ -83,7 +83,12 @@ impl DbConn {
         use diesel::connection::{AnsiTransactionManager, TransactionManager};
         match self {
             DbConn::Pg(c) if begin == "BEGIN" => AnsiTransactionManager::begin_transaction(&mut **c),
-            DbConn::Pg(c) => AnsiTransactionManager::begin_transaction_sql(&mut **c, begin),
+            // If `BEGIN` went through and a setting after it failed, the server holds an aborted
+            // transaction that Diesel does not know of: end it, or the pooled connection would
+            // refuse every later statement.
+            DbConn::Pg(c) => AnsiTransactionManager::begin_transaction_sql(&mut **c, begin).inspect_err(|_| {
+                let _ = c.batch_execute("ROLLBACK");
+            }),
             DbConn::Sqlite(c) => {
                 // Nested: a savepoint inside the outer transaction, which already holds the lock.
                 if nested(c) {

@@ -230,3 +230,30 @@ async fn the_claim_plan_made_on_an_empty_inbox_walks_the_unfinished_events_in_or
         "it can be asked again on a connection"
     );
 }
+
+/// The claim and the outcome open their transactions with `BEGIN` and settings in one round trip.
+/// If a setting fails after `BEGIN` went through, the connection must not stay in a transaction
+/// the server has aborted: it goes back to the pool and would refuse every later statement.
+#[tokio::test]
+async fn a_transaction_whose_opening_settings_fail_leaves_its_connection_usable() {
+    let Some(_) = postgres_url() else {
+        eprintln!("skipped: TEST_DATABASE_URL is not set");
+        return;
+    };
+    let app = spawn_app(Backend::Postgres).await;
+    let (opened, after) = app
+        .db
+        .run(|c| {
+            let opened = c.transaction_beginning("BEGIN; SET LOCAL enable_seqscan = 'sometimes'", |_| {
+                Ok::<_, tenantgate::store::StoreError>(())
+            });
+            Ok((opened, claims::any_unfinished(c)))
+        })
+        .await
+        .unwrap();
+    assert!(opened.is_err(), "the bad setting is reported");
+    assert!(
+        after.is_ok(),
+        "the same connection answers the next statement: {after:?}"
+    );
+}

@@ -134,29 +134,20 @@ pub struct Finish<'a> {
 impl QueryFragment<Pg> for Finish<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql(FINISH[0]);
-        out.push_bind_param::<Array<BigInt>, _>(&self.id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Integer>, _>(&self.attempts)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Text>, _>(&self.status)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Timestamp>, _>(&self.next_attempt_at)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.last_error)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<Timestamp>>, _>(&self.finished_at)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Timestamp>, _>(&self.started_at)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Timestamp>, _>(&self.ended_at)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Text>, _>(&self.outcome)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.error)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<Integer>>, _>(&self.http_status)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<BigInt>, _>(&self.duration_ms)?;
+        push_binds!(out,
+            Array<BigInt> => &self.id,
+            Array<Integer> => &self.attempts,
+            Array<Text> => &self.status,
+            Array<Timestamp> => &self.next_attempt_at,
+            Array<Nullable<Text>> => &self.last_error,
+            Array<Nullable<Timestamp>> => &self.finished_at,
+            Array<Timestamp> => &self.started_at,
+            Array<Timestamp> => &self.ended_at,
+            Array<Text> => &self.outcome,
+            Array<Nullable<Text>> => &self.error,
+            Array<Nullable<Integer>> => &self.http_status,
+            Array<BigInt> => &self.duration_ms,
+        );
         out.push_sql(FINISH[1]);
         Ok(())
     }

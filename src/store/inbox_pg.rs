@@ -79,31 +79,21 @@ impl RunQueryDsl<PgConnection> for InsertBatch<'_> {}
 impl QueryFragment<Pg> for InsertBatch<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql(INSERT);
-        out.push_bind_param::<Array<Text>, _>(&self.source)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Text>, _>(&self.idempotency_key)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Text>, _>(&self.body_sha256)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Text>, _>(&self.event_type)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Text>, _>(&self.kind)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.tenant_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.user_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<Timestamp>>, _>(&self.occurred_at)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Timestamp>, _>(&self.received_at)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Timestamp>, _>(&self.order_at)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Text>, _>(&self.payload)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Text>, _>(&self.status)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Timestamp>, _>(&self.next_attempt_at)?;
+        push_binds!(out,
+            Array<Text> => &self.source,
+            Array<Text> => &self.idempotency_key,
+            Array<Text> => &self.body_sha256,
+            Array<Text> => &self.event_type,
+            Array<Text> => &self.kind,
+            Array<Nullable<Text>> => &self.tenant_id,
+            Array<Nullable<Text>> => &self.user_id,
+            Array<Nullable<Timestamp>> => &self.occurred_at,
+            Array<Timestamp> => &self.received_at,
+            Array<Timestamp> => &self.order_at,
+            Array<Text> => &self.payload,
+            Array<Text> => &self.status,
+            Array<Timestamp> => &self.next_attempt_at,
+        );
         out.push_sql(ON_CONFLICT);
         Ok(())
     }

@@ -3,6 +3,18 @@
 //! Queries are plain functions taking a [`DbConn`]. Most are written once and expanded for both
 //! backends by [`with_conn!`]; the few that differ per backend match on the connection.
 
+/// Pushes bind parameters of the given SQL types onto a query's AST, separated by `, `, for the
+/// fixed statements that bind one array per column (`inbox_pg`, `claims_pg`).
+macro_rules! push_binds {
+    ($out:ident, $first_type:ty => $first:expr $(, $type:ty => $value:expr)* $(,)?) => {{
+        $out.push_bind_param::<$first_type, _>($first)?;
+        $(
+            $out.push_sql(", ");
+            $out.push_bind_param::<$type, _>($value)?;
+        )*
+    }};
+}
+
 pub mod admin;
 pub mod claims;
 mod claims_pg;

@@ -86,6 +86,16 @@ pub fn test_settings() -> Settings {
     settings
 }
 
+/// The application on Postgres, or `None` (the test skips) when `TEST_DATABASE_URL` is unset
+/// outside CI.
+pub async fn spawn_postgres_app() -> Option<TestApp> {
+    if postgres_url().is_none() {
+        eprintln!("skipped: TEST_DATABASE_URL is not set");
+        return None;
+    }
+    Some(spawn_app(Backend::Postgres).await)
+}
+
 pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, |_| {}).await
 }

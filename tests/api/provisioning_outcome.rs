@@ -205,11 +205,7 @@ on_both_backends! {
 /// arrives later would be scanned whole and sorted at every claim.
 #[tokio::test]
 async fn the_claim_plan_made_on_an_empty_inbox_walks_the_unfinished_events_in_order() {
-    let Some(_) = postgres_url() else {
-        eprintln!("skipped: TEST_DATABASE_URL is not set");
-        return;
-    };
-    let app = spawn_app(Backend::Postgres).await;
+    let Some(app) = spawn_postgres_app().await else { return };
     let plan = app
         .db
         .run(claims::claim_plan)
@@ -236,11 +232,7 @@ async fn the_claim_plan_made_on_an_empty_inbox_walks_the_unfinished_events_in_or
 /// the server has aborted: it goes back to the pool and would refuse every later statement.
 #[tokio::test]
 async fn a_transaction_whose_opening_settings_fail_leaves_its_connection_usable() {
-    let Some(_) = postgres_url() else {
-        eprintln!("skipped: TEST_DATABASE_URL is not set");
-        return;
-    };
-    let app = spawn_app(Backend::Postgres).await;
+    let Some(app) = spawn_postgres_app().await else { return };
     let (opened, after) = app
         .db
         .run(|c| {

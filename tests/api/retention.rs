@@ -306,11 +306,7 @@ on_both_backends! {
 /// skips its run and deletes nothing (Postgres: instances take turns).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_purge_that_finds_another_one_running_skips_its_turn() {
-    if postgres_url().is_none() {
-        eprintln!("skipped: TEST_DATABASE_URL is not set");
-        return;
-    }
-    let app = spawn_app(Backend::Postgres).await;
+    let Some(app) = spawn_postgres_app().await else { return };
     let ids = seed(&app.db).await;
     let (held, hold) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
     let url = app.database_url.clone();

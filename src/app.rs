@@ -47,6 +47,13 @@ impl Application {
         if frontegg.settings.insecure_skip_verification {
             tracing::warn!("sources.frontegg.insecure_skip_verification is on: unsigned requests are accepted");
         }
+        if !settings.is_development() && frontegg.settings.body_unauthenticated() {
+            tracing::warn!(
+                "sources.frontegg accepts frontegg-jwt without allowed_ips: the token proves who sent a request, not \
+                 its body, so a captured token can carry another body while it is fresh (up to \
+                 sources.frontegg.jwt_max_age_secs). Set sources.frontegg.allowed_ips to Frontegg's published addresses"
+            );
+        }
         // SQLite has one writer: a second batch would only wait for the first one's lock.
         let concurrent_batches = match &db {
             Database::Sqlite(_) => 1,
@@ -60,7 +67,7 @@ impl Application {
             body_read_timeout: Duration::from_millis(settings.server.body_read_timeout_ms),
             wake: engine.wake.clone(),
             provider_mode: engine.provider.mode(),
-            admin_tokens: settings.admin.tokens.clone(),
+            admin_tokens: http::admin::AdminTokens::new(settings.admin.grants()),
             metrics,
             notifier: engine.notifier.clone(),
             notices: engine.notices.clone(),
@@ -74,6 +81,7 @@ impl Application {
         tracing::info!(
             address = %format!("{}:{port}", settings.server.host),
             database = state.db.backend_name(),
+            environment = %settings.environment,
             "tenantgate listening"
         );
         Ok(Self {
@@ -124,6 +132,7 @@ pub async fn run_workers(mut settings: Settings) -> anyhow::Result<()> {
         migrate(&db).await?;
     }
     settings.worker.enabled = true;
+    tracing::info!(environment = %settings.environment, "tenantgate worker starting");
     let engine = Engine::start(&settings, db, Arc::new(Metrics::new()?))?;
     shutdown_signal().await;
     tracing::info!("shutdown signal received: finishing in-flight events");

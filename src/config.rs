@@ -3,30 +3,36 @@
 //! conventional `DATABASE_URL` and `PORT`. Everything is validated once, after loading, with
 //! messages that name the key.
 
+pub mod admin;
+pub mod credentials;
 pub mod notifications;
 pub mod retention;
 mod seconds;
+mod source;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::provisioning::provider::DestinationTemplate;
-use crate::verify::{Scheme, VerifyOptions};
 
+pub use admin::{AdminSettings, Role};
 pub use notifications::NotificationSettings;
 pub use retention::RetentionSettings;
+pub use source::SourceSettings;
 
 /// The environment chosen when `TENANTGATE_ENV` is unset.
-pub const DEFAULT_ENVIRONMENT: &str = "development";
+pub const DEFAULT_ENVIRONMENT: &str = credentials::DEVELOPMENT;
 
 /// Every setting of the service.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Settings {
+    /// The active environment: `TENANTGATE_ENV`, else development. Not a key of the files.
+    #[serde(skip_deserializing, default = "default_environment")]
+    pub environment: String,
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub log: LogSettings,
@@ -37,6 +43,22 @@ pub struct Settings {
     pub ingest: IngestSettings,
     pub retention: RetentionSettings,
     pub notifications: NotificationSettings,
+    pub metrics: MetricsSettings,
+}
+
+fn default_environment() -> String {
+    DEFAULT_ENVIRONMENT.to_owned()
+}
+
+/// `GET /metrics`, `/readyz` and `/healthz`: public, so they never touch the database per request.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct MetricsSettings {
+    /// When set, `/metrics` answers only requests carrying `Authorization: Bearer <token>`.
+    #[serde(serialize_with = "redact_one")]
+    pub token: SecretString,
+    /// Seconds between two refreshes of the database-derived gauges (queue depth by status,
+    /// oldest pending age), read by every scrape from memory.
+    pub refresh_interval_secs: u64,
 }
 
 /// How deliveries are written to the inbox.
@@ -46,14 +68,6 @@ pub struct IngestSettings {
     pub max_batch: usize,
     /// Batches being committed at the same time.
     pub concurrent_batches: usize,
-}
-
-/// The admin API (`/api/admin`).
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct AdminSettings {
-    /// Bearer tokens allowed to call it; empty disables it.
-    #[serde(serialize_with = "redact_all")]
-    pub tokens: Vec<SecretString>,
 }
 
 /// The provisioning workers.
@@ -168,59 +182,29 @@ pub struct SourcesSettings {
     pub frontegg: SourceSettings,
 }
 
-/// One webhook sender: how its requests are authenticated and limited.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct SourceSettings {
-    #[serde(deserialize_with = "schemes_by_name")]
-    pub schemes: Vec<Scheme>,
-    #[serde(serialize_with = "redact_all")]
-    pub secrets: Vec<SecretString>,
-    pub jwt_header: String,
-    pub hmac_header: String,
-    pub idempotency_header: String,
-    pub timestamp_tolerance_secs: i64,
-    pub body_limit_bytes: usize,
-    pub allowed_ips: Vec<String>,
-    pub trusted_proxies: Vec<String>,
-    pub insecure_skip_verification: bool,
-}
-
-impl SourceSettings {
-    /// Header names and tolerances for the verifier.
-    pub fn verify_options(&self) -> VerifyOptions {
-        VerifyOptions {
-            jwt_header: self.jwt_header.to_ascii_lowercase(),
-            hmac_header: self.hmac_header.to_ascii_lowercase(),
-            tolerance_secs: self.timestamp_tolerance_secs,
-            ..VerifyOptions::default()
-        }
-    }
-
-    /// The allow-list as networks; validated at load, so parsing cannot fail later.
-    pub fn allowed_networks(&self) -> Vec<IpNet> {
-        parse_networks(&self.allowed_ips)
-    }
-
-    pub fn trusted_proxy_networks(&self) -> Vec<IpNet> {
-        parse_networks(&self.trusted_proxies)
-    }
-}
-
-fn parse_networks(items: &[String]) -> Vec<IpNet> {
-    items.iter().filter_map(|s| parse_network(s).ok()).collect()
-}
-
-/// A CIDR network, or a single address taken as a /32 or /128.
-fn parse_network(s: &str) -> Result<IpNet, String> {
-    s.parse::<IpNet>()
-        .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
-        .map_err(|_| format!("`{s}` is not an IP address or CIDR network"))
-}
-
 impl Settings {
-    /// Loads the layered configuration from `dir` (normally `config/`).
+    /// Loads the layered configuration from `dir` (normally `config/`), refuses credentials
+    /// written in the repository's files, completes the development profile's credentials
+    /// (generated on first use, see [`credentials`]) and validates everything.
     pub fn load(dir: &Path) -> anyhow::Result<Settings> {
-        let environment = std::env::var("TENANTGATE_ENV").unwrap_or_else(|_| DEFAULT_ENVIRONMENT.to_owned());
+        let mut settings = Self::read(dir)?;
+        credentials::refuse_tracked(dir, &settings.environment)?;
+        if settings.is_development() {
+            credentials::complete_development(&mut settings)?;
+        }
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// The layers as they are, without checks: tests start from it and set their own values.
+    pub fn read(dir: &Path) -> anyhow::Result<Settings> {
+        let environment = std::env::var("TENANTGATE_ENV")
+            .ok()
+            .filter(|e| !e.trim().is_empty())
+            .unwrap_or_else(default_environment);
+        if environment.contains(['/', '\\']) || environment.starts_with('.') {
+            bail!("TENANTGATE_ENV `{environment}` is not an environment name (e.g. development, production)");
+        }
         let default_file = dir.join("default.toml");
         if !default_file.is_file() {
             bail!(
@@ -242,19 +226,26 @@ impl Settings {
                     .with_list_parse_key("sources.frontegg.allowed_ips")
                     .with_list_parse_key("sources.frontegg.trusted_proxies")
                     .with_list_parse_key("admin.tokens")
+                    .with_list_parse_key("admin.viewer_tokens")
                     .with_list_parse_key("worker.retry_schedule_secs")
                     .with_list_parse_key("notifications.retry_schedule_secs")
                     .with_list_parse_key("notifications.allowed_private_networks")
+                    .with_list_parse_key("notifications.encryption_keys")
                     .try_parsing(true),
             )
             .set_override_option("database.url", std::env::var("DATABASE_URL").ok())?
             .set_override_option("server.port", std::env::var("PORT").ok())?;
-        let settings: Settings = builder
+        let mut settings: Settings = builder
             .build()
             .and_then(|c| c.try_deserialize())
             .context("invalid configuration")?;
-        settings.validate()?;
+        settings.environment = environment;
         Ok(settings)
+    }
+
+    /// Whether this is the development profile (`TENANTGATE_ENV` unset or `development`).
+    pub fn is_development(&self) -> bool {
+        self.environment == credentials::DEVELOPMENT
     }
 
     /// Checks what types alone cannot; each message names the key and what is allowed.
@@ -282,6 +273,11 @@ impl Settings {
             );
         }
         self.sources.frontegg.validate("sources.frontegg")?;
+        self.admin.validate()?;
+        credentials::refuse_published(self)?;
+        if self.metrics.refresh_interval_secs == 0 {
+            bail!("metrics.refresh_interval_secs must be at least 1");
+        }
         self.worker.validate()?;
         self.retention.validate()?;
         self.notifications.validate()?;
@@ -307,59 +303,6 @@ impl Settings {
     pub fn redacted_toml(&self) -> anyhow::Result<String> {
         let value = serde_json::to_value(self)?;
         Ok(toml_like(&value, ""))
-    }
-}
-
-impl SourceSettings {
-    fn validate(&self, key: &str) -> anyhow::Result<()> {
-        if !self.insecure_skip_verification {
-            if self.schemes.is_empty() {
-                bail!(
-                    "{key}.schemes is empty: list one or more of {} (or set {key}.insecure_skip_verification = true for local experiments)",
-                    Scheme::ALL.map(|s| s.as_str()).join(", ")
-                );
-            }
-            if self.secrets.iter().all(|s| s.expose_secret().is_empty()) {
-                bail!("{key}.secrets is empty: set at least one shared secret (e.g. TENANTGATE__SOURCES__FRONTEGG__SECRETS)");
-            }
-            for (n, secret) in self.secrets.iter().enumerate() {
-                let secret = secret.expose_secret();
-                if !secret.is_empty() && secret.trim().is_empty() {
-                    bail!("{key}.secrets[{n}] is blank: use the secret the sender signs with");
-                }
-                let keys = [
-                    secret.as_bytes().to_vec(),
-                    crate::verify::standard::key_from_secret(secret),
-                ];
-                if !secret.is_empty() && keys.iter().any(|k| crate::verify::signs_for_anyone(k)) {
-                    bail!("{key}.secrets[{n}] gives a key of zero bytes only, which anyone can sign with: use a real secret");
-                }
-            }
-        }
-        if self.body_limit_bytes == 0 {
-            bail!("{key}.body_limit_bytes must be at least 1");
-        }
-        if self.timestamp_tolerance_secs <= 0 {
-            bail!("{key}.timestamp_tolerance_secs must be positive");
-        }
-        for (name, header) in [
-            ("jwt_header", &self.jwt_header),
-            ("hmac_header", &self.hmac_header),
-            ("idempotency_header", &self.idempotency_header),
-        ] {
-            if actix_web::http::header::HeaderName::from_bytes(header.as_bytes()).is_err() {
-                bail!("{key}.{name} `{header}` is not a valid HTTP header name");
-            }
-        }
-        for (name, list) in [
-            ("allowed_ips", &self.allowed_ips),
-            ("trusted_proxies", &self.trusted_proxies),
-        ] {
-            for item in list {
-                parse_network(item).map_err(|e| anyhow::anyhow!("{key}.{name}: {e}"))?;
-            }
-        }
-        Ok(())
     }
 }
 
@@ -427,15 +370,6 @@ pub fn default_config_dir() -> PathBuf {
     PathBuf::from("config")
 }
 
-/// Parses scheme names with a message that lists the allowed ones.
-fn schemes_by_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Scheme>, D::Error> {
-    let names = Vec::<String>::deserialize(d)?;
-    names
-        .iter()
-        .map(|n| n.parse::<Scheme>().map_err(serde::de::Error::custom))
-        .collect()
-}
-
 const REDACTED: &str = "[redacted]";
 
 fn redact_one<S: Serializer>(secret: &SecretString, s: S) -> Result<S::Ok, S::Error> {
@@ -486,9 +420,16 @@ fn toml_like(value: &serde_json::Value, prefix: &str) -> String {
 mod tests {
     use super::*;
 
+    const TEST_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+    /// The shipped files with the credentials a deployment would set.
     fn load_defaults() -> Settings {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
-        Settings::load(&dir).expect("the shipped configuration loads")
+        let mut settings = Settings::read(&dir).expect("the shipped configuration reads");
+        settings.sources.frontegg.secrets = vec![SecretString::from("a-test-secret".to_owned())];
+        settings.notifications.encryption_keys = vec![SecretString::from(TEST_KEY.to_owned())];
+        settings.validate().expect("the shipped configuration with credentials is valid");
+        settings
     }
 
     #[test]
@@ -541,7 +482,8 @@ mod tests {
             for file in ["default.toml", "development.toml"] {
                 std::fs::copy(dir.join(file), tmp.path().join(file)).unwrap();
             }
-            std::fs::write(tmp.path().join("local.toml"), extra).unwrap();
+            let database = format!("[database]\nurl = \"sqlite://{}/tenantgate.db\"\n", tmp.path().display());
+            std::fs::write(tmp.path().join("local.toml"), database + extra).unwrap();
             format!("{:#}", Settings::load(tmp.path()).unwrap_err())
         };
         let err = load("[log]\nformat = \"xml\"\n");

@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use anyhow::bail;
+use base64::Engine as _;
 use ipnet::IpNet;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 /// How notifications are delivered (see `crate::notifications`).
@@ -36,6 +38,25 @@ pub struct NotificationSettings {
     /// Subscription URLs resolving to loopback, private, link-local or other non-public
     /// addresses are refused, unless the address lies in one of these networks.
     pub allowed_private_networks: Vec<String>,
+    /// Subscription URLs may use plain `http` (development does); otherwise `https` only.
+    pub allow_http: bool,
+    /// Keys encrypting subscription signing secrets in the database (base64 of 32 bytes each):
+    /// the first encrypts, every one decrypts, so an older key listed second keeps its rows
+    /// readable while they are encrypted again with the first.
+    #[serde(serialize_with = "super::redact_all")]
+    pub encryption_keys: Vec<SecretString>,
+}
+
+/// The length of an encryption key, in bytes (ChaCha20-Poly1305).
+pub const ENCRYPTION_KEY_BYTES: usize = 32;
+
+/// Decodes an encryption key as configured: base64 of exactly [`ENCRYPTION_KEY_BYTES`] bytes.
+pub fn decode_encryption_key(text: &str) -> Result<[u8; ENCRYPTION_KEY_BYTES], String> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|_| "is not base64".to_owned())?;
+    <[u8; ENCRYPTION_KEY_BYTES]>::try_from(bytes.as_slice())
+        .map_err(|_| format!("must decode to {ENCRYPTION_KEY_BYTES} bytes, not {}", bytes.len()))
 }
 
 impl NotificationSettings {
@@ -49,7 +70,7 @@ impl NotificationSettings {
 
     /// The allowed private networks; validated at load, so parsing cannot fail later.
     pub fn allowed_networks(&self) -> Vec<IpNet> {
-        super::parse_networks(&self.allowed_private_networks)
+        super::source::parse_networks(&self.allowed_private_networks)
     }
 
     pub(super) fn validate(&self) -> anyhow::Result<()> {
@@ -94,8 +115,19 @@ impl NotificationSettings {
             bail!("notifications.disable_after_failing_secs must be at least 1");
         }
         for network in &self.allowed_private_networks {
-            if let Err(e) = super::parse_network(network) {
+            if let Err(e) = super::source::parse_network(network) {
                 bail!("notifications.allowed_private_networks: {e}");
+            }
+        }
+        if self.encryption_keys.is_empty() {
+            bail!(
+                "notifications.encryption_keys is empty: subscription secrets are stored encrypted; set a key, \
+                 e.g. TENANTGATE__NOTIFICATIONS__ENCRYPTION_KEYS=$(openssl rand -base64 32)"
+            );
+        }
+        for (n, key) in self.encryption_keys.iter().enumerate() {
+            if let Err(e) = decode_encryption_key(key.expose_secret()) {
+                bail!("notifications.encryption_keys[{n}] {e}: use 32 random bytes in base64, e.g. `openssl rand -base64 32`");
             }
         }
         Ok(())
@@ -120,13 +152,24 @@ mod tests {
             rotation_grace_secs: 86_400,
             disable_after_failing_secs: 432_000,
             allowed_private_networks: vec![],
+            allow_http: false,
+            encryption_keys: vec![SecretString::from("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_owned())],
         }
     }
 
     #[test]
     fn notification_values_out_of_range_are_refused_naming_the_key() {
         type Breaks = fn(&mut NotificationSettings);
-        let cases: [(Breaks, &str); 7] = [
+        let cases: [(Breaks, &str); 10] = [
+            (|s| s.encryption_keys = vec![], "notifications.encryption_keys"),
+            (
+                |s| s.encryption_keys = vec!["not base64!".to_owned().into()],
+                "notifications.encryption_keys[0]",
+            ),
+            (
+                |s| s.encryption_keys = vec!["c2hvcnQ=".to_owned().into()],
+                "notifications.encryption_keys[0]",
+            ),
             (|s| s.concurrency = 0, "notifications.concurrency"),
             (
                 |s| s.retry_schedule_secs = vec![-1.0],

@@ -120,7 +120,13 @@ pub(super) fn metadata(sources: &[Source<'_>]) -> Option<Value> {
 /// When the event happened: an RFC 3339 string, or Unix seconds or milliseconds as a number
 /// (or a string of digits). A present but unreadable time is an error, because per-tenant
 /// ordering relies on it.
-pub(super) fn timestamp(sources: &[Source<'_>]) -> Result<Option<DateTime<Utc>>, NormalizeError> {
+///
+/// A time after `not_after` (the receive time plus the accepted skew) is refused: a time in the
+/// future would make its tenant's later events look older, and skip them.
+pub(super) fn timestamp(
+    sources: &[Source<'_>],
+    not_after: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, NormalizeError> {
     let Some((path, value)) = first_present(sources) else {
         return Ok(None);
     };
@@ -138,6 +144,15 @@ pub(super) fn timestamp(sources: &[Source<'_>]) -> Result<Option<DateTime<Utc>>,
         return Err(invalid(
             path,
             &format!("must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}"),
+        ));
+    }
+    if parsed > not_after {
+        return Err(invalid(
+            path,
+            &format!(
+                "lies in the future: it must not be later than {} (the receive time plus sources.frontegg.max_future_skew_secs)",
+                not_after.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
         ));
     }
     Ok(Some(parsed))
@@ -192,7 +207,19 @@ mod tests {
     }
 
     fn time(value: Value) -> Result<Option<DateTime<Utc>>, NormalizeError> {
-        timestamp(&source(&value))
+        timestamp(&source(&value), DateTime::<Utc>::MAX_UTC)
+    }
+
+    #[test]
+    fn a_time_later_than_the_bound_is_refused_naming_the_field() {
+        let bound = DateTime::from_timestamp(1_714_564_800, 0).unwrap();
+        assert!(timestamp(&source(&json!("2024-05-01T12:00:00Z")), bound).is_ok());
+        // Found attacking the release binary: a tenant.deleted dated 9999-12-31 blocked its tenant.
+        for later in [json!("9999-12-31T00:00:00Z"), json!("2024-05-01T12:00:01Z"), json!(1_714_564_801_000_i64)] {
+            let err = timestamp(&source(&later), bound).unwrap_err();
+            assert_eq!(err.field(), Some("x.y"), "{later}");
+            assert!(err.to_string().contains("max_future_skew_secs"), "{err}");
+        }
     }
 
     #[test]

@@ -96,6 +96,13 @@ impl NormalizeError {
 /// [`NormalizeError::InvalidField`]. Unknown event names are not errors: they become
 /// [`EventKind::Ignored`].
 pub fn normalize(body: &[u8]) -> Result<LifecycleEvent, NormalizeError> {
+    normalize_received(body, DateTime::<Utc>::MAX_UTC)
+}
+
+/// Like [`normalize`], refusing an event time after `not_after` (the receive time plus the
+/// accepted clock skew) as [`NormalizeError::InvalidField`] naming the field: a time in the
+/// future would order the tenant's later events before it, skipping them.
+pub fn normalize_received(body: &[u8], not_after: DateTime<Utc>) -> Result<LifecycleEvent, NormalizeError> {
     // serde_json's messages name a position, never the body's content; its default recursion
     // limit (128) turns absurdly deep JSON into an error rather than a stack overflow.
     let value: Value = serde_json::from_slice(body).map_err(|err| NormalizeError::MalformedJson(err.to_string()))?;
@@ -105,11 +112,18 @@ pub fn normalize(body: &[u8]) -> Result<LifecycleEvent, NormalizeError> {
             type_name(&value)
         )));
     };
-    normalize_object(&root)
+    normalize_object_received(&root, not_after)
 }
 
 /// Like [`normalize`], for a body that was already parsed into a JSON object.
 pub fn normalize_object(root: &Map<String, Value>) -> Result<LifecycleEvent, NormalizeError> {
+    normalize_object_received(root, DateTime::<Utc>::MAX_UTC)
+}
+
+fn normalize_object_received(
+    root: &Map<String, Value>,
+    not_after: DateTime<Utc>,
+) -> Result<LifecycleEvent, NormalizeError> {
     let (event_type, candidates) = if let Some(Value::String(name)) = root.get("eventKey") {
         fields::check_id_text("eventKey", name)?;
         (name.clone(), frontegg::candidates(root))
@@ -119,7 +133,7 @@ pub fn normalize_object(root: &Map<String, Value>) -> Result<LifecycleEvent, Nor
     } else {
         return Err(NormalizeError::MissingField("eventKey"));
     };
-    build(event_type, &candidates)
+    build(event_type, &candidates, not_after)
 }
 
 /// Where a shape keeps each logical field, each list in order of precedence. The first source of
@@ -135,10 +149,14 @@ struct Candidates<'a> {
 }
 
 /// Checks the candidates against what the event's kind needs and assembles the event.
-fn build(event_type: String, found: &Candidates<'_>) -> Result<LifecycleEvent, NormalizeError> {
+fn build(
+    event_type: String,
+    found: &Candidates<'_>,
+    not_after: DateTime<Utc>,
+) -> Result<LifecycleEvent, NormalizeError> {
     let kind = EventKind::from_event_name(&event_type);
     if kind == EventKind::Ignored {
-        return Ok(build_ignored(event_type, found));
+        return Ok(build_ignored(event_type, found, not_after));
     }
     let tenant_id = fields::id(&found.tenant_id)?.ok_or_else(|| fields::missing(&found.tenant_id))?;
     let user_id = fields::id(&found.user_id)?;
@@ -161,14 +179,14 @@ fn build(event_type: String, found: &Candidates<'_>) -> Result<LifecycleEvent, N
         tenant_name: fields::text(&found.tenant_name)?,
         email: fields::text(&found.email)?,
         sso_provider,
-        occurred_at: fields::timestamp(&found.occurred_at)?,
+        occurred_at: fields::timestamp(&found.occurred_at, not_after)?,
         metadata: fields::metadata(&found.metadata),
     })
 }
 
 /// Ignored events are stored and answered 2xx so the sender stops retrying; they need nothing but
 /// a name, so any unusable field is dropped instead of failing the delivery.
-fn build_ignored(event_type: String, found: &Candidates<'_>) -> LifecycleEvent {
+fn build_ignored(event_type: String, found: &Candidates<'_>, not_after: DateTime<Utc>) -> LifecycleEvent {
     LifecycleEvent {
         kind: EventKind::Ignored,
         event_type,
@@ -177,7 +195,7 @@ fn build_ignored(event_type: String, found: &Candidates<'_>) -> LifecycleEvent {
         tenant_name: fields::text(&found.tenant_name).ok().flatten(),
         email: fields::text(&found.email).ok().flatten(),
         sso_provider: None,
-        occurred_at: fields::timestamp(&found.occurred_at).ok().flatten(),
+        occurred_at: fields::timestamp(&found.occurred_at, not_after).ok().flatten(),
         metadata: fields::metadata(&found.metadata),
     }
 }

@@ -49,6 +49,9 @@ pub enum ApiError {
     DatabaseUnavailable,
     #[error("{0}")]
     AdminUnauthorized(String),
+    /// A valid token whose role does not allow the action.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     InvalidQuery(String),
     #[error("{0}")]
@@ -78,6 +81,7 @@ impl ApiError {
             Self::BodyRead(_) => "bad_request",
             Self::BodyTimeout { .. } => "request_timeout",
             Self::AdminUnauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
             Self::InvalidQuery(_) => "invalid_query",
             Self::Conflict(_) => "conflict",
             Self::Unexpected(_) => "internal_error",
@@ -92,7 +96,7 @@ impl ResponseError for ApiError {
             Self::Unauthorized(_) | Self::AdminUnauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
-            Self::AddressNotAllowed => StatusCode::FORBIDDEN,
+            Self::AddressNotAllowed | Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound { .. } | Self::Missing(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::IdempotencyConflict { .. } => StatusCode::CONFLICT,

@@ -29,8 +29,8 @@ pub struct AppState {
     pub wake: std::sync::Arc<tokio::sync::Notify>,
     /// "airbyte" or "dry-run".
     pub provider_mode: &'static str,
-    /// Bearer tokens for the admin API.
-    pub admin_tokens: Vec<secrecy::SecretString>,
+    /// Bearer tokens for the admin API, with their roles.
+    pub admin_tokens: admin::AdminTokens,
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
     /// Sends test notifications and checks subscription URLs.
     pub notifier: crate::notifications::sender::Sender,

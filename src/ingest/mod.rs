@@ -3,8 +3,10 @@
 
 pub mod client_ip;
 mod recorder;
+mod tokens;
 
 pub use recorder::Recorder;
+pub use tokens::TokenLedger;
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -18,9 +20,9 @@ use crate::events::{self, EventKind, LifecycleEvent, NormalizeError};
 use crate::store::inbox::{status, InsertOutcome, NewEvent};
 use crate::store::StoreError;
 use crate::telemetry::Sampled;
-use crate::verify::{HeaderSource, Verifier, VerifyError};
+use crate::verify::{HeaderSource, Verified, Verifier, VerifyError};
 
-/// Longest idempotency key taken from a header; longer values fall back to the body hash.
+/// Longest idempotency key taken from a signed message id; longer ids fall back to the body hash.
 const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 
 /// At most one line per source and interval for refused deliveries (see [`Sampled`]).
@@ -35,6 +37,7 @@ pub struct Source {
     allowed: Vec<IpNet>,
     trusted_proxies: Vec<IpNet>,
     refusals: Sampled,
+    tokens: TokenLedger,
 }
 
 /// Why a delivery was refused.
@@ -102,6 +105,7 @@ impl Source {
             allowed,
             trusted_proxies,
             refusals: Sampled::new(REFUSAL_LOG_INTERVAL),
+            tokens: TokenLedger::default(),
         }
     }
 
@@ -129,14 +133,15 @@ impl Source {
         }
     }
 
-    /// Verifies the raw bytes with the configured schemes, unless verification is switched off.
-    pub fn verify(&self, delivery: &Delivery<'_>) -> Result<(), IngestError> {
+    /// Verifies the raw bytes with the configured schemes, unless verification is switched off
+    /// (then `None`: nothing is known about the sender).
+    pub fn verify(&self, delivery: &Delivery<'_>) -> Result<Option<Verified>, IngestError> {
         if self.settings.insecure_skip_verification {
             tracing::warn!(
                 source = self.name,
                 "signature NOT verified: insecure_skip_verification is on"
             );
-            return Ok(());
+            return Ok(None);
         }
         match self
             .verifier
@@ -144,39 +149,84 @@ impl Source {
         {
             Ok(verified) => {
                 tracing::debug!(source = self.name, scheme = %verified.scheme, "signature verified");
-                Ok(())
+                Ok(Some(verified))
             }
-            Err(e) => {
-                if let Some(unlogged) = self.log_refusal() {
-                    tracing::warn!(
-                        source = self.name,
-                        reason = e.code(),
-                        refusals.unlogged = unlogged,
-                        "delivery refused: signature check failed"
-                    );
-                }
-                Err(IngestError::Verify(e))
-            }
+            Err(e) => Err(self.refused(e)),
         }
     }
 
-    /// The configured header's value when usable, else the body hash.
-    fn idempotency_key(&self, headers: &dyn HeaderSource, body_sha256: &str) -> String {
-        headers
-            .header(&self.settings.idempotency_header.to_ascii_lowercase())
-            .map(str::trim)
-            .filter(|k| !k.is_empty() && k.len() <= MAX_IDEMPOTENCY_KEY_LEN)
-            .map_or_else(|| format!("sha256:{body_sha256}"), |k| format!("header:{k}"))
+    /// Logs a refused signature (at a bounded rate) and turns it into the refusal.
+    fn refused(&self, e: VerifyError) -> IngestError {
+        if let Some(unlogged) = self.log_refusal() {
+            tracing::warn!(
+                source = self.name,
+                reason = e.code(),
+                refusals.unlogged = unlogged,
+                "delivery refused: signature check failed"
+            );
+        }
+        IngestError::Verify(e)
     }
+
+    /// What a `frontegg-jwt` token says about the request must be true of it, and a token carries
+    /// one body only: a captured token cannot carry another body while it is fresh.
+    fn check_token(
+        &self,
+        verified: Option<&Verified>,
+        event: &LifecycleEvent,
+        body: &BodyDigest,
+        now_unix: i64,
+    ) -> Result<(), IngestError> {
+        let Some(token) = verified.and_then(|v| v.token.as_ref()) else {
+            return Ok(());
+        };
+        token
+            .claims
+            .check(&event.event_type, event.tenant_id.as_deref(), &body.hex)
+            .map_err(|e| self.refused(e))?;
+        self.tokens
+            .bind(token, body.bytes, now_unix)
+            .map_err(|_| self.refused(VerifyError::TokenReused))
+    }
+}
+
+/// The SHA-256 of a body, as bytes and as hex.
+struct BodyDigest {
+    bytes: [u8; 32],
+    hex: String,
+}
+
+impl BodyDigest {
+    fn of(body: &[u8]) -> Self {
+        let bytes: [u8; 32] = Sha256::digest(body).into();
+        Self {
+            bytes,
+            hex: hex::encode(bytes),
+        }
+    }
+}
+
+/// The idempotency key, only ever from what the signature covers: Standard Webhooks signs its
+/// `webhook-id`, which is the delivery's own key; the other schemes sign no header, so their key
+/// is the body's hash. An unsigned header never chooses the key: a captured delivery re-sent
+/// with a new `webhook-id` is a duplicate, and cannot take a real delivery's key first.
+fn idempotency_key(verified: Option<&Verified>, body_sha256: &str) -> String {
+    verified
+        .and_then(|v| v.message_id.as_deref())
+        .filter(|id| id.len() <= MAX_IDEMPOTENCY_KEY_LEN)
+        .map_or_else(|| format!("sha256:{body_sha256}"), |id| format!("header:{id}"))
 }
 
 /// Checks, verifies, normalizes and stores one delivery. Returns only after the row is committed.
 pub async fn receive(recorder: &Recorder, source: &Source, delivery: Delivery<'_>) -> Result<Receipt, IngestError> {
     source.check_address(delivery.peer, delivery.forwarded_for.as_deref())?;
-    source.verify(&delivery)?;
-    let event = events::normalize(delivery.body).map_err(IngestError::Normalize)?;
+    let verified = source.verify(&delivery)?;
+    let latest = delivery.now + chrono::TimeDelta::seconds(source.settings.max_future_skew_secs);
+    let event = events::normalize_received(delivery.body, latest).map_err(IngestError::Normalize)?;
     check_route(delivery.route_kind, &event)?;
-    let new = new_event(source, &delivery, &event);
+    let body = BodyDigest::of(delivery.body);
+    source.check_token(verified.as_ref(), &event, &body, delivery.now.timestamp())?;
+    let new = new_event(source, &delivery, &event, verified.as_ref(), body.hex);
     let ignored = event.kind == EventKind::Ignored;
     let outcome = recorder.record(new).await?;
     let receipt = match outcome {
@@ -224,13 +274,18 @@ fn check_route(route_kind: Option<EventKind>, event: &LifecycleEvent) -> Result<
     }
 }
 
-fn new_event(source: &Source, delivery: &Delivery<'_>, event: &LifecycleEvent) -> NewEvent {
-    let body_sha256 = hex::encode(Sha256::digest(delivery.body));
+fn new_event(
+    source: &Source,
+    delivery: &Delivery<'_>,
+    event: &LifecycleEvent,
+    verified: Option<&Verified>,
+    body_sha256: String,
+) -> NewEvent {
     let received_at = delivery.now.naive_utc();
     let occurred_at = event.occurred_at.map(|t| t.naive_utc());
     NewEvent {
         source: source.name.to_owned(),
-        idempotency_key: source.idempotency_key(delivery.headers, &body_sha256),
+        idempotency_key: idempotency_key(verified, &body_sha256),
         body_sha256,
         event_type: event.event_type.clone(),
         kind: event.kind.as_str().to_owned(),

@@ -265,6 +265,8 @@ mod tests {
             rotation_grace_secs: 60,
             disable_after_failing_secs: 3600,
             allowed_private_networks: vec![],
+            allow_http: true,
+            encryption_keys: vec![],
         }
     }
 

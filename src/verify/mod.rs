@@ -72,8 +72,13 @@ pub struct VerifyOptions {
     pub hmac_header: String,
     /// Allowed skew of `webhook-timestamp`, both ways; default 300.
     pub tolerance_secs: i64,
-    /// Allowed skew when checking JWT `exp`/`nbf`; default 30.
+    /// Allowed skew when checking JWT `exp`/`nbf`/`iat`; default 30.
     pub jwt_leeway_secs: i64,
+    /// Oldest accepted JWT `iat`, and the furthest accepted `exp` of a token without `iat`;
+    /// default 300.
+    pub jwt_max_age_secs: i64,
+    /// Accept a JWT with neither `iat` nor `exp`; default false.
+    pub jwt_allow_untimed: bool,
 }
 
 impl Default for VerifyOptions {
@@ -83,6 +88,8 @@ impl Default for VerifyOptions {
             hmac_header: hmac_hex::DEFAULT_HEADER.to_string(),
             tolerance_secs: standard::DEFAULT_TOLERANCE_SECS,
             jwt_leeway_secs: jwt::JWT_LEEWAY_SECS,
+            jwt_max_age_secs: jwt::DEFAULT_MAX_AGE_SECS,
+            jwt_allow_untimed: false,
         }
     }
 }
@@ -99,6 +106,18 @@ pub enum VerifyError {
     /// Authentic, but signed too long ago or too far in the future.
     #[error("the signed timestamp is outside the allowed tolerance")]
     TimestampOutOfTolerance,
+    /// An authentic JWT with neither `iat` nor `exp`: it would be valid forever.
+    #[error(
+        "the token carries neither `iat` nor `exp`, so it would be valid forever; if your sender omits both, set sources.frontegg.jwt_allow_untimed_tokens = true"
+    )]
+    UntimedToken,
+    /// An authentic JWT whose claims describe another request (event key, tenant, body digest).
+    #[error("the token's claims describe another request: its `{0}` claim does not match the body")]
+    ClaimMismatch(&'static str),
+    /// An authentic JWT that already came with another body (found by the receiver, which
+    /// remembers tokens; the verifier itself keeps no state).
+    #[error("this token already came with another body: each request needs its own token")]
+    TokenReused,
 }
 
 impl VerifyError {
@@ -108,15 +127,45 @@ impl VerifyError {
             VerifyError::MissingSignature => "missing_signature",
             VerifyError::InvalidSignature => "invalid_signature",
             VerifyError::TimestampOutOfTolerance => "timestamp_out_of_tolerance",
+            VerifyError::UntimedToken => "untimed_token",
+            VerifyError::ClaimMismatch(_) => "claim_mismatch",
+            VerifyError::TokenReused => "token_reused",
+        }
+    }
+
+    /// Which failure is reported when several schemes fail: one about a credential that is
+    /// authentic beats a wrong one, which beats none at all.
+    fn rank(&self) -> u8 {
+        match self {
+            VerifyError::MissingSignature => 0,
+            VerifyError::InvalidSignature => 1,
+            VerifyError::TimestampOutOfTolerance
+            | VerifyError::UntimedToken
+            | VerifyError::ClaimMismatch(_)
+            | VerifyError::TokenReused => 2,
         }
     }
 }
 
-/// What verified the request.
+/// What verified the request, and what its signature covers besides the body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
     /// The first configured scheme that accepted the request.
     pub scheme: Scheme,
+    /// Standard Webhooks' `webhook-id`, which its signature covers: a delivery's own key.
+    pub message_id: Option<String>,
+    /// The `frontegg-jwt` token that was accepted.
+    pub token: Option<jwt::AcceptedToken>,
+}
+
+impl Verified {
+    fn by(scheme: Scheme) -> Self {
+        Self {
+            scheme,
+            message_id: None,
+            token: None,
+        }
+    }
 }
 
 /// Looks up a request header by lower-case name; lets callers adapt any header map.
@@ -192,20 +241,15 @@ impl Verifier {
     /// headers, else [`VerifyError::TimestampOutOfTolerance`] if any scheme
     /// failed on time, else [`VerifyError::InvalidSignature`].
     pub fn verify(&self, body: &[u8], headers: &dyn HeaderSource, now_unix: i64) -> Result<Verified, VerifyError> {
-        let (mut credentials_seen, mut out_of_tolerance) = (false, false);
+        let mut reported = VerifyError::MissingSignature;
         for &scheme in &self.schemes {
             match self.verify_scheme(scheme, body, headers, now_unix) {
-                Ok(()) => return Ok(Verified { scheme }),
-                Err(VerifyError::MissingSignature) => {}
-                Err(VerifyError::InvalidSignature) => credentials_seen = true,
-                Err(VerifyError::TimestampOutOfTolerance) => (credentials_seen, out_of_tolerance) = (true, true),
+                Ok(verified) => return Ok(verified),
+                Err(e) if e.rank() > reported.rank() => reported = e,
+                Err(_) => {}
             }
         }
-        Err(match (credentials_seen, out_of_tolerance) {
-            (false, _) => VerifyError::MissingSignature,
-            (true, true) => VerifyError::TimestampOutOfTolerance,
-            (true, false) => VerifyError::InvalidSignature,
-        })
+        Err(reported)
     }
 
     fn verify_scheme(
@@ -214,19 +258,31 @@ impl Verifier {
         body: &[u8],
         headers: &dyn HeaderSource,
         now: i64,
-    ) -> Result<(), VerifyError> {
+    ) -> Result<Verified, VerifyError> {
         let opts = &self.options;
         match scheme {
-            Scheme::FronteggJwt => jwt::verify(
-                headers.header(&opts.jwt_header),
-                &self.secrets,
-                now,
-                opts.jwt_leeway_secs,
-            ),
-            Scheme::HmacSha256 => hmac_hex::verify(headers.header(&opts.hmac_header), body, &self.secrets),
+            Scheme::FronteggJwt => {
+                let rules = jwt::TimeRules {
+                    leeway_secs: opts.jwt_leeway_secs,
+                    max_age_secs: opts.jwt_max_age_secs,
+                    allow_untimed: opts.jwt_allow_untimed,
+                };
+                let token = jwt::verify(headers.header(&opts.jwt_header), &self.secrets, now, &rules)?;
+                Ok(Verified {
+                    token: Some(token),
+                    ..Verified::by(scheme)
+                })
+            }
+            Scheme::HmacSha256 => {
+                hmac_hex::verify(headers.header(&opts.hmac_header), body, &self.secrets).map(|()| Verified::by(scheme))
+            }
             Scheme::StandardWebhooks => {
                 let sent = standard::Headers::from_source(headers);
-                standard::verify(sent, body, &self.secrets, now, opts.tolerance_secs)
+                standard::verify(sent, body, &self.secrets, now, opts.tolerance_secs)?;
+                Ok(Verified {
+                    message_id: present(sent.id).map(str::to_owned),
+                    ..Verified::by(scheme)
+                })
             }
         }
     }
@@ -339,8 +395,8 @@ mod tests {
         let v = verifier(&Scheme::ALL, &["s3cret"]);
         for scheme in Scheme::ALL {
             assert_eq!(
-                v.verify(BODY, &signed(scheme, "s3cret", NOW), NOW),
-                Ok(Verified { scheme })
+                v.verify(BODY, &signed(scheme, "s3cret", NOW), NOW).map(|v| v.scheme),
+                Ok(scheme)
             );
         }
     }
@@ -350,8 +406,8 @@ mod tests {
         let v = verifier(&Scheme::ALL, &["new", "old"]);
         for scheme in Scheme::ALL {
             assert_eq!(
-                v.verify(BODY, &signed(scheme, "old", NOW), NOW),
-                Ok(Verified { scheme })
+                v.verify(BODY, &signed(scheme, "old", NOW), NOW).map(|v| v.scheme),
+                Ok(scheme)
             );
         }
     }
@@ -399,13 +455,9 @@ mod tests {
         let v = verifier(&Scheme::ALL, &["s3cret"]);
         let mut headers = signed(Scheme::StandardWebhooks, "s3cret", NOW);
         headers.push(("x-webhook-secret".into(), "not-a-jwt".into()));
-        let verified = v.verify(BODY, &headers, NOW);
-        assert_eq!(
-            verified,
-            Ok(Verified {
-                scheme: Scheme::StandardWebhooks
-            })
-        );
+        let verified = v.verify(BODY, &headers, NOW).unwrap();
+        assert_eq!(verified.scheme, Scheme::StandardWebhooks);
+        assert_eq!(verified.message_id.as_deref(), Some("msg_1"));
     }
 
     #[test]
@@ -429,12 +481,7 @@ mod tests {
         let secrets = vec![SecretString::from("s3cret".to_string())];
         let v = Verifier::new(vec![Scheme::HmacSha256], secrets, options);
         let wire = map(&[("X-Hub-Signature-256", headers[0].1.as_str())]);
-        assert_eq!(
-            v.verify(BODY, &wire, NOW),
-            Ok(Verified {
-                scheme: Scheme::HmacSha256
-            })
-        );
+        assert_eq!(v.verify(BODY, &wire, NOW).map(|v| v.scheme), Ok(Scheme::HmacSha256));
     }
 
     #[test]

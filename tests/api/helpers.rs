@@ -14,6 +14,8 @@ use tenantgate::verify::{self, Scheme, VerifyOptions};
 /// TEST SECRETS: labelled as such, used only by the test suite.
 pub const TEST_SECRET: &str = "test-secret-current-not-real";
 pub const TEST_PREVIOUS_SECRET: &str = "test-secret-previous-not-real";
+/// TEST KEY for subscription secrets at rest (base64 of 32 bytes), used only by the test suite.
+pub const TEST_ENCRYPTION_KEY: &str = "dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcy1vayE=";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -66,10 +68,12 @@ pub struct TestApp {
     _database: TestDatabase,
 }
 
-/// Settings as shipped, pointed at a fresh database, on a free port, with the test secrets.
+/// Settings as shipped (the development profile, without the credentials it would generate),
+/// pointed at a fresh database, on a free port, with the test secrets.
 pub fn test_settings() -> Settings {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
-    let mut settings = Settings::load(&dir).expect("the shipped configuration loads");
+    let mut settings = Settings::read(&dir).expect("the shipped configuration reads");
+    settings.notifications.encryption_keys = vec![SecretString::from(TEST_ENCRYPTION_KEY.to_owned())];
     settings.server.port = 0;
     settings.database.connect_timeout_secs = 2;
     settings.database.pool_size = 8;

@@ -1,35 +1,101 @@
-//! Bearer-token check for the admin API, constant-time.
+//! Bearer tokens for the admin API, each with a role, checked in constant time.
+//!
+//! A handler names the role it needs by taking [`Viewer`] (any valid token: reads) or
+//! [`Operator`] (operator tokens only: actions) among its arguments.
 
 use std::future::{ready, Ready};
 
 use actix_web::{web, FromRequest, HttpRequest};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::config::Role;
 use crate::http::error::ApiError;
 use crate::http::AppState;
 
-/// Present in a handler's arguments: the request carried a valid admin token.
-#[derive(Debug, Clone, Copy)]
-pub struct Admin;
+/// The configured tokens, hashed once at start, each with its role.
+#[derive(Clone, Default)]
+pub struct AdminTokens(Vec<([u8; 32], Role)>);
 
-impl FromRequest for Admin {
+impl AdminTokens {
+    pub fn new(grants: Vec<(SecretString, Role)>) -> Self {
+        Self(
+            grants
+                .into_iter()
+                .map(|(token, role)| (hash(token.expose_secret()), role))
+                .collect(),
+        )
+    }
+
+    /// The role of `presented`, comparing it with every token in constant time (a token listed
+    /// twice gets its highest role). `None` when it matches none.
+    pub fn role_of(&self, presented: &str) -> Option<Role> {
+        // Hashing first gives equal lengths, so the comparison time says nothing about the token.
+        let presented = hash(presented);
+        let mut found = None;
+        for (token, role) in &self.0 {
+            if bool::from(token.ct_eq(&presented)) {
+                found = found.max(Some(*role));
+            }
+        }
+        found
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Shows how many tokens there are, never their hashes.
+impl std::fmt::Debug for AdminTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AdminTokens({})", self.0.len())
+    }
+}
+
+fn hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.trim().as_bytes()).into()
+}
+
+/// Present in a handler's arguments: the request carried a valid admin token (any role).
+#[derive(Debug, Clone, Copy)]
+pub struct Viewer;
+
+/// Present in a handler's arguments: the request carried an operator token.
+#[derive(Debug, Clone, Copy)]
+pub struct Operator;
+
+impl FromRequest for Viewer {
     type Error = ApiError;
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        ready(check(req))
+        ready(role(req).map(|_| Viewer))
     }
 }
 
-fn check(req: &HttpRequest) -> Result<Admin, ApiError> {
+impl FromRequest for Operator {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        ready(role(req).and_then(|role| match role {
+            Role::Operator => Ok(Operator),
+            Role::Viewer => Err(ApiError::Forbidden(
+                "this action needs an operator token; the token sent is a viewer's (read-only)".into(),
+            )),
+        }))
+    }
+}
+
+fn role(req: &HttpRequest) -> Result<Role, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("no state")))?;
     if state.admin_tokens.is_empty() {
         return Err(ApiError::AdminUnauthorized(
-            "the admin API is disabled: set admin.tokens".into(),
+            "the admin API is closed: no admin.tokens are configured".into(),
         ));
     }
     let presented = req
@@ -37,15 +103,39 @@ fn check(req: &HttpRequest) -> Result<Admin, ApiError> {
         .get(actix_web::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .filter(|token| !token.trim().is_empty())
         .ok_or_else(|| ApiError::AdminUnauthorized("missing bearer token (Authorization: Bearer <token>)".into()))?;
-    // Hashing first gives equal lengths, so the comparison time says nothing about the token.
-    let presented = Sha256::digest(presented.trim().as_bytes());
-    let matched = state.admin_tokens.iter().fold(subtle::Choice::from(0), |acc, token| {
-        acc | Sha256::digest(token.expose_secret().as_bytes()).ct_eq(&presented)
-    });
-    if bool::from(matched) {
-        Ok(Admin)
-    } else {
-        Err(ApiError::AdminUnauthorized("the bearer token is not valid".into()))
+    state
+        .admin_tokens
+        .role_of(presented)
+        .ok_or_else(|| ApiError::AdminUnauthorized("the bearer token is not valid".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens() -> AdminTokens {
+        AdminTokens::new(vec![
+            (SecretString::from("operator-token".to_owned()), Role::Operator),
+            (SecretString::from("viewer-token".to_owned()), Role::Viewer),
+            (SecretString::from("both".to_owned()), Role::Viewer),
+            (SecretString::from("both".to_owned()), Role::Operator),
+        ])
+    }
+
+    #[test]
+    fn each_token_has_its_role_and_others_have_none() {
+        let tokens = tokens();
+        assert_eq!(tokens.role_of("operator-token"), Some(Role::Operator));
+        assert_eq!(tokens.role_of("viewer-token"), Some(Role::Viewer));
+        assert_eq!(tokens.role_of("both"), Some(Role::Operator));
+        assert_eq!(tokens.role_of("viewer-token-x"), None);
+        assert_eq!(tokens.role_of(""), None);
+    }
+
+    #[test]
+    fn debug_output_shows_no_hash() {
+        assert_eq!(format!("{:?}", tokens()), "AdminTokens(4)");
     }
 }

@@ -4,7 +4,7 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{limit, utc, Admin};
+use super::{limit, utc, Operator, Viewer};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::AppState;
 use crate::notifications::{subscriptions as subs, NotificationType, CATALOG};
@@ -21,8 +21,8 @@ pub struct NotificationCatalog {
 /// The notification types, and the envelope they come in.
 #[utoipa::path(get, path = "/api/admin/notifications/events", tag = "notifications",
     responses((status = 200, body = NotificationCatalog), (status = 401, body = ErrorBody)),
-    security(("bearer" = [])))]
-pub async fn catalog(_: Admin) -> HttpResponse {
+    security(("bearer" = ["viewer"])))]
+pub async fn catalog(_: Viewer) -> HttpResponse {
     HttpResponse::Ok().json(NotificationCatalog {
         event_types: CATALOG.to_vec(),
         envelope: r#"{"id": "msg_…", "type": "workspace.provisioned", "timestamp": "RFC 3339", "tenant_id": "…", "data": {…}}, signed with Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature)"#,
@@ -115,9 +115,9 @@ pub struct DeliveryPage {
 #[utoipa::path(get, path = "/api/admin/notifications/subscriptions/{id}/deliveries", tag = "notifications",
     params(("id" = String, Path), DeliveryQuery),
     responses((status = 200, body = DeliveryPage), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)),
-    security(("bearer" = [])))]
+    security(("bearer" = ["viewer"])))]
 pub async fn list(
-    _: Admin,
+    _: Viewer,
     state: web::Data<AppState>,
     id: web::Path<String>,
     query: web::Query<DeliveryQuery>,
@@ -149,9 +149,9 @@ pub async fn list(
 /// Sends a finished delivery (succeeded or dead) again, at once, with a fresh retry schedule.
 #[utoipa::path(post, path = "/api/admin/notifications/deliveries/{id}/redeliver", tag = "notifications",
     params(("id" = i64, Path, description = "delivery id")),
-    responses((status = 200, description = "queued"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 401, body = ErrorBody)),
-    security(("bearer" = [])))]
-pub async fn redeliver(_: Admin, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    responses((status = 200, description = "queued"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = ["operator"])))]
+pub async fn redeliver(_: Operator, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let now = chrono::Utc::now().naive_utc();
     match state.db.run(move |c| store::redeliver(c, id, now)).await? {

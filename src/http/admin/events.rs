@@ -4,7 +4,7 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{limit, parse_time, utc, Admin};
+use super::{limit, parse_time, utc, Operator, Viewer};
 use crate::events::EventKind;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::AppState;
@@ -75,9 +75,9 @@ pub struct EventPage {
 /// Events, newest first.
 #[utoipa::path(get, path = "/api/admin/events", tag = "admin", params(ListQuery),
     responses((status = 200, body = EventPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
-    security(("bearer" = [])))]
+    security(("bearer" = ["viewer"])))]
 pub async fn list(
-    _: Admin,
+    _: Viewer,
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -136,8 +136,8 @@ pub struct EventDetail {
 /// One event with its payload and every attempt.
 #[utoipa::path(get, path = "/api/admin/events/{id}", tag = "admin", params(("id" = i64, Path, description = "event id")),
     responses((status = 200, body = EventDetail), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)),
-    security(("bearer" = [])))]
-pub async fn show(_: Admin, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    security(("bearer" = ["viewer"])))]
+pub async fn show(_: Viewer, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let found = state
         .db
@@ -162,9 +162,9 @@ pub async fn show(_: Admin, state: web::Data<AppState>, id: web::Path<i64>) -> R
 
 /// Puts a finished event back to `pending` (its history is kept; an audit entry records it).
 #[utoipa::path(post, path = "/api/admin/events/{id}/replay", tag = "admin", params(("id" = i64, Path, description = "event id")),
-    responses((status = 200, description = "requeued"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 401, body = ErrorBody)),
-    security(("bearer" = [])))]
-pub async fn replay_one(_: Admin, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    responses((status = 200, description = "requeued"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = ["operator"])))]
+pub async fn replay_one(_: Operator, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let now = chrono::Utc::now().naive_utc();
     match state
@@ -204,10 +204,10 @@ pub struct ReplayFilter {
 
 /// Requeues every finished event that matches the filter.
 #[utoipa::path(post, path = "/api/admin/events/replay", tag = "admin", request_body = ReplayFilter,
-    responses((status = 200, description = "`{\"requeued\": n}`"), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)),
-    security(("bearer" = [])))]
+    responses((status = 200, description = "`{\"requeued\": n}`"), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = ["operator"])))]
 pub async fn replay_matching(
-    _: Admin,
+    _: Operator,
     state: web::Data<AppState>,
     body: web::Json<ReplayFilter>,
 ) -> Result<HttpResponse, ApiError> {

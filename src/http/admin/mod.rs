@@ -10,7 +10,7 @@ pub mod tenants;
 use actix_web::web;
 use chrono::{DateTime, NaiveDateTime, Utc};
 
-pub use auth::Admin;
+pub use auth::{AdminTokens, Operator, Viewer};
 
 use super::error::ApiError;
 

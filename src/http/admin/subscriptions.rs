@@ -5,7 +5,7 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{utc, Admin};
+use super::{utc, Operator, Viewer};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::AppState;
 use crate::notifications::destination::DestinationError;
@@ -88,10 +88,10 @@ pub struct TestSendResult {
 
 /// Subscribes a URL to notifications; answers the subscription with its secret, shown once.
 #[utoipa::path(post, path = "/api/admin/notifications/subscriptions", tag = "notifications", request_body = NewSubscription,
-    responses((status = 201, body = SubscriptionWithSecret), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
-    security(("bearer" = [])))]
+    responses((status = 201, body = SubscriptionWithSecret), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = ["operator"])))]
 pub async fn create(
-    _: Admin,
+    _: Operator,
     state: web::Data<AppState>,
     body: web::Json<NewSubscription>,
 ) -> Result<HttpResponse, ApiError> {
@@ -103,8 +103,8 @@ pub async fn create(
 /// Every subscription, oldest first.
 #[utoipa::path(get, path = "/api/admin/notifications/subscriptions", tag = "notifications",
     responses((status = 200, body = SubscriptionList), (status = 401, body = ErrorBody)),
-    security(("bearer" = [])))]
-pub async fn list(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    security(("bearer" = ["viewer"])))]
+pub async fn list(_: Viewer, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let rows = state.db.run(store::list_subscriptions).await?;
     Ok(HttpResponse::Ok().json(SubscriptionList {
         subscriptions: rows.iter().map(SubscriptionView::from).collect(),
@@ -113,8 +113,8 @@ pub async fn list(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, 
 
 #[utoipa::path(get, path = "/api/admin/notifications/subscriptions/{id}", tag = "notifications", params(("id" = String, Path)),
     responses((status = 200, body = SubscriptionView), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)),
-    security(("bearer" = [])))]
-pub async fn show(_: Admin, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    security(("bearer" = ["viewer"])))]
+pub async fn show(_: Viewer, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let row = subs::find(&state.db, &id).await?;
     Ok(HttpResponse::Ok().json(SubscriptionView::from(&row)))
 }
@@ -124,10 +124,10 @@ pub async fn show(_: Admin, state: web::Data<AppState>, id: web::Path<String>) -
 /// automatic disable).
 #[utoipa::path(patch, path = "/api/admin/notifications/subscriptions/{id}", tag = "notifications", params(("id" = String, Path)),
     request_body = SubscriptionChange,
-    responses((status = 200, body = SubscriptionView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)),
-    security(("bearer" = [])))]
+    responses((status = 200, body = SubscriptionView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = ["operator"])))]
 pub async fn update(
-    _: Admin,
+    _: Operator,
     state: web::Data<AppState>,
     id: web::Path<String>,
     body: web::Json<SubscriptionChange>,
@@ -139,9 +139,9 @@ pub async fn update(
 
 /// Deletes a subscription with its deliveries and their log.
 #[utoipa::path(delete, path = "/api/admin/notifications/subscriptions/{id}", tag = "notifications", params(("id" = String, Path)),
-    responses((status = 204, description = "deleted"), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)),
-    security(("bearer" = [])))]
-pub async fn delete(_: Admin, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    responses((status = 204, description = "deleted"), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = ["operator"])))]
+pub async fn delete(_: Operator, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     subs::delete(&state.db, &id, now()).await?;
     tracing::info!(subscription.id = %id, "subscription deleted");
     Ok(HttpResponse::NoContent().finish())
@@ -150,9 +150,9 @@ pub async fn delete(_: Admin, state: web::Data<AppState>, id: web::Path<String>)
 /// A new signing secret, shown once. The previous one keeps signing deliveries (each then carries
 /// both signatures) for `notifications.rotation_grace_secs`.
 #[utoipa::path(post, path = "/api/admin/notifications/subscriptions/{id}/rotate-secret", tag = "notifications", params(("id" = String, Path)),
-    responses((status = 200, body = SubscriptionWithSecret), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)),
-    security(("bearer" = [])))]
-pub async fn rotate(_: Admin, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    responses((status = 200, body = SubscriptionWithSecret), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = ["operator"])))]
+pub async fn rotate(_: Operator, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let row = subs::rotate(&state.db, &id, state.rotation_grace, now()).await?;
     tracing::info!(subscription.id = %row.id, "subscription secret rotated");
     Ok(HttpResponse::Ok().json(SubscriptionWithSecret::from(&row)))
@@ -161,9 +161,9 @@ pub async fn rotate(_: Admin, state: web::Data<AppState>, id: web::Path<String>)
 /// Sends a signed `subscription.test` notification now and answers how it went (nothing is
 /// queued or retried).
 #[utoipa::path(post, path = "/api/admin/notifications/subscriptions/{id}/test", tag = "notifications", params(("id" = String, Path)),
-    responses((status = 200, body = TestSendResult), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)),
-    security(("bearer" = [])))]
-pub async fn test(_: Admin, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    responses((status = 200, body = TestSendResult), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = ["operator"])))]
+pub async fn test(_: Operator, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let result = subs::test_send(&state.db, &state.notifier, &id, now()).await?;
     Ok(HttpResponse::Ok().json(TestSendResult {
         delivered: result.delivered(),

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::events::EventSummary;
-use super::{limit, utc, Admin};
+use super::{limit, utc, Viewer};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::AppState;
 use crate::store::admin::{self, EventFilter};
@@ -63,9 +63,9 @@ pub struct TenantPage {
 /// Tenants and their workspaces, by tenant id.
 #[utoipa::path(get, path = "/api/admin/tenants", tag = "admin", params(TenantQuery),
     responses((status = 200, body = TenantPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
-    security(("bearer" = [])))]
+    security(("bearer" = ["viewer"])))]
 pub async fn list(
-    _: Admin,
+    _: Viewer,
     state: web::Data<AppState>,
     query: web::Query<TenantQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -94,8 +94,8 @@ pub async fn list(
 /// A tenant: its mapping, users, SSO setting and recent events.
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant_id}", tag = "admin", params(("tenant_id" = String, Path)),
     responses((status = 200, description = "`{mapping, users, sso, recent_events}`"), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)),
-    security(("bearer" = [])))]
-pub async fn show(_: Admin, state: web::Data<AppState>, tenant: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    security(("bearer" = ["viewer"])))]
+pub async fn show(_: Viewer, state: web::Data<AppState>, tenant: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let tenant = tenant.into_inner();
     let id = tenant.clone();
     let (mapping, users, sso, events) = state
@@ -146,8 +146,8 @@ pub struct StatsView {
 
 /// Counts by status and kind, the oldest pending age, and recent volume.
 #[utoipa::path(get, path = "/api/admin/stats", tag = "admin",
-    responses((status = 200, body = StatsView), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn stats(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    responses((status = 200, body = StatsView), (status = 401, body = ErrorBody)), security(("bearer" = ["viewer"])))]
+pub async fn stats(_: Viewer, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let now = chrono::Utc::now().naive_utc();
     let stats = state.db.run(move |c| admin::stats(c, now)).await?;
     Ok(HttpResponse::Ok().json(StatsView {

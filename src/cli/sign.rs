@@ -153,7 +153,7 @@ mod tests {
     use super::*;
 
     fn settings() -> Settings {
-        Settings::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config")).unwrap()
+        Settings::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config")).unwrap()
     }
 
     #[test]

@@ -7,11 +7,10 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 profile=${QUICKSTART_PROFILE---release}
-token='dev-only-admin-token-not-for-production'
 
 # The commands below must stay the README's commands.
 for line in 'cargo run --release -- serve' 'cargo run --release -- replay fixtures/frontegg' \
-            "curl -s localhost:8000/api/admin/events -H 'authorization: Bearer $token'"; do
+            'curl -s localhost:8000/api/admin/events -H "authorization: Bearer $(cat data/credentials/admin-token)"'; do
   grep -qF -- "$line" "$repo/README.md" || { echo "README no longer shows: $line" >&2; exit 1; }
 done
 
@@ -50,9 +49,13 @@ second=$(cargo run -q $profile -- replay fixtures/frontegg)
 echo "$second"
 [ "$(echo "$second" | grep -c ' duplicate ')" -eq "$fixtures" ] || { echo "a replay was not reported duplicate" >&2; exit 1; }
 
+[ "$(stat -c %a data/credentials/admin-token)" = 600 ] || { echo "the generated admin token is readable by others" >&2; exit 1; }
+grep -q 'Development credentials generated in data/credentials/' "$work/serve.log" || { cat "$work/serve.log"; echo "serve did not say where it keeps its credentials" >&2; exit 1; }
 echo "==> curl /api/admin/events"
-events=$(curl -s localhost:8000/api/admin/events -H "authorization: Bearer $token")
+events=$(curl -s localhost:8000/api/admin/events -H "authorization: Bearer $(cat data/credentials/admin-token)")
 count=$(echo "$events" | grep -o '"id":' | wc -l)
 [ "$count" -eq "$fixtures" ] || { echo "admin API lists $count events, expected $fixtures: $events" >&2; exit 1; }
-curl -sf localhost:8000/api/admin/tenants -H "authorization: Bearer $token" > /dev/null
+curl -sf localhost:8000/api/admin/tenants -H "authorization: Bearer $(cat data/credentials/admin-token)" > /dev/null
+status=$(curl -s -o /dev/null -w '%{http_code}' localhost:8000/api/admin/events -H 'authorization: Bearer dev-only-admin-token-not-for-production')
+[ "$status" = 401 ] || { echo "the formerly published admin token answered $status" >&2; exit 1; }
 echo "quick start: ok ($fixtures fixtures accepted, then duplicate; admin API lists them)"

@@ -9,10 +9,12 @@ use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use secrecy::ExposeSecret;
+use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
+use crate::health::HealthMonitor;
 use crate::http::{self, AppState};
 use crate::ingest::{Recorder, Source};
 use crate::metrics::Metrics;
@@ -31,6 +33,7 @@ pub struct Application {
     server: Server,
     state: web::Data<AppState>,
     engine: Engine,
+    monitor: HealthMonitor,
 }
 
 impl Application {
@@ -60,6 +63,11 @@ impl Application {
             Database::Pg(_) => settings.ingest.concurrent_batches,
         };
         let recorder = Recorder::spawn(db.clone(), settings.ingest.max_batch, concurrent_batches);
+        let gauges_every = Duration::from_secs(settings.metrics.refresh_interval_secs);
+        let (monitor, health) = HealthMonitor::start(db.clone(), metrics.clone(), gauges_every).await;
+        let metrics_token = Some(settings.metrics.token.expose_secret())
+            .filter(|token| !token.is_empty())
+            .map(|token| Sha256::digest(token.trim().as_bytes()).into());
         let state = web::Data::new(AppState {
             db,
             recorder,
@@ -72,6 +80,8 @@ impl Application {
             notifier: engine.notifier.clone(),
             notices: engine.notices.clone(),
             rotation_grace: Duration::from_secs(settings.notifications.rotation_grace_secs),
+            health,
+            metrics_token,
         });
         let address = (settings.server.host.as_str(), settings.port());
         let listener = TcpListener::bind(address)
@@ -89,6 +99,7 @@ impl Application {
             server,
             state,
             engine,
+            monitor,
         })
     }
 
@@ -116,6 +127,7 @@ impl Application {
             }
         };
         self.engine.stop().await;
+        self.monitor.shutdown().await;
         served
             .context("the HTTP server task failed")?
             .context("the HTTP server failed")?;

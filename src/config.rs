@@ -278,6 +278,15 @@ impl Settings {
         if self.metrics.refresh_interval_secs == 0 {
             bail!("metrics.refresh_interval_secs must be at least 1");
         }
+        let metrics_token = self.metrics.token.expose_secret();
+        if !metrics_token.is_empty()
+            && (metrics_token.trim() != metrics_token || metrics_token.chars().count() < admin::MIN_TOKEN_CHARS)
+        {
+            bail!(
+                "metrics.token must be empty (/metrics open) or a random value of at least {} characters without surrounding white space",
+                admin::MIN_TOKEN_CHARS
+            );
+        }
         self.worker.validate()?;
         self.retention.validate()?;
         self.notifications.validate()?;
@@ -428,7 +437,9 @@ mod tests {
         let mut settings = Settings::read(&dir).expect("the shipped configuration reads");
         settings.sources.frontegg.secrets = vec![SecretString::from("a-test-secret".to_owned())];
         settings.notifications.encryption_keys = vec![SecretString::from(TEST_KEY.to_owned())];
-        settings.validate().expect("the shipped configuration with credentials is valid");
+        settings
+            .validate()
+            .expect("the shipped configuration with credentials is valid");
         settings
     }
 
@@ -482,7 +493,10 @@ mod tests {
             for file in ["default.toml", "development.toml"] {
                 std::fs::copy(dir.join(file), tmp.path().join(file)).unwrap();
             }
-            let database = format!("[database]\nurl = \"sqlite://{}/tenantgate.db\"\n", tmp.path().display());
+            let database = format!(
+                "[database]\nurl = \"sqlite://{}/tenantgate.db\"\n",
+                tmp.path().display()
+            );
             std::fs::write(tmp.path().join("local.toml"), database + extra).unwrap();
             format!("{:#}", Settings::load(tmp.path()).unwrap_err())
         };

@@ -5,6 +5,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod events;
+pub mod health;
 pub mod http;
 pub mod ingest;
 pub mod metrics;

@@ -1,6 +1,6 @@
 //! Prometheus metrics: what arrives, what is refused, how processing and provider calls go.
-//! Queue depth and the oldest pending age are read from the database at scrape time, so every
-//! instance reports the shared truth.
+//! Queue depth and the oldest pending age come from the database, refreshed in the background
+//! (`crate::health`), so every instance reports the shared truth and a scrape costs no query.
 
 use std::time::Duration;
 
@@ -30,6 +30,7 @@ pub struct Metrics {
     purged: IntCounter,
     notifications: IntCounterVec,
     notification_latency: HistogramVec,
+    malformed: IntCounter,
 }
 
 impl Metrics {
@@ -100,6 +101,10 @@ impl Metrics {
             .buckets(BUCKETS.to_vec()),
             &["outcome"],
         )?;
+        let malformed = IntCounter::new(
+            "malformed_requests_total",
+            "Requests refused before routing because their HTTP could not be parsed (logged at most once per second)",
+        )?;
         for collector in [
             Box::new(received.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(verification_failures.clone()),
@@ -111,6 +116,7 @@ impl Metrics {
             Box::new(purged.clone()),
             Box::new(notifications.clone()),
             Box::new(notification_latency.clone()),
+            Box::new(malformed.clone()),
         ] {
             registry.register(collector)?;
         }
@@ -126,6 +132,7 @@ impl Metrics {
             purged,
             notifications,
             notification_latency,
+            malformed,
         })
     }
 
@@ -162,20 +169,23 @@ impl Metrics {
         self.purged.inc_by(count);
     }
 
-    /// The text exposition, with the database-derived gauges set from `stats` (kept as they
-    /// were when the database could not be read).
-    pub fn render(&self, stats: Option<&Stats>, now: chrono::NaiveDateTime) -> anyhow::Result<String> {
-        if let Some(stats) = stats {
-            for s in status::ALL {
-                self.events
-                    .with_label_values(&[s])
-                    .set(stats.by_status.get(s).copied().unwrap_or(0));
-            }
-            let age = stats
-                .oldest_pending_received_at
-                .map_or(0.0, |t| (now - t).num_milliseconds().max(0) as f64 / 1000.0);
-            self.oldest_pending.set(age);
+    /// Sets the database-derived gauges from one aggregation made at `now`.
+    pub fn set_queue(&self, stats: &Stats, now: chrono::NaiveDateTime) {
+        for s in status::ALL {
+            self.events
+                .with_label_values(&[s])
+                .set(stats.by_status.get(s).copied().unwrap_or(0));
         }
+        let age = stats
+            .oldest_pending_received_at
+            .map_or(0.0, |t| (now - t).num_milliseconds().max(0) as f64 / 1000.0);
+        self.oldest_pending.set(age);
+    }
+
+    /// The text exposition. Reads nothing but memory.
+    pub fn render(&self) -> anyhow::Result<String> {
+        let counted = crate::telemetry::malformed_requests();
+        self.malformed.inc_by(counted.saturating_sub(self.malformed.get()));
         let mut out = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut out)?;
         Ok(String::from_utf8(out)?)

@@ -5,8 +5,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::config::{LogFormat, LogSettings};
 
@@ -23,9 +26,43 @@ where
         .with_ansi(std::io::stdout().is_terminal() && std::io::stderr().is_terminal());
     // A second init (tests that build several apps) keeps the first subscriber.
     let _ = match settings.format {
-        LogFormat::Human => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
+        LogFormat::Human => builder.finish().with(MalformedRequests).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .finish()
+            .with(MalformedRequests)
+            .try_init(),
     };
+}
+
+/// Where actix's HTTP/1 connection handling logs requests it cannot parse, one error line each
+/// (`stream error: request parse error: …`), before any route or handler sees them.
+const HTTP_DISPATCH_TARGET: &str = "actix_http::h1::dispatcher";
+
+static MALFORMED: AtomicU64 = AtomicU64::new(0);
+static MALFORMED_LOG: Sampled = Sampled::new(Duration::from_secs(1));
+
+/// Requests refused as malformed HTTP since start (all counted, at most one logged a second).
+pub fn malformed_requests() -> u64 {
+    MALFORMED.load(Ordering::Relaxed)
+}
+
+/// Lets through at most one of actix's lines about a malformed request per second, like every
+/// other refusal: each line is written synchronously, so a flood of garbage would otherwise
+/// become a flood of log lines. Every one is counted (`malformed_requests_total`).
+struct MalformedRequests;
+
+impl<S: Subscriber> Layer<S> for MalformedRequests {
+    fn event_enabled(&self, event: &Event<'_>, _: Context<'_, S>) -> bool {
+        let metadata = event.metadata();
+        if metadata.target() != HTTP_DISPATCH_TARGET || *metadata.level() > Level::WARN {
+            return true;
+        }
+        MALFORMED.fetch_add(1, Ordering::Relaxed);
+        MALFORMED_LOG.admit(Instant::now()).is_some()
+    }
 }
 
 /// A log line repeated on every bad request is let through at most once per interval, the

@@ -142,14 +142,26 @@ mod tests {
     #[test]
     fn blank_short_or_padded_tokens_are_refused_naming_the_key() {
         for (toml, key) in [
-            (r#"tokens = [""]
-                viewer_tokens = []"#, "admin.tokens[0]"),
-            (r#"tokens = ["0123456789abcdef0123456789abcdef", "   "]
-                viewer_tokens = []"#, "admin.tokens[1]"),
-            (r#"tokens = []
-                viewer_tokens = ["short"]"#, "admin.viewer_tokens[0]"),
-            (r#"tokens = [" 0123456789abcdef0123456789abcdef"]
-                viewer_tokens = []"#, "admin.tokens[0]"),
+            (
+                r#"tokens = [""]
+                viewer_tokens = []"#,
+                "admin.tokens[0]",
+            ),
+            (
+                r#"tokens = ["0123456789abcdef0123456789abcdef", "   "]
+                viewer_tokens = []"#,
+                "admin.tokens[1]",
+            ),
+            (
+                r#"tokens = []
+                viewer_tokens = ["short"]"#,
+                "admin.viewer_tokens[0]",
+            ),
+            (
+                r#"tokens = [" 0123456789abcdef0123456789abcdef"]
+                viewer_tokens = []"#,
+                "admin.tokens[0]",
+            ),
         ] {
             let err = parse(toml).validate().unwrap_err().to_string();
             assert!(err.starts_with(key), "{toml}: {err}");

@@ -254,8 +254,14 @@ mod tests {
         )
         .unwrap();
         let err = refuse_tracked(dir.path(), "production").unwrap_err().to_string();
-        assert!(err.contains("admin.tokens is set in") && err.contains("production.toml"), "{err}");
-        assert!(err.contains("TENANTGATE__ADMIN__TOKENS") && err.contains("local.toml"), "{err}");
+        assert!(
+            err.contains("admin.tokens is set in") && err.contains("production.toml"),
+            "{err}"
+        );
+        assert!(
+            err.contains("TENANTGATE__ADMIN__TOKENS") && err.contains("local.toml"),
+            "{err}"
+        );
         // local.toml is the untracked layer: credentials may live there.
         std::fs::remove_file(dir.path().join("production.toml")).unwrap();
         std::fs::write(dir.path().join("local.toml"), "[admin]\ntokens = [\"x\"]\n").unwrap();
@@ -293,7 +299,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(folder.join("admin-token")).unwrap().permissions().mode();
+            let mode = std::fs::metadata(folder.join("admin-token"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
             let mode = std::fs::metadata(&folder).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o700);

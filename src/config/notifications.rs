@@ -153,7 +153,9 @@ mod tests {
             disable_after_failing_secs: 432_000,
             allowed_private_networks: vec![],
             allow_http: false,
-            encryption_keys: vec![SecretString::from("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_owned())],
+            encryption_keys: vec![SecretString::from(
+                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_owned(),
+            )],
         }
     }
 

@@ -215,7 +215,11 @@ mod tests {
         let bound = DateTime::from_timestamp(1_714_564_800, 0).unwrap();
         assert!(timestamp(&source(&json!("2024-05-01T12:00:00Z")), bound).is_ok());
         // Found attacking the release binary: a tenant.deleted dated 9999-12-31 blocked its tenant.
-        for later in [json!("9999-12-31T00:00:00Z"), json!("2024-05-01T12:00:01Z"), json!(1_714_564_801_000_i64)] {
+        for later in [
+            json!("9999-12-31T00:00:00Z"),
+            json!("2024-05-01T12:00:01Z"),
+            json!(1_714_564_801_000_i64),
+        ] {
             let err = timestamp(&source(&later), bound).unwrap_err();
             assert_eq!(err.field(), Some("x.y"), "{later}");
             assert!(err.to_string().contains("max_future_skew_secs"), "{err}");

@@ -9,7 +9,7 @@ mod webhooks;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder};
 
 use crate::ingest::Source;
@@ -38,6 +38,10 @@ pub struct AppState {
     pub notices: std::sync::Arc<tokio::sync::Notify>,
     /// How long a rotated-out subscription secret keeps signing.
     pub rotation_grace: std::time::Duration,
+    /// Readiness as last checked in the background.
+    pub health: crate::health::Health,
+    /// SHA-256 of `metrics.token`, when `/metrics` needs it.
+    pub metrics_token: Option<[u8; 32]>,
 }
 
 /// Registers every route on an actix app.
@@ -74,15 +78,50 @@ async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> 
     })
 }
 
-/// The request spans of `tracing_actix_web`, with an error line for server errors only. Its
-/// default adds a line for every error answer, client errors too: a second line for each refused
-/// delivery (already logged where it is refused, at a bounded rate), so a flood of bad requests
-/// became a flood of log lines. Client errors are counted in the metrics.
+/// The request spans of `tracing_actix_web`, with two changes to its default.
+///
+/// - The client address is the one resolved through `trusted_proxies`, as for the allow-list:
+///   the default believes `Forwarded`/`X-Forwarded-For` from anyone, so any client could write
+///   the address logged for it (and the `Host` it claims is kept out for the same reason).
+/// - An error line for server errors only. The default adds a line for every error answer,
+///   client errors too: a second line for each refused delivery (already logged where it is
+///   refused, at a bounded rate), so a flood of bad requests became a flood of log lines. Client
+///   errors are counted in the metrics.
 pub struct RequestSpans;
 
 impl RootSpanBuilder for RequestSpans {
     fn on_request_start(request: &ServiceRequest) -> tracing::Span {
-        DefaultRootSpanBuilder::on_request_start(request)
+        let client = request.app_data::<web::Data<AppState>>().and_then(|state| {
+            let forwarded = webhooks::forwarded_for(request.headers());
+            state
+                .frontegg
+                .client_address(request.peer_addr().map(|a| a.ip()), forwarded.as_deref())
+        });
+        let request_id = request
+            .extensions()
+            .get::<tracing_actix_web::RequestId>()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let user_agent = request
+            .headers()
+            .get(actix_web::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let empty = tracing::field::Empty;
+        tracing::info_span!(
+            "HTTP request",
+            http.method = %request.method(),
+            http.route = %request.match_pattern().unwrap_or_else(|| "default".into()),
+            http.target = %request.uri().path_and_query().map_or("", |p| p.as_str()),
+            http.client_ip = %client.map(|ip| ip.to_string()).unwrap_or_default(),
+            http.user_agent = %user_agent,
+            http.status_code = empty,
+            otel.kind = "server",
+            otel.status_code = empty,
+            request_id = %request_id,
+            exception.message = empty,
+            exception.details = empty,
+        )
     }
 
     fn on_request_end<B: MessageBody>(span: tracing::Span, outcome: &Result<ServiceResponse<B>, actix_web::Error>) {

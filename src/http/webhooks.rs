@@ -111,7 +111,7 @@ pub async fn catalog() -> HttpResponse {
 
 /// All `X-Forwarded-For` lines: a proxy may add its own line instead of appending to the
 /// client's, and reading only the first would let the client's line decide.
-fn forwarded_for(headers: &HeaderMap) -> Option<String> {
+pub(super) fn forwarded_for(headers: &HeaderMap) -> Option<String> {
     let lines: Vec<&str> = headers
         .get_all("x-forwarded-for")
         .filter_map(|v| v.to_str().ok())

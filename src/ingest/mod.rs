@@ -115,9 +115,14 @@ impl Source {
         self.refusals.admit(Instant::now())
     }
 
+    /// The client's address: the peer, or what a trusted proxy forwarded.
+    pub fn client_address(&self, peer: Option<IpAddr>, forwarded_for: Option<&str>) -> Option<IpAddr> {
+        client_ip::client_address(peer, forwarded_for, &self.trusted_proxies)
+    }
+
     /// Refuses senders outside the allow-list.
     pub fn check_address(&self, peer: Option<IpAddr>, forwarded_for: Option<&str>) -> Result<(), IngestError> {
-        let client = client_ip::client_address(peer, forwarded_for, &self.trusted_proxies);
+        let client = self.client_address(peer, forwarded_for);
         if client_ip::is_allowed(client, &self.allowed) {
             Ok(())
         } else {

@@ -1,7 +1,9 @@
-//! One body per token. A `frontegg-jwt` token proves who sent a request, not what it carried, so
-//! a captured token could carry any body for as long as it is fresh. Each accepted token is bound
-//! to the first body it carried until it can no longer be used: the same body again is a
-//! redelivery (answered `duplicate` by the inbox), another body is refused.
+//! One body per single-use token. A `frontegg-jwt` token proves who sent a request, not what it
+//! carried, so a captured token could carry any body for as long as it is fresh. A token with a
+//! `jti` claim is single-use by its sender's promise: it is bound to the first body it carried
+//! until it can no longer be used; the same body again is a redelivery (answered `duplicate` by
+//! the inbox), another body is refused. A token without `jti` may legitimately repeat (the same
+//! `{"iat": …}` token for every request of one second), so nothing is bound to it.
 //!
 //! The binding lives in this process: with several instances, a captured token can carry one
 //! other body per instance, within the token's short life. The allow-list closes that door.
@@ -35,16 +37,20 @@ struct Ledger {
 pub struct TokenReused;
 
 impl TokenLedger {
-    /// Binds `token` to `body` (its SHA-256), or refuses when it is bound to another body.
+    /// Binds a single-use `token` to `body` (its SHA-256), or refuses when it is bound to
+    /// another body. A token without an id binds nothing.
     pub fn bind(&self, token: &AcceptedToken, body: Digest, now_unix: i64) -> Result<(), TokenReused> {
+        let Some(id) = token.id else {
+            return Ok(());
+        };
         let mut ledger = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         ledger.forget(now_unix);
-        match ledger.bodies.get(&token.fingerprint) {
+        match ledger.bodies.get(&id) {
             Some((bound, _)) if *bound == body => Ok(()),
             Some(_) => Err(TokenReused),
             None => {
-                ledger.bodies.insert(token.fingerprint, (body, token.usable_until));
-                ledger.order.push_back((token.usable_until, token.fingerprint));
+                ledger.bodies.insert(id, (body, token.usable_until));
+                ledger.order.push_back((token.usable_until, id));
                 Ok(())
             }
         }
@@ -71,7 +77,7 @@ mod tests {
 
     fn token(n: u8, usable_until: i64) -> AcceptedToken {
         AcceptedToken {
-            fingerprint: [n; 32],
+            id: Some([n; 32]),
             usable_until,
             claims: RequestClaims::default(),
         }
@@ -88,6 +94,18 @@ mod tests {
     }
 
     #[test]
+    fn a_token_without_an_id_binds_nothing() {
+        let ledger = TokenLedger::default();
+        let repeatable = AcceptedToken {
+            id: None,
+            ..token(0, 1_000)
+        };
+        assert_eq!(ledger.bind(&repeatable, [7; 32], 900), Ok(()));
+        assert_eq!(ledger.bind(&repeatable, [8; 32], 900), Ok(()));
+        assert!(ledger.inner.lock().unwrap().bodies.is_empty());
+    }
+
+    #[test]
     fn a_token_past_its_life_is_forgotten() {
         let ledger = TokenLedger::default();
         ledger.bind(&token(1, 1_000), [7; 32], 900).unwrap();
@@ -101,10 +119,10 @@ mod tests {
     fn memory_is_bounded() {
         let ledger = TokenLedger::default();
         for n in 0..(CAPACITY + 10) {
-            let mut fingerprint = [0u8; 32];
-            fingerprint[..8].copy_from_slice(&(n as u64).to_le_bytes());
+            let mut id = [0u8; 32];
+            id[..8].copy_from_slice(&(n as u64).to_le_bytes());
             let t = AcceptedToken {
-                fingerprint,
+                id: Some(id),
                 usable_until: 10_000,
                 claims: RequestClaims::default(),
             };

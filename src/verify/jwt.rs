@@ -51,12 +51,15 @@ impl Default for TimeRules {
     }
 }
 
-/// A token that verified: who it is (its fingerprint), until when it may be used, and what it
-/// says about the request.
+/// A token that verified: its id, until when it may be used, and what it says about the
+/// request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AcceptedToken {
-    /// SHA-256 of the token as sent.
-    pub fingerprint: [u8; 32],
+    /// SHA-256 of the token's `jti` claim, when it has one: an id the sender promises is unique
+    /// (RFC 7519 §4.1.7), so a token with one is single-use. Tokens without one may be identical
+    /// for different requests (a token of `{"iat": …}` only is the same for every request sent
+    /// within one second), so nothing can be bound to them.
+    pub id: Option<[u8; 32]>,
     /// The last second (Unix) at which the token is still accepted.
     pub usable_until: i64,
     pub claims: RequestClaims,
@@ -108,14 +111,18 @@ impl RequestClaims {
     }
 }
 
-/// An HS256 JWT with claims `{"iat": now, "exp": now + 300}` signed with `secret`.
+/// An HS256 JWT for one request, signed with `secret`: `iat` now, `exp` five minutes later, a
+/// random `jti` (single-use) and `bodySha256`, the body's digest, so that the token is worth
+/// nothing with another body.
 ///
 /// # Errors
 /// Only if `jsonwebtoken` fails to sign, which it does not for HMAC keys.
-pub fn token(secret: &str, now_unix: i64) -> Result<String, jsonwebtoken::errors::Error> {
+pub fn token(secret: &str, now_unix: i64, body: &[u8]) -> Result<String, jsonwebtoken::errors::Error> {
     let claims = serde_json::json!({
         "iat": now_unix,
         "exp": now_unix.saturating_add(SIGNED_TOKEN_LIFETIME_SECS),
+        "jti": uuid::Uuid::new_v4().simple().to_string(),
+        "bodySha256": hex::encode(Sha256::digest(body)),
     });
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
@@ -213,8 +220,13 @@ pub fn verify(
         return Err(VerifyError::InvalidSignature);
     };
     let usable_until = check_times(&data.claims, now_unix, rules)?;
+    let id = data
+        .claims
+        .get("jti")
+        .and_then(Value::as_str)
+        .map(|jti| Sha256::digest(jti.as_bytes()).into());
     Ok(AcceptedToken {
-        fingerprint: Sha256::digest(token.as_bytes()).into(),
+        id,
         usable_until,
         claims: RequestClaims::from_claims(&data.claims),
     })
@@ -263,13 +275,17 @@ mod tests {
 
     #[test]
     fn a_token_from_the_signing_helper_verifies() {
-        assert_eq!(check(&token(SECRET, NOW).unwrap()), Ok(()));
+        assert_eq!(check(&token(SECRET, NOW, b"{}").unwrap()), Ok(()));
     }
 
     #[test]
     fn hs384_and_hs512_tokens_are_accepted() {
         for alg in [Algorithm::HS384, Algorithm::HS512] {
-            assert_eq!(check(&encode(alg, &json!({"sub": "tenant", "iat": NOW}))), Ok(()), "{alg:?}");
+            assert_eq!(
+                check(&encode(alg, &json!({"sub": "tenant", "iat": NOW}))),
+                Ok(()),
+                "{alg:?}"
+            );
         }
     }
 
@@ -353,9 +369,23 @@ mod tests {
             verified(json!({"iat": NOW, "exp": NOW + 86_400})).usable_until,
             NOW + DEFAULT_MAX_AGE_SECS + JWT_LEEWAY_SECS
         );
-        let a = verified(json!({"iat": NOW}));
+        assert_eq!(verified(json!({"iat": NOW})).id, None, "no jti, no id");
+        let a = verified(json!({"iat": NOW, "jti": "one"}));
         let b = verified(json!({"iat": NOW, "jti": "other"}));
-        assert_ne!(a.fingerprint, b.fingerprint, "each token has its own fingerprint");
+        assert!(a.id.is_some() && a.id != b.id);
+    }
+
+    #[test]
+    fn the_signing_helper_makes_single_use_tokens_bound_to_their_body() {
+        let body = br#"{"eventKey":"frontegg.tenant.created"}"#;
+        let accepted = |t: &str| verify(Some(t), &secrets(&[SECRET]), NOW, &TimeRules::default()).unwrap();
+        let (a, b) = (
+            accepted(&token(SECRET, NOW, body).unwrap()),
+            accepted(&token(SECRET, NOW, body).unwrap()),
+        );
+        assert!(a.id.is_some() && a.id != b.id, "two tokens of one second differ");
+        let digest = hex::encode(Sha256::digest(body));
+        assert_eq!(a.claims.body_sha256.as_deref(), Some(digest.as_str()));
     }
 
     #[test]
@@ -407,14 +437,20 @@ mod tests {
 
     #[test]
     fn an_expired_token_is_out_of_tolerance() {
-        let expired = encode(Algorithm::HS256, &json!({"iat": NOW - 60, "exp": NOW - JWT_LEEWAY_SECS - 1}));
+        let expired = encode(
+            Algorithm::HS256,
+            &json!({"iat": NOW - 60, "exp": NOW - JWT_LEEWAY_SECS - 1}),
+        );
         assert_eq!(check(&expired), Err(VerifyError::TimestampOutOfTolerance));
     }
 
     #[test]
     fn a_token_expired_within_the_leeway_is_accepted() {
         assert_eq!(
-            check(&encode(Algorithm::HS256, &json!({"iat": NOW - 60, "exp": NOW - JWT_LEEWAY_SECS}))),
+            check(&encode(
+                Algorithm::HS256,
+                &json!({"iat": NOW - 60, "exp": NOW - JWT_LEEWAY_SECS})
+            )),
             Ok(())
         );
     }
@@ -424,7 +460,10 @@ mod tests {
         let early = encode(Algorithm::HS256, &json!({"iat": NOW, "nbf": NOW + JWT_LEEWAY_SECS + 1}));
         assert_eq!(check(&early), Err(VerifyError::TimestampOutOfTolerance));
         assert_eq!(
-            check(&encode(Algorithm::HS256, &json!({"iat": NOW, "nbf": NOW + JWT_LEEWAY_SECS}))),
+            check(&encode(
+                Algorithm::HS256,
+                &json!({"iat": NOW, "nbf": NOW + JWT_LEEWAY_SECS})
+            )),
             Ok(())
         );
     }
@@ -440,7 +479,7 @@ mod tests {
 
     #[test]
     fn any_configured_secret_may_match_during_rotation() {
-        let old = token("old", NOW).unwrap();
+        let old = token("old", NOW, b"{}").unwrap();
         assert!(verify(Some(&old), &secrets(&["new", "old"]), NOW, &rules(30)).is_ok());
         assert_eq!(
             verify(Some(&old), &secrets(&["new"]), NOW, &rules(30)).map(|_| ()),
@@ -465,7 +504,11 @@ mod tests {
             json!(i64::MIN),
             json!(1.5e9),
         ] {
-            for claims in [json!({"exp": exp, "nbf": exp}), json!({"iat": exp}), json!({"iat": NOW, "exp": exp})] {
+            for claims in [
+                json!({"exp": exp, "nbf": exp}),
+                json!({"iat": exp}),
+                json!({"iat": NOW, "exp": exp}),
+            ] {
                 let result = check(&encode(Algorithm::HS256, &claims));
                 assert!(
                     result.is_ok() || result == Err(VerifyError::TimestampOutOfTolerance),

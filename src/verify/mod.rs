@@ -319,7 +319,7 @@ pub fn sign(
     options: &VerifyOptions,
 ) -> Vec<(String, String)> {
     match scheme {
-        Scheme::FronteggJwt => jwt::token(secret, now_unix)
+        Scheme::FronteggJwt => jwt::token(secret, now_unix, body)
             .map(|token| vec![(options.jwt_header.trim().to_ascii_lowercase(), token)])
             .unwrap_or_default(),
         Scheme::HmacSha256 => vec![(

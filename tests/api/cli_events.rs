@@ -234,5 +234,8 @@ fn events_commands_need_an_existing_database() {
     command.env("DATABASE_URL", "sqlite://nowhere/tenantgate.db");
     let err = failure(&run(command));
     assert!(err.contains("no database at nowhere/tenantgate.db"), "{err}");
-    assert!(!dir.path().join("nowhere").exists(), "no database is created");
+    assert!(
+        !dir.path().join("nowhere/tenantgate.db").exists(),
+        "no database is created"
+    );
 }

@@ -10,8 +10,13 @@ use tenantgate::verify::{Scheme, Verifier, VerifyOptions};
 use crate::binary::{run, tenantgate, Server};
 use crate::helpers::*;
 
-/// The development configuration's labelled test secret (config/development.toml).
-const DEV_SECRET: &str = "dev-only-secret-not-for-production";
+/// The webhook secret the development profile generated in `dir` (run as a new user would, in a
+/// fresh folder), if it did.
+fn dev_secret(dir: &Path) -> Option<String> {
+    std::fs::read_to_string(dir.join("data/credentials/webhook-secret"))
+        .ok()
+        .map(|s| s.trim().to_owned())
+}
 
 fn fixtures(folder: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(folder)
@@ -32,14 +37,18 @@ fn json_files(folder: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// Runs `tenantgate replay ARGS…` in a fresh folder, with the clean environment.
-fn replay(args: &[&str]) -> Output {
-    let dir = tempfile::tempdir().unwrap();
+/// Runs `tenantgate replay ARGS…` in `dir` (where the server runs, so both read the development
+/// credentials generated there), with the clean environment. The secret is printed only by the
+/// run that generates it, once.
+fn replay(dir: &Path, args: &[&str]) -> Output {
     let mut all = vec!["replay"];
     all.extend_from_slice(args);
-    let output = run(tenantgate(dir.path(), &all));
+    let existing = dev_secret(dir);
+    let output = run(tenantgate(dir, &all));
     let printed = text(&output.stdout) + &text(&output.stderr);
-    assert!(!printed.contains(DEV_SECRET), "replay printed the secret:\n{printed}");
+    if let Some(secret) = existing {
+        assert!(!printed.contains(&secret), "replay printed the secret:\n{printed}");
+    }
     output
 }
 
@@ -69,7 +78,7 @@ fn answers(output: &Output, files: &[PathBuf]) -> Vec<(String, String, i64)> {
 
 /// Replays fixtures/frontegg twice: stored the first time (the unknown event as `ignored`),
 /// every file a duplicate of the same event the second time.
-fn replay_twice_against(server: &Server, scheme: Option<&str>) {
+fn replay_twice_against(dir: &Path, server: &Server, scheme: Option<&str>) {
     let folder = fixtures("frontegg");
     let files = json_files(&folder);
     let mut args = vec![folder.to_str().unwrap(), "--url", server.address.as_str()];
@@ -77,7 +86,7 @@ fn replay_twice_against(server: &Server, scheme: Option<&str>) {
         args.extend(["--scheme", scheme]);
     }
 
-    let first = replay(&args);
+    let first = replay(dir, &args);
     assert_eq!(first.status.code(), Some(0), "{scheme:?}: {}", text(&first.stderr));
     let stored = answers(&first, &files);
     for (file, (http, answer, _)) in files.iter().zip(&stored) {
@@ -97,7 +106,7 @@ fn replay_twice_against(server: &Server, scheme: Option<&str>) {
     let summary = format!("{n} sent: {} accepted, 0 duplicate, 1 ignored, 0 failed", n - 1);
     assert_eq!(text(&first.stdout).lines().last(), Some(summary.as_str()));
 
-    let second = replay(&args);
+    let second = replay(dir, &args);
     assert_eq!(second.status.code(), Some(0), "{scheme:?}: {}", text(&second.stderr));
     for ((http, answer, id), (_, _, first_id)) in answers(&second, &files).iter().zip(&stored) {
         assert_eq!(
@@ -114,7 +123,7 @@ fn replay_twice_against(server: &Server, scheme: Option<&str>) {
 fn replaying_a_folder_stores_every_file_once_and_a_rerun_is_all_duplicates() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(tenantgate(dir.path(), &["serve"]));
-    replay_twice_against(&server, None);
+    replay_twice_against(dir.path(), &server, None);
 }
 
 #[test]
@@ -122,7 +131,7 @@ fn replaying_with_each_scheme_is_accepted_then_duplicate() {
     for scheme in Scheme::ALL {
         let dir = tempfile::tempdir().unwrap();
         let server = Server::start(tenantgate(dir.path(), &["serve"]));
-        replay_twice_against(&server, Some(scheme.as_str()));
+        replay_twice_against(dir.path(), &server, Some(scheme.as_str()));
     }
 }
 
@@ -132,12 +141,15 @@ fn a_refused_file_is_reported_with_its_status_and_the_exit_code_is_1() {
     let server = Server::start(tenantgate(dir.path(), &["serve"]));
     let malformed = fixtures("bad").join("malformed.json");
     let good = fixtures("flat").join("tenant-created.json");
-    let output = replay(&[
-        malformed.to_str().unwrap(),
-        good.to_str().unwrap(),
-        "--url",
-        &server.address,
-    ]);
+    let output = replay(
+        dir.path(),
+        &[
+            malformed.to_str().unwrap(),
+            good.to_str().unwrap(),
+            "--url",
+            &server.address,
+        ],
+    );
     assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
     let stdout = text(&output.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
@@ -153,7 +165,8 @@ fn a_refused_file_is_reported_with_its_status_and_the_exit_code_is_1() {
 #[test]
 fn a_receiver_that_does_not_answer_is_a_failure() {
     let file = fixtures("flat").join("tenant-created.json");
-    let output = replay(&[file.to_str().unwrap(), "--url", "http://127.0.0.1:1"]);
+    let dir = tempfile::tempdir().unwrap();
+    let output = replay(dir.path(), &[file.to_str().unwrap(), "--url", "http://127.0.0.1:1"]);
     assert_eq!(output.status.code(), Some(1));
     let stdout = text(&output.stdout);
     assert!(
@@ -170,7 +183,7 @@ fn a_receiver_that_does_not_answer_is_a_failure() {
 fn replay_refuses_an_empty_folder_a_missing_file_and_a_configuration_without_a_secret() {
     let empty = tempfile::tempdir().unwrap();
     std::fs::write(empty.path().join("notes.txt"), "not a payload").unwrap();
-    let output = replay(&[empty.path().to_str().unwrap()]);
+    let output = replay(empty.path(), &[empty.path().to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(1));
     assert!(
         text(&output.stderr).contains("holds no .json files"),
@@ -178,7 +191,7 @@ fn replay_refuses_an_empty_folder_a_missing_file_and_a_configuration_without_a_s
         text(&output.stderr)
     );
 
-    let output = replay(&["/no/such/fixture.json"]);
+    let output = replay(empty.path(), &["/no/such/fixture.json"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(
         text(&output.stderr).contains("/no/such/fixture.json"),
@@ -192,6 +205,7 @@ fn replay_refuses_an_empty_folder_a_missing_file_and_a_configuration_without_a_s
         let mut no_secret = tenantgate(dir.path(), &[command, file.to_str().unwrap()]);
         no_secret
             .env("TENANTGATE_ENV", "production")
+            .env("TENANTGATE__NOTIFICATIONS__ENCRYPTION_KEYS", TEST_ENCRYPTION_KEY)
             .env("TENANTGATE__SOURCES__FRONTEGG__INSECURE_SKIP_VERIFICATION", "true");
         let output = run(no_secret);
         assert_eq!(output.status.code(), Some(1), "{command}");
@@ -269,5 +283,6 @@ fn sign_uses_the_first_configured_scheme_and_the_given_url() {
         stdout.contains("curl -X POST https://abc.ngrok-free.app/api/webhooks/frontegg "),
         "{stdout}"
     );
-    assert!(!stdout.contains(DEV_SECRET), "{stdout}");
+    let secret = dev_secret(dir.path()).expect("the development profile generated its webhook secret");
+    assert!(!stdout.contains(&secret), "{stdout}");
 }

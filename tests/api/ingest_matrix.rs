@@ -73,13 +73,16 @@ fn cells(scheme: Scheme) -> Vec<Cell> {
         name: "tampered body",
         body: body("tampered-changed"),
         headers: h,
-        // Frontegg's JWT authenticates the sender but does not cover the body.
+        // The JWT scheme does not sign the body, but the tokens `sign` makes carry its digest.
         expect: if scheme == Scheme::FronteggJwt {
-            Expect::Accepted
+            Expect::Refused("claim_mismatch")
         } else {
             Expect::Refused("invalid_signature")
         },
     });
+    if scheme == Scheme::FronteggJwt {
+        cells.extend(jwt_cells(now, &body));
+    }
     let (stale, future) = match scheme {
         Scheme::FronteggJwt => (
             (
@@ -134,6 +137,52 @@ fn cells(scheme: Scheme) -> Vec<Cell> {
     cells
 }
 
+/// Tokens as an attacker would bring them (found attacking the release binary: each of the
+/// first three passed), and what a token without claims about its request still allows.
+fn jwt_cells(now: i64, body: &dyn Fn(&str) -> Vec<u8>) -> Vec<Cell> {
+    let ten_years = 10 * 365 * 86_400;
+    let cell = |name, claims: serde_json::Value, expect| Cell {
+        name,
+        body: body(name),
+        headers: jwt_with(claims),
+        expect,
+    };
+    vec![
+        cell(
+            "no claims at all",
+            serde_json::json!({}),
+            Expect::Refused("untimed_token"),
+        ),
+        cell(
+            "issued ten years ago",
+            serde_json::json!({"iat": now - ten_years}),
+            Expect::Refused("timestamp_out_of_tolerance"),
+        ),
+        cell(
+            "expiring in 9999",
+            serde_json::json!({"exp": 253_402_300_799_i64}),
+            Expect::Refused("timestamp_out_of_tolerance"),
+        ),
+        cell(
+            "issued in the future",
+            serde_json::json!({"iat": now + SKEW}),
+            Expect::Refused("timestamp_out_of_tolerance"),
+        ),
+        cell(
+            "claims another event",
+            serde_json::json!({"iat": now, "eventKey": "frontegg.tenant.deleted"}),
+            Expect::Refused("claim_mismatch"),
+        ),
+        // A fresh token that says nothing about its request proves only its sender: README's
+        // security section says why `allowed_ips` matters for this scheme.
+        cell(
+            "fresh, no request claims",
+            serde_json::json!({"iat": now}),
+            Expect::Accepted,
+        ),
+    ]
+}
+
 on_both_backends! {
     async fn every_scheme_answers_every_signature_case_exactly(backend) {
         let mut failures = Vec::new();
@@ -149,6 +198,8 @@ on_both_backends! {
                         Some("invalid_signature") => "invalid_signature",
                         Some("missing_signature") => "missing_signature",
                         Some("timestamp_out_of_tolerance") => "timestamp_out_of_tolerance",
+                        Some("untimed_token") => "untimed_token",
+                        Some("claim_mismatch") => "claim_mismatch",
                         _ => "(unexpected code)",
                     }),
                     _ => Expect::Refused("(unexpected status)"),

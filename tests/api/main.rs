@@ -4,6 +4,7 @@
 mod helpers;
 
 mod admin;
+mod attacks;
 mod bench_cli;
 mod binary;
 mod cli;

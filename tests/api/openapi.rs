@@ -119,3 +119,70 @@ async fn the_openapi_document_parses_and_lists_every_route_the_app_serves() {
         "undocumented extras or missing routes"
     );
 }
+
+/// A viewer's token on an operator's route answers 403, and every token on a route whose role it
+/// has is let through: what the document says each route needs is what the route checks.
+#[tokio::test]
+async fn every_admin_route_lets_in_exactly_the_roles_its_document_names() {
+    const OPERATOR: &str = "test-operator-token-0123456789abcdef";
+    const VIEWER: &str = "test-viewer-token-0123456789abcdefgh";
+    let app = spawn_app_with(Backend::Sqlite, |s| {
+        s.admin.tokens = vec![
+            OPERATOR.to_owned().into(),
+            tenantgate::config::admin::TokenEntry::WithRole {
+                token: VIEWER.to_owned().into(),
+                role: tenantgate::config::Role::Viewer,
+            },
+        ]
+    })
+    .await;
+    let spec: serde_json::Value = app.get("/api/openapi.json").await.json().await.unwrap();
+    let mut operator_routes = 0;
+    for (method, documented, concrete) in ROUTES {
+        let security = &spec["paths"][documented][method]["security"];
+        let Some(role) = security[0]["bearer"][0].as_str() else {
+            continue;
+        };
+        assert!(
+            ["viewer", "operator"].contains(&role),
+            "{method} {documented}: {security}"
+        );
+        let call = |token: &'static str| {
+            app.client
+                .request(
+                    method.to_uppercase().parse().unwrap(),
+                    format!("{}{concrete}", app.address),
+                )
+                .bearer_auth(token)
+                .json(&serde_json::json!({"status": "dead"}))
+                .send()
+        };
+        let as_operator = call(OPERATOR).await.unwrap().status().as_u16();
+        assert!(
+            ![401, 403].contains(&as_operator),
+            "{method} {documented} refused an operator"
+        );
+        let as_viewer = call(VIEWER).await.unwrap();
+        let status = as_viewer.status().as_u16();
+        if role == "operator" {
+            operator_routes += 1;
+            let body: serde_json::Value = as_viewer.json().await.unwrap();
+            assert_eq!(
+                (status, body["error"].as_str()),
+                (403, Some("forbidden")),
+                "{method} {documented}"
+            );
+            let responses = &spec["paths"][documented][method]["responses"];
+            assert!(
+                responses.get("403").is_some(),
+                "{method} {documented} does not document its 403"
+            );
+        } else {
+            assert!(![401, 403].contains(&status), "{method} {documented} refused a viewer");
+        }
+    }
+    assert_eq!(
+        operator_routes, 8,
+        "replay one, replay by filter, five subscription actions, redeliver"
+    );
+}

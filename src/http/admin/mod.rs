@@ -81,6 +81,6 @@ fn parse_time(name: &str, value: Option<&str>) -> Result<Option<NaiveDateTime>, 
 }
 
 /// Stored times are UTC; show them as such.
-fn utc(t: NaiveDateTime) -> String {
+pub(crate) fn utc(t: NaiveDateTime) -> String {
     t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }

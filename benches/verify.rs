@@ -13,7 +13,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use secrecy::SecretString;
-use tenantgate::verify::{sign, Scheme, Verified, Verifier, VerifyError, VerifyOptions};
+use tenantgate::verify::{sign, Scheme, Verifier, VerifyError, VerifyOptions};
 
 const BODY: &[u8] = include_bytes!("../fixtures/frontegg/user-activated.json");
 const NOW: i64 = 1_700_000_000;
@@ -34,7 +34,7 @@ fn bench_verify(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(BODY.len() as u64));
     for scheme in Scheme::ALL {
         let (verifier, headers) = (verifier(scheme), headers(scheme, OLD_SECRET));
-        assert_eq!(verifier.verify(BODY, &headers, NOW), Ok(Verified { scheme }));
+        assert_eq!(verifier.verify(BODY, &headers, NOW).map(|v| v.scheme), Ok(scheme));
         group.bench_function(scheme.as_str(), |b| {
             b.iter(|| verifier.verify(black_box(BODY), black_box(&headers), black_box(NOW)))
         });

@@ -19,6 +19,8 @@ use crate::http::{self, AppState};
 use crate::ingest::{Recorder, Source};
 use crate::metrics::Metrics;
 use crate::notifications::dispatcher::Dispatcher;
+use crate::notifications::reseal::seal_stored_secrets;
+use crate::notifications::sealing::Sealer;
 use crate::notifications::sender::Sender;
 use crate::provisioning::handlers::Context as HandlerContext;
 use crate::provisioning::provider::WorkspaceProvider;
@@ -45,7 +47,7 @@ impl Application {
             migrate(&db).await?;
         }
         let metrics = Arc::new(Metrics::new()?);
-        let engine = Engine::start(&settings, db.clone(), metrics.clone())?;
+        let engine = Engine::start(&settings, db.clone(), metrics.clone()).await?;
         let frontegg = Source::new("frontegg", settings.sources.frontegg.clone());
         if frontegg.settings.insecure_skip_verification {
             tracing::warn!("sources.frontegg.insecure_skip_verification is on: unsigned requests are accepted");
@@ -78,6 +80,7 @@ impl Application {
             admin_tokens: http::admin::AdminTokens::new(settings.admin.grants()),
             metrics,
             notifier: engine.notifier.clone(),
+            sealer: engine.sealer.clone(),
             notices: engine.notices.clone(),
             rotation_grace: Duration::from_secs(settings.notifications.rotation_grace_secs),
             health,
@@ -145,7 +148,7 @@ pub async fn run_workers(mut settings: Settings) -> anyhow::Result<()> {
     }
     settings.worker.enabled = true;
     tracing::info!(environment = %settings.environment, "tenantgate worker starting");
-    let engine = Engine::start(&settings, db, Arc::new(Metrics::new()?))?;
+    let engine = Engine::start(&settings, db, Arc::new(Metrics::new()?)).await?;
     shutdown_signal().await;
     tracing::info!("shutdown signal received: finishing in-flight events");
     engine.stop().await;
@@ -170,6 +173,7 @@ struct Engine {
     provider: Arc<dyn WorkspaceProvider>,
     wake: Arc<Notify>,
     notifier: Sender,
+    sealer: Sealer,
     notices: Arc<Notify>,
     workers: Option<Workers>,
     retention: Option<RetentionJob>,
@@ -179,7 +183,10 @@ struct Engine {
 }
 
 impl Engine {
-    fn start(settings: &Settings, db: Database, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
+    async fn start(settings: &Settings, db: Database, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
+        // Before anything signs: no subscription secret stays in plain text, nor under an old key.
+        let sealer = Sealer::new(&settings.notifications.encryption_keys)?;
+        seal_stored_secrets(&db, &sealer).await?;
         let provider = build_provider(&settings.provider, metrics.clone())?;
         if provider.mode() == DryRun.mode() {
             tracing::warn!("provider is dry-run: no workspace is really created (set provider.kind = \"airbyte\")");
@@ -193,6 +200,7 @@ impl Engine {
                 provider,
                 wake,
                 notifier,
+                sealer,
                 notices,
                 workers: None,
                 retention: None,
@@ -216,6 +224,7 @@ impl Engine {
             Dispatcher::spawn(
                 db.clone(),
                 notifier.clone(),
+                sealer.clone(),
                 settings.notifications.clone(),
                 notices.clone(),
                 metrics.clone(),
@@ -239,6 +248,7 @@ impl Engine {
             provider,
             wake,
             notifier,
+            sealer,
             notices,
             workers: Some(workers),
             retention,

@@ -2,10 +2,13 @@
 //! managed in the database directly (no server needed), as the admin API does.
 
 use anyhow::Context;
+use secrecy::ExposeSecret;
 
 use super::output::{or_dash, print_table, time};
 use super::{SubscriptionAddArgs, SubscriptionsCommand};
 use crate::config::Settings;
+use crate::notifications::reseal::seal_stored_secrets;
+use crate::notifications::sealing::Sealer;
 use crate::notifications::sender::Sender;
 use crate::notifications::subscriptions::{self as subs, NewSubscription};
 use crate::store::notifications as store;
@@ -13,6 +16,9 @@ use crate::store::notifications as store;
 pub(super) async fn run(settings: &Settings, command: SubscriptionsCommand) -> anyhow::Result<()> {
     let db = super::events::open(settings).await?;
     let sender = Sender::new(&settings.notifications)?;
+    // As at a server's start: the commands below find every secret sealed with the first key.
+    let sealer = Sealer::new(&settings.notifications.encryption_keys)?;
+    seal_stored_secrets(&db, &sealer).await?;
     let now = chrono::Utc::now().naive_utc();
     match command {
         SubscriptionsCommand::List => {
@@ -59,10 +65,11 @@ pub(super) async fn run(settings: &Settings, command: SubscriptionsCommand) -> a
                 tenant_id: tenant,
                 description,
             };
-            let created = subs::create(&db, &sender, new, now).await?;
-            println!("subscription {} created for {}", created.id, created.url);
-            println!("events: {}", created.types().join(", "));
-            println!("secret: {}", created.secret);
+            let created = subs::create(&db, &sender, &sealer, new, now).await?;
+            let (row, secret) = (&created.subscription, created.secret.expose_secret());
+            println!("subscription {} created for {}", row.id, row.url);
+            println!("events: {}", row.types().join(", "));
+            println!("secret: {secret}");
             println!("(the secret is shown only now: verify deliveries with it, as Standard Webhooks does)");
             Ok(())
         }
@@ -72,7 +79,7 @@ pub(super) async fn run(settings: &Settings, command: SubscriptionsCommand) -> a
             Ok(())
         }
         SubscriptionsCommand::Test { id } => {
-            let result = subs::test_send(&db, &sender, &id, now).await?;
+            let result = subs::test_send(&db, &sender, &sealer, &id, now).await?;
             let latency = result.duration.as_millis();
             match (result.delivered(), result.status) {
                 (true, Some(status)) => {

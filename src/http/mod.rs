@@ -34,6 +34,8 @@ pub struct AppState {
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
     /// Sends test notifications and checks subscription URLs.
     pub notifier: crate::notifications::sender::Sender,
+    /// Seals new subscription secrets and opens stored ones to sign test sends.
+    pub sealer: crate::notifications::sealing::Sealer,
     /// Wakes the notification dispatcher (a redelivery was queued).
     pub notices: std::sync::Arc<tokio::sync::Notify>,
     /// How long a rotated-out subscription secret keeps signing.

@@ -4,6 +4,11 @@
 //! Any answer but 2xx is retried on `notifications.retry_schedule_secs` with jitter (honouring
 //! `Retry-After`) until the schedule is spent; 410 Gone disables the subscription at once; a
 //! subscription whose deliveries have all failed for `disable_after_failing_secs` is disabled.
+//!
+//! A subscription whose stored secret does not open (its key is not configured, or the value
+//! was altered) gets nothing unsigned: each attempt fails without a request, with the reason
+//! as its error, and is retried like any other, so that restoring the key and restarting
+//! delivers it; once the schedule is spent the delivery is dead, `last_error` naming the key.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +17,9 @@ use chrono::NaiveDateTime;
 use tokio::sync::{watch, Notify, Semaphore};
 use tokio::task::JoinHandle;
 
+use super::sealing::Sealer;
 use super::sender::{SendResult, Sender};
+use super::subscriptions::signing_secrets;
 use crate::config::NotificationSettings;
 use crate::metrics::Metrics;
 use crate::provisioning::retry;
@@ -30,6 +37,7 @@ impl Dispatcher {
     pub fn spawn(
         db: Database,
         sender: Sender,
+        sealer: Sealer,
         settings: NotificationSettings,
         wake: Arc<Notify>,
         metrics: Arc<Metrics>,
@@ -42,6 +50,7 @@ impl Dispatcher {
         let shared = Arc::new(Shared {
             db,
             sender,
+            sealer,
             settings,
             metrics,
         });
@@ -62,6 +71,7 @@ impl Dispatcher {
 struct Shared {
     db: Database,
     sender: Sender,
+    sealer: Sealer,
     settings: NotificationSettings,
     metrics: Arc<Metrics>,
 }
@@ -132,20 +142,25 @@ async fn deliver(shared: &Shared, claim: Claimed) {
     let Shared {
         db,
         sender,
+        sealer,
         settings,
         metrics,
     } = shared;
     let started_at = now();
-    let secrets = claim.subscription.signing_secrets(started_at);
-    let result = sender
-        .send(
-            &claim.subscription.url,
-            &claim.message.id,
-            &claim.message.payload,
-            &secrets,
-            started_at.and_utc().timestamp(),
-        )
-        .await;
+    let result = match signing_secrets(sealer, &claim.subscription, started_at) {
+        Ok(secrets) => {
+            sender
+                .send(
+                    &claim.subscription.url,
+                    &claim.message.id,
+                    &claim.message.payload,
+                    &secrets,
+                    started_at.and_utc().timestamp(),
+                )
+                .await
+        }
+        Err(e) => SendResult::not_sent(format!("not sent: {e}")),
+    };
     let end = plan(settings, &claim, &result, started_at, now());
     let status = end.status;
     metrics.notification_attempt(&claim.message.event_type, status, result.duration);
@@ -305,8 +320,8 @@ mod tests {
                 event_types: "[\"*\"]".into(),
                 tenant_id: None,
                 description: None,
-                secret: "whsec_AAAA".into(),
-                previous_secret: None,
+                sealed_secret: "enc:v1:00000000:AAAA".into(),
+                sealed_previous_secret: None,
                 previous_secret_expires_at: None,
                 active: true,
                 disabled_reason: None,

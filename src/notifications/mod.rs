@@ -3,10 +3,13 @@
 //!
 //! Handlers queue notifications as effects, so they are written to the outbox in the same
 //! transaction as the change they announce ([`crate::store::notifications::enqueue`]); the
-//! [`dispatcher`] delivers them with retries; [`subscriptions`] manages who gets what.
+//! [`dispatcher`] delivers them with retries; [`subscriptions`] manages who gets what. Signing
+//! secrets are stored sealed ([`sealing`]); every start seals what is not ([`reseal`]).
 
 pub mod destination;
 pub mod dispatcher;
+pub mod reseal;
+pub mod sealing;
 pub mod sender;
 pub mod subscriptions;
 

@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
+use secrecy::{ExposeSecret, SecretString};
 
 use super::destination::DestinationPolicy;
 use crate::config::NotificationSettings;
@@ -26,6 +27,17 @@ pub struct SendResult {
 impl SendResult {
     pub fn delivered(&self) -> bool {
         self.status.is_some_and(|s| (200..300).contains(&s))
+    }
+
+    /// Nothing was sent, for this reason (e.g. the secret to sign with does not open).
+    pub fn not_sent(error: String) -> Self {
+        Self {
+            status: None,
+            body: None,
+            error: Some(error),
+            retry_after: None,
+            duration: Duration::ZERO,
+        }
     }
 }
 
@@ -67,7 +79,7 @@ impl Sender {
         url: &str,
         message_id: &str,
         payload: &str,
-        secrets: &[String],
+        secrets: &[SecretString],
         timestamp: i64,
     ) -> SendResult {
         let started = Instant::now();
@@ -86,7 +98,7 @@ impl Sender {
             .iter()
             .map(|secret| {
                 standard::signature(
-                    &standard::key_from_secret(secret),
+                    &standard::key_from_secret(secret.expose_secret()),
                     message_id,
                     timestamp,
                     payload.as_bytes(),

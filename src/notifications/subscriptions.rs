@@ -1,11 +1,15 @@
 //! Managing subscriptions: create (with a generated secret, shown once), change, rotate the
-//! secret, delete, and test sends. Shared by the admin API and the CLI.
+//! secret, delete, and test sends. Shared by the admin API and the CLI. Secrets are sealed
+//! before they are written and opened only to sign ([`super::sealing`]).
 
+use anyhow::Context as _;
 use base64::Engine as _;
 use chrono::NaiveDateTime;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::destination::DestinationError;
+use super::sealing::{SealError, Sealer};
 use super::sender::{SendResult, Sender};
 use super::{is_known_type, CATALOG, SUBSCRIPTION_TEST};
 use crate::store::notifications::{self as store, Subscription, SubscriptionUpdate};
@@ -36,11 +40,20 @@ fn known_types() -> String {
     CATALOG.iter().map(|t| t.name).collect::<Vec<_>>().join(", ")
 }
 
+/// A subscription as stored, with its new signing secret in plain text: what creating it or
+/// rotating its secret answers, the only time the secret is shown.
+#[derive(Debug, Clone)]
+pub struct WithSecret {
+    pub subscription: Subscription,
+    pub secret: SecretString,
+}
+
 /// What a new subscription asks for.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSubscription {
-    /// Where notifications are POSTed (http or https, a public address unless allowed).
+    /// Where notifications are POSTed: https (plain http only where `notifications.allow_http`
+    /// is true), a public address unless allowed.
     pub url: String,
     /// Types to receive, or `["*"]` for all (the default).
     #[serde(default = "all_types")]
@@ -77,22 +90,29 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Strin
     Option::<String>::deserialize(d).map(Some)
 }
 
-/// Creates a subscription; its secret is in the returned row (show it once).
+/// Creates a subscription with a new secret, stored sealed; answers it in plain text (show it
+/// once).
 pub async fn create(
     db: &Database,
     sender: &Sender,
+    sealer: &Sealer,
     new: NewSubscription,
     now: NaiveDateTime,
-) -> Result<Subscription, SubscriptionError> {
+) -> Result<WithSecret, SubscriptionError> {
     let url = sender.policy().check_url(&new.url).await?;
+    let id = format!("sub_{}", uuid::Uuid::new_v4().simple());
+    let secret = generate_secret()?;
+    let sealed_secret = sealer
+        .seal(&id, secret.expose_secret())
+        .context("cannot encrypt the new subscription's secret")?;
     let row = Subscription {
-        id: format!("sub_{}", uuid::Uuid::new_v4().simple()),
+        id,
         url: url.to_string(),
         event_types: types_json(&new.event_types)?,
         tenant_id: non_empty(new.tenant_id, "tenant_id")?,
         description: new.description.filter(|d| !d.trim().is_empty()),
-        secret: generate_secret()?,
-        previous_secret: None,
+        sealed_secret,
+        sealed_previous_secret: None,
         previous_secret_expires_at: None,
         active: true,
         disabled_reason: None,
@@ -110,7 +130,10 @@ pub async fn create(
         })
     })
     .await?;
-    Ok(row)
+    Ok(WithSecret {
+        subscription: row,
+        secret,
+    })
 }
 
 /// Applies a change; reactivating clears the reason and the failure clock. Only the columns
@@ -155,32 +178,42 @@ pub async fn update(
     apply_audited(db, id, update, "subscription.updated", detail, now).await
 }
 
-/// A new secret; the previous one keeps signing for `grace` (deliveries carry both signatures).
+/// A new secret, stored sealed and answered in plain text (show it once); the previous one
+/// keeps signing for `grace` (deliveries carry both signatures).
 pub async fn rotate(
     db: &Database,
+    sealer: &Sealer,
     id: &str,
     grace: std::time::Duration,
     now: NaiveDateTime,
-) -> Result<Subscription, SubscriptionError> {
+) -> Result<WithSecret, SubscriptionError> {
     let until = chrono::Duration::from_std(grace)
         .ok()
         .and_then(|g| now.checked_add_signed(g))
         .unwrap_or(NaiveDateTime::MAX);
     let secret = generate_secret()?;
+    let sealed = sealer
+        .seal(id, secret.expose_secret())
+        .context("cannot encrypt the new secret")?;
     let owned = id.to_owned();
-    db.run(move |c| {
-        c.transaction(|c| {
-            let row = store::rotate_secret(c, &owned, &secret, until, now)?;
+    let row = db
+        .run(move |c| {
+            c.transaction(|c| {
+                let row = store::rotate_secret(c, &owned, &sealed, until, now)?;
             if row.is_some() {
                 let detail =
                     serde_json::json!({"subscription_id": owned, "previous_valid_until": until.and_utc().to_rfc3339()});
-                store::audit(c, now, "subscription.secret_rotated", detail)?;
-            }
-            Ok(row)
+                    store::audit(c, now, "subscription.secret_rotated", detail)?;
+                }
+                Ok(row)
+            })
         })
+        .await?
+        .ok_or_else(|| SubscriptionError::NotFound(id.to_owned()))?;
+    Ok(WithSecret {
+        subscription: row,
+        secret,
     })
-    .await?
-    .ok_or_else(|| SubscriptionError::NotFound(id.to_owned()))
 }
 
 /// Applies the update and writes its audit entry in one transaction.
@@ -239,10 +272,12 @@ pub async fn find(db: &Database, id: &str) -> Result<Subscription, SubscriptionE
 }
 
 /// Sends a `subscription.test` notification now, signed like any other, and says how it went.
-/// Nothing is queued or retried.
+/// Nothing is queued or retried; a secret that does not open is told as the reason it was not
+/// sent.
 pub async fn test_send(
     db: &Database,
     sender: &Sender,
+    sealer: &Sealer,
     id: &str,
     now: NaiveDateTime,
 ) -> Result<SendResult, SubscriptionError> {
@@ -253,7 +288,10 @@ pub async fn test_send(
         serde_json::json!({"subscription_id": row.id}),
         now,
     );
-    let secrets = row.signing_secrets(now);
+    let secrets = match signing_secrets(sealer, &row, now) {
+        Ok(secrets) => secrets,
+        Err(e) => return Ok(SendResult::not_sent(e.to_string())),
+    };
     Ok(sender
         .send(
             &row.url,
@@ -265,14 +303,28 @@ pub async fn test_send(
         .await)
 }
 
+/// The secrets that sign a notification to `row` at `now` (the previous one too during a
+/// rotation's grace period), opened. Any that does not open fails the whole: nothing is sent
+/// with fewer signatures than the subscriber may expect.
+pub fn signing_secrets(
+    sealer: &Sealer,
+    row: &Subscription,
+    now: NaiveDateTime,
+) -> Result<Vec<SecretString>, SealError> {
+    row.sealed_signing_secrets(now)
+        .into_iter()
+        .map(|stored| sealer.open(&row.id, stored))
+        .collect()
+}
+
 /// A fresh `whsec_` secret: base64 of random bytes from the operating system.
-pub fn generate_secret() -> anyhow::Result<String> {
+pub fn generate_secret() -> anyhow::Result<SecretString> {
     let mut bytes = [0u8; SECRET_BYTES];
     getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("the operating system gave no random bytes: {e}"))?;
-    Ok(format!(
+    Ok(SecretString::from(format!(
         "whsec_{}",
         base64::engine::general_purpose::STANDARD.encode(bytes)
-    ))
+    )))
 }
 
 fn types_json(types: &[String]) -> Result<String, SubscriptionError> {
@@ -318,10 +370,56 @@ mod tests {
     }
 
     #[test]
+    fn both_secrets_sign_during_the_grace_period_and_one_that_does_not_open_fails_the_whole() {
+        let sealer = Sealer::new(&[SecretString::from("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")]).unwrap();
+        let at = |secs: i64| {
+            chrono::DateTime::from_timestamp(1_800_000_000 + secs, 0)
+                .unwrap()
+                .naive_utc()
+        };
+        let row = Subscription {
+            id: "sub_1".into(),
+            url: "https://example.com/hook".into(),
+            event_types: r#"["*"]"#.into(),
+            tenant_id: None,
+            description: None,
+            sealed_secret: sealer.seal("sub_1", "whsec_new").unwrap(),
+            sealed_previous_secret: Some(sealer.seal("sub_1", "whsec_old").unwrap()),
+            previous_secret_expires_at: Some(at(60)),
+            active: true,
+            disabled_reason: None,
+            failing_since: None,
+            created_at: at(0),
+            updated_at: at(0),
+        };
+        let opened = |now| -> Vec<String> {
+            let secrets = signing_secrets(&sealer, &row, now).unwrap();
+            secrets.iter().map(|s| s.expose_secret().to_owned()).collect()
+        };
+        assert_eq!(opened(at(59)), ["whsec_new", "whsec_old"]);
+        assert_eq!(opened(at(60)), ["whsec_new"], "the grace period is over");
+
+        let copied = Subscription {
+            sealed_previous_secret: Some(sealer.seal("sub_2", "whsec_other").unwrap()),
+            ..row.clone()
+        };
+        assert!(matches!(
+            signing_secrets(&sealer, &copied, at(0)),
+            Err(SealError::DoesNotOpen { .. })
+        ));
+        let plain = Subscription {
+            sealed_secret: "whsec_new".into(),
+            ..row
+        };
+        assert_eq!(signing_secrets(&sealer, &plain, at(0)).unwrap_err(), SealError::Plain);
+    }
+
+    #[test]
     fn generated_secrets_are_standard_webhooks_secrets_and_differ() {
         let (a, b) = (generate_secret().unwrap(), generate_secret().unwrap());
+        let (a, b) = (a.expose_secret(), b.expose_secret());
         assert_ne!(a, b);
-        let key = crate::verify::standard::key_from_secret(&a);
+        let key = crate::verify::standard::key_from_secret(a);
         assert_eq!(key.len(), SECRET_BYTES);
         assert!(a.starts_with("whsec_"));
     }

@@ -26,6 +26,7 @@ pub mod notifications;
 pub mod notify;
 pub mod retention;
 pub mod schema;
+pub mod subscription_secrets;
 pub mod tenants;
 mod url;
 

@@ -39,8 +39,12 @@ pub struct Subscription {
     pub event_types: String,
     pub tenant_id: Option<String>,
     pub description: Option<String>,
-    pub secret: String,
-    pub previous_secret: Option<String>,
+    /// The signing secret as stored: sealed (`crate::notifications::sealing`), opened only to sign.
+    #[diesel(column_name = secret)]
+    pub sealed_secret: String,
+    /// The secret a rotation replaced, sealed; it signs too until `previous_secret_expires_at`.
+    #[diesel(column_name = previous_secret)]
+    pub sealed_previous_secret: Option<String>,
     pub previous_secret_expires_at: Option<NaiveDateTime>,
     pub active: bool,
     pub disabled_reason: Option<String>,
@@ -63,13 +67,13 @@ impl Subscription {
         type_matches && tenant_matches
     }
 
-    /// The secrets deliveries are signed with at `now`: the current one, and the previous one
-    /// while its grace period after a rotation lasts.
-    pub fn signing_secrets(&self, now: NaiveDateTime) -> Vec<String> {
-        let mut secrets = vec![self.secret.clone()];
-        if let (Some(previous), Some(until)) = (&self.previous_secret, self.previous_secret_expires_at) {
+    /// The secrets deliveries are signed with at `now`, sealed as stored: the current one, and
+    /// the previous one while its grace period after a rotation lasts.
+    pub fn sealed_signing_secrets(&self, now: NaiveDateTime) -> Vec<&str> {
+        let mut secrets = vec![self.sealed_secret.as_str()];
+        if let (Some(previous), Some(until)) = (&self.sealed_previous_secret, self.previous_secret_expires_at) {
             if now < until {
-                secrets.push(previous.clone());
+                secrets.push(previous);
             }
         }
         secrets
@@ -189,7 +193,8 @@ pub fn insert_subscription(conn: &mut DbConn, row: &Subscription) -> Result<(), 
 }
 
 /// The columns a change sets; `None` leaves a column as it is (`Some(None)` sets it to null),
-/// so that a change never writes back what the dispatcher changed meanwhile.
+/// so that a change never writes back what the dispatcher changed meanwhile. Secrets are not
+/// among them: only [`rotate_secret`] writes a new one, sealed.
 #[derive(Debug, Clone, Default, AsChangeset)]
 #[diesel(table_name = subscriptions)]
 pub struct SubscriptionUpdate {
@@ -197,9 +202,6 @@ pub struct SubscriptionUpdate {
     pub event_types: Option<String>,
     pub tenant_id: Option<Option<String>>,
     pub description: Option<Option<String>>,
-    pub secret: Option<String>,
-    pub previous_secret: Option<Option<String>>,
-    pub previous_secret_expires_at: Option<Option<NaiveDateTime>>,
     pub active: Option<bool>,
     pub disabled_reason: Option<Option<String>>,
     pub failing_since: Option<Option<NaiveDateTime>>,
@@ -207,11 +209,12 @@ pub struct SubscriptionUpdate {
 }
 
 /// Replaces the secret in one statement: the secret being replaced becomes the previous one,
-/// valid until `until`, whatever another rotation did meanwhile. Returns the row as it is now.
+/// valid until `until`, whatever another rotation did meanwhile. Both are sealed for this row,
+/// so the copy opens as the previous secret. Returns the row as it is now.
 pub fn rotate_secret(
     conn: &mut DbConn,
     id: &str,
-    new_secret: &str,
+    sealed_secret: &str,
     until: NaiveDateTime,
     now: NaiveDateTime,
 ) -> Result<Option<Subscription>, StoreError> {
@@ -219,7 +222,7 @@ pub fn rotate_secret(
     with_conn!(conn, |c| diesel::update(s::notification_subscriptions.find(id))
         .set((
             s::previous_secret.eq(s::secret.nullable()),
-            s::secret.eq(new_secret),
+            s::secret.eq(sealed_secret),
             s::previous_secret_expires_at.eq(Some(until)),
             s::updated_at.eq(now),
         ))

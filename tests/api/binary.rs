@@ -29,8 +29,8 @@ pub fn run(mut command: Command) -> Output {
     command.output().expect("tenantgate runs")
 }
 
-/// `tenantgate ARGS…` with `DATABASE_URL` pointing at a test's database, run to completion off
-/// the async threads.
+/// `tenantgate ARGS…` with `DATABASE_URL` pointing at a test's database, and the test suite's
+/// encryption key (as the test's application has), run to completion off the async threads.
 pub async fn run_on_database(database_url: &str, args: &[&str]) -> Output {
     let (url, args) = (
         database_url.to_owned(),
@@ -40,7 +40,10 @@ pub async fn run_on_database(database_url: &str, args: &[&str]) -> Output {
         let dir = tempfile::tempdir().unwrap();
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let mut command = tenantgate(dir.path(), &args);
-        command.env("DATABASE_URL", url);
+        command.env("DATABASE_URL", url).env(
+            "TENANTGATE__NOTIFICATIONS__ENCRYPTION_KEYS",
+            crate::helpers::TEST_ENCRYPTION_KEY,
+        );
         run(command)
     })
     .await

@@ -2,6 +2,7 @@
 //! secret, and test sends.
 
 use actix_web::{web, HttpResponse};
+use secrecy::ExposeSecret;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -9,7 +10,9 @@ use super::{utc, Operator, Viewer};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::AppState;
 use crate::notifications::destination::DestinationError;
-use crate::notifications::subscriptions::{self as subs, NewSubscription, SubscriptionChange, SubscriptionError};
+use crate::notifications::subscriptions::{
+    self as subs, NewSubscription, SubscriptionChange, SubscriptionError, WithSecret,
+};
 use crate::store::notifications::{self as store, Subscription};
 
 /// A subscription as shown; its secret never is, except once when it is made.
@@ -58,11 +61,11 @@ pub struct SubscriptionWithSecret {
     secret: String,
 }
 
-impl From<&Subscription> for SubscriptionWithSecret {
-    fn from(s: &Subscription) -> Self {
+impl From<&WithSecret> for SubscriptionWithSecret {
+    fn from(s: &WithSecret) -> Self {
         Self {
-            subscription: s.into(),
-            secret: s.secret.clone(),
+            subscription: (&s.subscription).into(),
+            secret: s.secret.expose_secret().to_owned(),
         }
     }
 }
@@ -95,8 +98,8 @@ pub async fn create(
     state: web::Data<AppState>,
     body: web::Json<NewSubscription>,
 ) -> Result<HttpResponse, ApiError> {
-    let created = subs::create(&state.db, &state.notifier, body.into_inner(), now()).await?;
-    tracing::info!(subscription.id = %created.id, "subscription created");
+    let created = subs::create(&state.db, &state.notifier, &state.sealer, body.into_inner(), now()).await?;
+    tracing::info!(subscription.id = %created.subscription.id, "subscription created");
     Ok(HttpResponse::Created().json(SubscriptionWithSecret::from(&created)))
 }
 
@@ -153,8 +156,8 @@ pub async fn delete(_: Operator, state: web::Data<AppState>, id: web::Path<Strin
     responses((status = 200, body = SubscriptionWithSecret), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = ["operator"])))]
 pub async fn rotate(_: Operator, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let row = subs::rotate(&state.db, &id, state.rotation_grace, now()).await?;
-    tracing::info!(subscription.id = %row.id, "subscription secret rotated");
+    let row = subs::rotate(&state.db, &state.sealer, &id, state.rotation_grace, now()).await?;
+    tracing::info!(subscription.id = %row.subscription.id, "subscription secret rotated");
     Ok(HttpResponse::Ok().json(SubscriptionWithSecret::from(&row)))
 }
 
@@ -164,7 +167,7 @@ pub async fn rotate(_: Operator, state: web::Data<AppState>, id: web::Path<Strin
     responses((status = 200, body = TestSendResult), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = ["operator"])))]
 pub async fn test(_: Operator, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let result = subs::test_send(&state.db, &state.notifier, &id, now()).await?;
+    let result = subs::test_send(&state.db, &state.notifier, &state.sealer, &id, now()).await?;
     Ok(HttpResponse::Ok().json(TestSendResult {
         delivered: result.delivered(),
         status_code: result.status,

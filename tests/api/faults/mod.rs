@@ -28,7 +28,7 @@ use tenantgate::store::{admin, schema, Database, DbConn, StoreError};
 use tenantgate::with_conn;
 
 use crate::binary::{self, Server};
-use crate::helpers::{Backend, TEST_SECRET};
+use crate::helpers::{Backend, TEST_ENCRYPTION_KEY, TEST_SECRET};
 
 pub const AIRBYTE_TOKEN: &str = "test-airbyte-token-not-real";
 
@@ -97,6 +97,7 @@ impl Config {
                 "frontegg-jwt,hmac-sha256,standard-webhooks",
             )
             .set("TENANTGATE__SOURCES__FRONTEGG__SECRETS", TEST_SECRET)
+            .set("TENANTGATE__NOTIFICATIONS__ENCRYPTION_KEYS", TEST_ENCRYPTION_KEY)
             .set("TENANTGATE__LOG__LEVEL", "warn,tenantgate::app=info")
             .set("TENANTGATE__DATABASE__CONNECT_TIMEOUT_SECS", "2")
             .set("TENANTGATE__WORKER__POLL_INTERVAL_MS", "200")

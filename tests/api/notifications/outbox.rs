@@ -35,6 +35,7 @@ on_both_backends! {
         let mut worker = crate::binary::tenantgate(dir.path(), &["worker"]);
         worker
             .env("DATABASE_URL", &app.database_url)
+            .env("TENANTGATE__NOTIFICATIONS__ENCRYPTION_KEYS", TEST_ENCRYPTION_KEY)
             .env("TENANTGATE__NOTIFICATIONS__REQUEST_TIMEOUT_MS", "1500")
             .env("TENANTGATE__NOTIFICATIONS__LEASE_SECS", "2")
             .env("TENANTGATE__NOTIFICATIONS__POLL_INTERVAL_MS", "50")

@@ -1,0 +1,66 @@
+//! Subscription secrets as stored, for the start-up pass that encrypts them
+//! (`crate::notifications::reseal`): read the rows that need it, and replace one stored value
+//! only if it is still the one read, so that instances starting at once never overwrite each
+//! other nor a rotation committed in between.
+
+use diesel::prelude::*;
+
+use super::schema::notification_subscriptions as subscriptions;
+use super::{DbConn, StoreError};
+use crate::with_conn;
+
+/// One subscription's secrets, as stored.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = subscriptions)]
+pub struct StoredSecrets {
+    pub id: String,
+    pub secret: String,
+    pub previous_secret: Option<String>,
+}
+
+/// Which of a subscription's two secret columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretColumn {
+    Current,
+    Previous,
+}
+
+/// The subscriptions with a stored secret that does not start with `sealed_prefix` (the form
+/// of values sealed with the current key: `enc:v1:`, hex digits and colons, nothing LIKE reads
+/// as a wildcard), oldest first.
+pub fn not_sealed_with(conn: &mut DbConn, sealed_prefix: &str) -> Result<Vec<StoredSecrets>, StoreError> {
+    use subscriptions::dsl as s;
+    let pattern = format!("{sealed_prefix}%");
+    with_conn!(conn, |c| Ok(s::notification_subscriptions
+        .filter(
+            s::secret
+                .not_like(&pattern)
+                .nullable()
+                .or(s::previous_secret.not_like(&pattern))
+        )
+        .order((s::created_at.asc(), s::id.asc()))
+        .select(StoredSecrets::as_select())
+        .load(c)?))
+}
+
+/// Replaces the value of `column` with `replacement` if it still holds `expected`. False when
+/// it changed meanwhile (another instance sealed it, or a rotation replaced it).
+pub fn replace_if_unchanged(
+    conn: &mut DbConn,
+    id: &str,
+    column: SecretColumn,
+    expected: &str,
+    replacement: &str,
+) -> Result<bool, StoreError> {
+    use subscriptions::dsl as s;
+    let row = s::notification_subscriptions.find(id);
+    let replaced = match column {
+        SecretColumn::Current => with_conn!(conn, |c| diesel::update(row.filter(s::secret.eq(expected)))
+            .set(s::secret.eq(replacement))
+            .execute(c))?,
+        SecretColumn::Previous => with_conn!(conn, |c| diesel::update(row.filter(s::previous_secret.eq(expected)))
+            .set(s::previous_secret.eq(replacement))
+            .execute(c))?,
+    };
+    Ok(replaced > 0)
+}

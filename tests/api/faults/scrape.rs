@@ -9,9 +9,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tenantgate::store::inbox::{self, NewEvent};
+use tenantgate::store::Database;
 
 use super::load::{self, ms, quantile, Delivery};
-use super::{exclusive, panics, summary, Config, Inbox};
+use super::{exclusive, panics, summary, Config};
 use crate::helpers::*;
 use crate::on_both_backends;
 
@@ -32,7 +33,7 @@ async fn scenario(backend: Backend) {
     let _one_at_a_time = exclusive().await;
     let database = TestDatabase::create(backend);
     let seeded = Instant::now();
-    fill(&Inbox::open(&database.url), INBOX).await;
+    fill(&database.url, INBOX).await;
     let seed_s = seeded.elapsed().as_secs_f64();
     let mut config = Config::new(&database.url);
     // Acknowledgement is what is measured: no workers competing for the database.
@@ -44,9 +45,7 @@ async fn scenario(backend: Backend) {
     let scrapers: Vec<_> = (0..SCRAPERS)
         .map(|i| tokio::spawn(scrape(address.clone(), i, stop.clone())))
         .collect();
-    let senders: Vec<_> = (0..SENDERS)
-        .map(|i| tokio::spawn(send(address.clone(), i)))
-        .collect();
+    let senders: Vec<_> = (0..SENDERS).map(|i| tokio::spawn(send(address.clone(), i))).collect();
     let mut answers = Vec::new();
     for sender in senders {
         answers.extend(sender.await.unwrap());
@@ -95,11 +94,25 @@ async fn scenario(backend: Backend) {
 }
 
 /// Stores `n` events of mixed statuses straight into the inbox, as past traffic left them.
-async fn fill(inbox: &Inbox, n: usize) {
+async fn fill(url: &str, n: usize) {
+    let db = Database::connect(url, 2, Duration::from_secs(5)).unwrap();
+    let migrating = db.clone();
+    tokio::task::spawn_blocking(move || migrating.migrate())
+        .await
+        .unwrap()
+        .unwrap();
     let now = chrono::Utc::now().naive_utc();
-    let statuses = ["succeeded", "succeeded", "succeeded", "ignored", "skipped", "dead", "pending"];
-    for start in (0..n).step_by(5_000) {
-        let chunk: Vec<NewEvent> = (start..(start + 5_000).min(n))
+    let statuses = [
+        "succeeded",
+        "succeeded",
+        "succeeded",
+        "ignored",
+        "skipped",
+        "dead",
+        "pending",
+    ];
+    for start in (0..n).step_by(1_000) {
+        let chunk: Vec<NewEvent> = (start..(start + 1_000).min(n))
             .map(|i| {
                 let tenant = format!("scrape-{:05}", i / 10);
                 NewEvent {
@@ -121,7 +134,7 @@ async fn fill(inbox: &Inbox, n: usize) {
                 }
             })
             .collect();
-        inbox.run(move |c| inbox::insert_batch(c, &chunk)).await;
+        db.run(move |c| inbox::insert_batch(c, &chunk)).await.unwrap();
     }
 }
 

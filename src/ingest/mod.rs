@@ -173,8 +173,8 @@ impl Source {
         IngestError::Verify(e)
     }
 
-    /// What a `frontegg-jwt` token says about the request must be true of it, and a token carries
-    /// one body only: a captured token cannot carry another body while it is fresh.
+    /// What a `frontegg-jwt` token says about the request must be true of it, and a single-use
+    /// token (one with a `jti`) carries one body only: captured, it cannot carry another.
     fn check_token(
         &self,
         verified: Option<&Verified>,

@@ -13,6 +13,7 @@ use super::sealing::{SealError, Sealer};
 use super::sender::{SendResult, Sender};
 use super::{is_known_type, CATALOG, SUBSCRIPTION_TEST};
 use crate::store::notifications::{self as store, Subscription, SubscriptionUpdate};
+use crate::store::subscription_secrets as secrets_store;
 use crate::store::{Database, StoreError};
 
 /// Bytes of randomness in a generated secret (Standard Webhooks allows 24 to 64).
@@ -179,7 +180,9 @@ pub async fn update(
 }
 
 /// A new secret, stored sealed and answered in plain text (show it once); the previous one
-/// keeps signing for `grace` (deliveries carry both signatures).
+/// keeps signing for `grace` (deliveries carry both signatures). A previous secret that no
+/// configured key opens could not sign, so it is dropped instead: rotating is how a
+/// subscription whose encryption key was lost recovers.
 pub async fn rotate(
     db: &Database,
     sealer: &Sealer,
@@ -195,14 +198,29 @@ pub async fn rotate(
     let sealed = sealer
         .seal(id, secret.expose_secret())
         .context("cannot encrypt the new secret")?;
+    let current = find(db, id).await?.sealed_secret;
+    let unreadable = sealer.open(id, &current).is_err().then_some(current);
     let owned = id.to_owned();
     let row = db
         .run(move |c| {
             c.transaction(|c| {
-                let row = store::rotate_secret(c, &owned, &sealed, until, now)?;
-            if row.is_some() {
-                let detail =
-                    serde_json::json!({"subscription_id": owned, "previous_valid_until": until.and_utc().to_rfc3339()});
+                let dropped = match &unreadable {
+                    Some(stored) => secrets_store::replace_unreadable(c, &owned, stored, &sealed, now)?,
+                    None => false,
+                };
+                // Not dropped, or another rotation came between: what is current now is kept.
+                let row = if dropped {
+                    store::subscription(c, &owned)?
+                } else {
+                    store::rotate_secret(c, &owned, &sealed, until, now)?
+                };
+                if row.is_some() {
+                    let valid_until = (!dropped).then(|| until.and_utc().to_rfc3339());
+                    let detail = serde_json::json!({
+                        "subscription_id": owned,
+                        "previous_valid_until": valid_until,
+                        "previous_dropped": dropped,
+                    });
                     store::audit(c, now, "subscription.secret_rotated", detail)?;
                 }
                 Ok(row)

@@ -188,6 +188,20 @@ on_both_backends! {
         assert_eq!((status, result["delivered"].clone()), (200, json!(false)), "{result}");
         assert!(result["error"].as_str().unwrap().contains(&key_id(TEST_ENCRYPTION_KEY)), "{result}");
         assert!(receiver.requests().await.is_empty(), "nothing is sent unsigned");
+
+        // Rotating the secret recovers the subscription: the one no key opens is dropped, not
+        // kept to sign during a grace period.
+        let (status, rotated) = stranger
+            .admin_post(&format!("/api/admin/notifications/subscriptions/{}/rotate-secret", sub.id), json!({}))
+            .await;
+        assert_eq!((status, rotated["previous_secret_valid_until"].clone()), (200, serde_json::Value::Null), "{rotated}");
+        let (_, result) = stranger
+            .admin_post(&format!("/api/admin/notifications/subscriptions/{}/test", sub.id), json!({}))
+            .await;
+        assert_eq!(result["delivered"], true, "{result}");
+        let request = &receiver.wait_for(1).await[0];
+        verified(rotated["secret"].as_str().unwrap(), request).unwrap();
+        assert!(verified(&sub.secret, request).is_err());
     }
 
     async fn passes_running_at_once_seal_each_plain_secret_exactly_once(backend) {

@@ -192,6 +192,7 @@ fn replay_refuses_an_empty_folder_a_missing_file_and_a_configuration_without_a_s
         let mut no_secret = tenantgate(dir.path(), &[command, file.to_str().unwrap()]);
         no_secret
             .env("TENANTGATE_ENV", "production")
+            .env("TENANTGATE__NOTIFICATIONS__ENCRYPTION_KEYS", TEST_ENCRYPTION_KEY)
             .env("TENANTGATE__SOURCES__FRONTEGG__INSECURE_SKIP_VERIFICATION", "true");
         let output = run(no_secret);
         assert_eq!(output.status.code(), Some(1), "{command}");

@@ -1,8 +1,10 @@
-//! Outbound safety: where tenantgate may send notifications. A subscription URL that resolves to
-//! a loopback, private, link-local or otherwise non-public address is refused, unless that
-//! address lies in a network the configuration allows. The check runs when a subscription is
-//! created or changed, and again on every delivery, through the HTTP client's resolver, so a
-//! name that later resolves elsewhere (DNS rebinding) gets no request either.
+//! Outbound safety: where tenantgate may send notifications. A subscription URL must use https
+//! (plain http only where `notifications.allow_http` allows it), and one that resolves to a
+//! loopback, private, link-local or otherwise non-public address is refused, unless that
+//! address lies in a network the configuration allows. The checks run when a subscription is
+//! created or changed, and again on every delivery (the address through the HTTP client's
+//! resolver), so a URL stored before the rules tightened, or a name that later resolves
+//! elsewhere (DNS rebinding), gets no request either.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -20,6 +22,8 @@ pub enum DestinationError {
     InvalidUrl(String),
     #[error("the URL must use http or https, not `{0}`")]
     UnsupportedScheme(String),
+    #[error("the URL must use https: plain http is refused unless notifications.allow_http is true")]
+    HttpNotAllowed,
     #[error("the URL must not carry a user name or password")]
     Credentials,
     #[error("{host} could not be resolved: {reason}")]
@@ -28,16 +32,27 @@ pub enum DestinationError {
     NotAllowed { host: String, address: IpAddr },
 }
 
-/// Which addresses notifications may go to. Cheap to clone.
+/// Which URLs and addresses notifications may go to. Cheap to clone. https only unless
+/// [`DestinationPolicy::allowing_http`] says otherwise.
 #[derive(Debug, Clone, Default)]
 pub struct DestinationPolicy {
     allowed_private: Arc<Vec<IpNet>>,
+    allow_http: bool,
 }
 
 impl DestinationPolicy {
     pub fn new(allowed_private: Vec<IpNet>) -> Self {
         Self {
             allowed_private: Arc::new(allowed_private),
+            allow_http: false,
+        }
+    }
+
+    /// The same policy, accepting plain http URLs too when `allowed` (`notifications.allow_http`).
+    pub fn allowing_http(self, allowed: bool) -> Self {
+        Self {
+            allow_http: allowed,
+            ..self
         }
     }
 
@@ -86,8 +101,11 @@ impl DestinationPolicy {
     pub fn check_form(&self, url: &str) -> Result<Url, DestinationError> {
         let parsed =
             Url::parse(url.trim()).map_err(|_| DestinationError::InvalidUrl(url.chars().take(200).collect()))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(DestinationError::UnsupportedScheme(parsed.scheme().to_owned()));
+        match parsed.scheme() {
+            "https" => {}
+            "http" if self.allow_http => {}
+            "http" => return Err(DestinationError::HttpNotAllowed),
+            other => return Err(DestinationError::UnsupportedScheme(other.to_owned())),
         }
         if !parsed.username().is_empty() || parsed.password().is_some() {
             return Err(DestinationError::Credentials);
@@ -255,10 +273,11 @@ mod tests {
         let cases = [
             ("not a url", "not a valid URL"),
             ("ftp://example.com/hook", "http or https"),
+            ("http://hooks.example.com/tenantgate", "notifications.allow_http"),
             ("https://user:pw@example.com/hook", "user name or password"),
-            ("http://127.0.0.1:8080/hook", "127.0.0.1"),
-            ("http://[::1]/hook", "::1"),
-            ("http://169.254.169.254/latest/meta-data", "169.254.169.254"),
+            ("https://127.0.0.1:8080/hook", "127.0.0.1"),
+            ("https://[::1]/hook", "::1"),
+            ("https://169.254.169.254/latest/meta-data", "169.254.169.254"),
         ];
         for (url, reason) in cases {
             let error = policy.check_form(url).unwrap_err().to_string();
@@ -267,14 +286,33 @@ mod tests {
         assert!(policy.check_form("https://hooks.example.com/tenantgate").is_ok());
     }
 
+    #[test]
+    fn plain_http_passes_only_where_allowed_and_still_meets_the_address_rules() {
+        let url = "http://hooks.example.com/tenantgate";
+        assert_eq!(
+            DestinationPolicy::default().check_form(url).unwrap_err(),
+            DestinationError::HttpNotAllowed
+        );
+        let allowing = DestinationPolicy::default().allowing_http(true);
+        assert!(allowing.check_form(url).is_ok());
+        assert!(matches!(
+            allowing.check_form("http://127.0.0.1:8080/hook"),
+            Err(DestinationError::NotAllowed { .. })
+        ));
+        assert!(matches!(
+            allowing.check_form("ftp://example.com/hook"),
+            Err(DestinationError::UnsupportedScheme(_))
+        ));
+    }
+
     #[tokio::test]
     async fn a_name_that_resolves_to_loopback_is_refused_unless_allowed() {
-        let refused = DestinationPolicy::default().check_url("http://localhost:9/hook").await;
+        let refused = DestinationPolicy::default().check_url("https://localhost:9/hook").await;
         assert!(
             matches!(refused, Err(DestinationError::NotAllowed { ref host, .. }) if host == "localhost"),
             "{refused:?}"
         );
         let allowed = DestinationPolicy::new(vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()]);
-        assert!(allowed.check_url("http://localhost:9/hook").await.is_ok());
+        assert!(allowed.check_url("https://localhost:9/hook").await.is_ok());
     }
 }

@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 
 use super::sealing::Sealer;
 use super::sender::{SendResult, Sender};
-use super::subscriptions::signing_secrets;
+use super::signing::signing_secrets;
 use crate::config::NotificationSettings;
 use crate::metrics::Metrics;
 use crate::provisioning::retry;

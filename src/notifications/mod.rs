@@ -4,13 +4,15 @@
 //! Handlers queue notifications as effects, so they are written to the outbox in the same
 //! transaction as the change they announce ([`crate::store::notifications::enqueue`]); the
 //! [`dispatcher`] delivers them with retries; [`subscriptions`] manages who gets what. Signing
-//! secrets are stored sealed ([`sealing`]); every start seals what is not ([`reseal`]).
+//! secrets are stored sealed ([`sealing`]), opened only to sign ([`signing`]); every start seals
+//! what is not ([`reseal`]).
 
 pub mod destination;
 pub mod dispatcher;
 pub mod reseal;
 pub mod sealing;
 pub mod sender;
+pub mod signing;
 pub mod subscriptions;
 
 use chrono::NaiveDateTime;

@@ -51,7 +51,7 @@ pub struct Sender {
 
 impl Sender {
     pub fn new(settings: &NotificationSettings) -> anyhow::Result<Self> {
-        let policy = DestinationPolicy::new(settings.allowed_networks());
+        let policy = DestinationPolicy::new(settings.allowed_networks()).allowing_http(settings.allow_http);
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             // A proxy would resolve the host itself, around the address policy.

@@ -3,20 +3,18 @@
 //! before they are written and opened only to sign ([`super::sealing`]).
 
 use anyhow::Context as _;
-use base64::Engine as _;
 use chrono::NaiveDateTime;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::destination::DestinationError;
-use super::sealing::{SealError, Sealer};
+use super::sealing::Sealer;
 use super::sender::{SendResult, Sender};
+use super::signing::{generate_secret, signing_secrets};
 use super::{is_known_type, CATALOG, SUBSCRIPTION_TEST};
 use crate::store::notifications::{self as store, Subscription, SubscriptionUpdate};
+use crate::store::subscription_secrets as secrets_store;
 use crate::store::{Database, StoreError};
-
-/// Bytes of randomness in a generated secret (Standard Webhooks allows 24 to 64).
-const SECRET_BYTES: usize = 32;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SubscriptionError {
@@ -179,7 +177,9 @@ pub async fn update(
 }
 
 /// A new secret, stored sealed and answered in plain text (show it once); the previous one
-/// keeps signing for `grace` (deliveries carry both signatures).
+/// keeps signing for `grace` (deliveries carry both signatures). A previous secret that no
+/// configured key opens could not sign, so it is dropped instead: rotating is how a
+/// subscription whose encryption key was lost recovers.
 pub async fn rotate(
     db: &Database,
     sealer: &Sealer,
@@ -195,14 +195,29 @@ pub async fn rotate(
     let sealed = sealer
         .seal(id, secret.expose_secret())
         .context("cannot encrypt the new secret")?;
+    let current = find(db, id).await?.sealed_secret;
+    let unreadable = sealer.open(id, &current).is_err().then_some(current);
     let owned = id.to_owned();
     let row = db
         .run(move |c| {
             c.transaction(|c| {
-                let row = store::rotate_secret(c, &owned, &sealed, until, now)?;
-            if row.is_some() {
-                let detail =
-                    serde_json::json!({"subscription_id": owned, "previous_valid_until": until.and_utc().to_rfc3339()});
+                let dropped = match &unreadable {
+                    Some(stored) => secrets_store::replace_unreadable(c, &owned, stored, &sealed, now)?,
+                    None => false,
+                };
+                // Not dropped, or another rotation came between: what is current now is kept.
+                let row = if dropped {
+                    store::subscription(c, &owned)?
+                } else {
+                    store::rotate_secret(c, &owned, &sealed, until, now)?
+                };
+                if row.is_some() {
+                    let valid_until = (!dropped).then(|| until.and_utc().to_rfc3339());
+                    let detail = serde_json::json!({
+                        "subscription_id": owned,
+                        "previous_valid_until": valid_until,
+                        "previous_dropped": dropped,
+                    });
                     store::audit(c, now, "subscription.secret_rotated", detail)?;
                 }
                 Ok(row)
@@ -303,30 +318,6 @@ pub async fn test_send(
         .await)
 }
 
-/// The secrets that sign a notification to `row` at `now` (the previous one too during a
-/// rotation's grace period), opened. Any that does not open fails the whole: nothing is sent
-/// with fewer signatures than the subscriber may expect.
-pub fn signing_secrets(
-    sealer: &Sealer,
-    row: &Subscription,
-    now: NaiveDateTime,
-) -> Result<Vec<SecretString>, SealError> {
-    row.sealed_signing_secrets(now)
-        .into_iter()
-        .map(|stored| sealer.open(&row.id, stored))
-        .collect()
-}
-
-/// A fresh `whsec_` secret: base64 of random bytes from the operating system.
-pub fn generate_secret() -> anyhow::Result<SecretString> {
-    let mut bytes = [0u8; SECRET_BYTES];
-    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("the operating system gave no random bytes: {e}"))?;
-    Ok(SecretString::from(format!(
-        "whsec_{}",
-        base64::engine::general_purpose::STANDARD.encode(bytes)
-    )))
-}
-
 fn types_json(types: &[String]) -> Result<String, SubscriptionError> {
     if types.is_empty() {
         return Err(SubscriptionError::NoTypes);
@@ -367,60 +358,5 @@ mod tests {
             unknown.contains("workspace.exploded") && unknown.contains("workspace.provisioned"),
             "{unknown}"
         );
-    }
-
-    #[test]
-    fn both_secrets_sign_during_the_grace_period_and_one_that_does_not_open_fails_the_whole() {
-        let sealer = Sealer::new(&[SecretString::from("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")]).unwrap();
-        let at = |secs: i64| {
-            chrono::DateTime::from_timestamp(1_800_000_000 + secs, 0)
-                .unwrap()
-                .naive_utc()
-        };
-        let row = Subscription {
-            id: "sub_1".into(),
-            url: "https://example.com/hook".into(),
-            event_types: r#"["*"]"#.into(),
-            tenant_id: None,
-            description: None,
-            sealed_secret: sealer.seal("sub_1", "whsec_new").unwrap(),
-            sealed_previous_secret: Some(sealer.seal("sub_1", "whsec_old").unwrap()),
-            previous_secret_expires_at: Some(at(60)),
-            active: true,
-            disabled_reason: None,
-            failing_since: None,
-            created_at: at(0),
-            updated_at: at(0),
-        };
-        let opened = |now| -> Vec<String> {
-            let secrets = signing_secrets(&sealer, &row, now).unwrap();
-            secrets.iter().map(|s| s.expose_secret().to_owned()).collect()
-        };
-        assert_eq!(opened(at(59)), ["whsec_new", "whsec_old"]);
-        assert_eq!(opened(at(60)), ["whsec_new"], "the grace period is over");
-
-        let copied = Subscription {
-            sealed_previous_secret: Some(sealer.seal("sub_2", "whsec_other").unwrap()),
-            ..row.clone()
-        };
-        assert!(matches!(
-            signing_secrets(&sealer, &copied, at(0)),
-            Err(SealError::DoesNotOpen { .. })
-        ));
-        let plain = Subscription {
-            sealed_secret: "whsec_new".into(),
-            ..row
-        };
-        assert_eq!(signing_secrets(&sealer, &plain, at(0)).unwrap_err(), SealError::Plain);
-    }
-
-    #[test]
-    fn generated_secrets_are_standard_webhooks_secrets_and_differ() {
-        let (a, b) = (generate_secret().unwrap(), generate_secret().unwrap());
-        let (a, b) = (a.expose_secret(), b.expose_secret());
-        assert_ne!(a, b);
-        let key = crate::verify::standard::key_from_secret(a);
-        assert_eq!(key.len(), SECRET_BYTES);
-        assert!(a.starts_with("whsec_"));
     }
 }

@@ -1,8 +1,9 @@
 //! Subscription secrets as stored, for the start-up pass that encrypts them
 //! (`crate::notifications::reseal`): read the rows that need it, and replace one stored value
 //! only if it is still the one read, so that instances starting at once never overwrite each
-//! other nor a rotation committed in between.
+//! other nor a rotation committed in between. Also the rotation of a secret that no key opens.
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::notification_subscriptions as subscriptions;
@@ -62,5 +63,29 @@ pub fn replace_if_unchanged(
             .set(s::previous_secret.eq(replacement))
             .execute(c))?,
     };
+    Ok(replaced > 0)
+}
+
+/// Replaces a current secret that no configured key opens with `sealed`, if it is still
+/// `unreadable`, without keeping it as the previous secret: it could not sign during a grace
+/// period. False when it changed meanwhile (another rotation).
+pub fn replace_unreadable(
+    conn: &mut DbConn,
+    id: &str,
+    unreadable: &str,
+    sealed: &str,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    use subscriptions::dsl as s;
+    let replaced = with_conn!(conn, |c| diesel::update(
+        s::notification_subscriptions.find(id).filter(s::secret.eq(unreadable))
+    )
+    .set((
+        s::secret.eq(sealed),
+        s::previous_secret.eq(None::<String>),
+        s::previous_secret_expires_at.eq(None::<NaiveDateTime>),
+        s::updated_at.eq(now),
+    ))
+    .execute(c))?;
     Ok(replaced > 0)
 }

@@ -2,8 +2,10 @@
 
 use std::process::Output;
 
+use super::secrets::{assert_sealed, insert_plain, stored, PLAIN, PLAIN_PREVIOUS};
 use super::*;
 use crate::binary::run_on_database;
+use crate::on_both_backends;
 
 async fn subscriptions(database_url: &str, args: &[&str]) -> Output {
     let all: Vec<&str> = std::iter::once("subscriptions").chain(args.iter().copied()).collect();
@@ -48,6 +50,7 @@ async fn subscriptions_are_added_listed_tested_and_removed_from_the_command_line
     assert!(id.starts_with("sub_"), "{out}");
     let secret = out.lines().find_map(|l| l.strip_prefix("secret: ")).unwrap().to_owned();
     assert!(secret.starts_with("whsec_"));
+    assert_sealed(&stored(&app, &id).await.0, TEST_ENCRYPTION_KEY, &secret);
 
     let (_, out, _) = text(&subscriptions(&db, &["list"]).await);
     let row = out
@@ -83,4 +86,26 @@ async fn subscriptions_are_added_listed_tested_and_removed_from_the_command_line
     let (code, _, err) = text(&subscriptions(&db, &["rm", &id]).await);
     assert_eq!(code, Some(1));
     assert!(err.contains(&format!("no subscription {id}")), "{err}");
+}
+
+on_both_backends! {
+    async fn the_subscriptions_command_encrypts_plain_text_rows_before_it_acts(backend) {
+        let receiver = Receiver::answering(200).await;
+        let app = spawn_app(backend).await;
+        insert_plain(&app, "sub_legacy", &receiver.url()).await;
+
+        let (code, out, err) = text(&subscriptions(&app.database_url, &["list"]).await);
+        assert_eq!(code, Some(0), "{err}");
+        assert!(out.contains("sub_legacy") && !out.contains("whsec_"), "{out}");
+        let (secret, previous) = stored(&app, "sub_legacy").await;
+        assert_sealed(&secret, TEST_ENCRYPTION_KEY, PLAIN);
+        assert_sealed(&previous.unwrap(), TEST_ENCRYPTION_KEY, PLAIN_PREVIOUS);
+
+        let (code, out, err) = text(&subscriptions(&app.database_url, &["test", "sub_legacy"]).await);
+        assert_eq!(code, Some(0), "{err}");
+        assert!(out.contains("delivered"), "{out}");
+        let request = &receiver.requests().await[0];
+        verified(PLAIN, request).unwrap();
+        verified(PLAIN_PREVIOUS, request).unwrap();
+    }
 }

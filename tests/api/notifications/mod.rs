@@ -1,11 +1,13 @@
 //! tenantgate's own notifications: subscriptions, signed deliveries checked with an independent
 //! Standard Webhooks implementation (the `standardwebhooks` crate), retries, disabling, rotation,
-//! filters, the delivery log and redelivery, the outbox across a crash, outbound safety, the CLI.
+//! filters, the delivery log and redelivery, the outbox across a crash, outbound safety, the CLI,
+//! and signing secrets encrypted at rest.
 
 mod cli;
 mod delivery;
 mod outbox;
 mod retention;
+mod secrets;
 mod subscriptions;
 
 use std::time::Duration;
@@ -91,17 +93,33 @@ pub async fn spawn_notifying_app(
     customize: impl FnOnce(&mut tenantgate::config::Settings),
 ) -> TestApp {
     spawn_app_with(backend, |s| {
-        s.admin.tokens = vec![ADMIN_TOKEN.to_owned().into()];
-        s.worker.enabled = true;
-        s.worker.poll_interval_ms = 100;
-        let n = &mut s.notifications;
-        n.retry_schedule_secs = vec![0.3, 0.6, 1.2];
-        n.retry_jitter = 0.0;
-        n.poll_interval_ms = 50;
-        n.allowed_private_networks = vec!["127.0.0.1/32".into()];
+        notifying(s);
         customize(s);
     })
     .await
+}
+
+/// Another instance on `other`'s database, set up as [`spawn_notifying_app`] does.
+pub async fn spawn_notifying_instance(
+    other: &TestApp,
+    customize: impl FnOnce(&mut tenantgate::config::Settings),
+) -> TestApp {
+    spawn_instance(other, |s| {
+        notifying(s);
+        customize(s);
+    })
+    .await
+}
+
+fn notifying(s: &mut tenantgate::config::Settings) {
+    s.admin.tokens = vec![ADMIN_TOKEN.to_owned().into()];
+    s.worker.enabled = true;
+    s.worker.poll_interval_ms = 100;
+    let n = &mut s.notifications;
+    n.retry_schedule_secs = vec![0.3, 0.6, 1.2];
+    n.retry_jitter = 0.0;
+    n.poll_interval_ms = 50;
+    n.allowed_private_networks = vec!["127.0.0.1/32".into()];
 }
 
 /// A subscription's id and secret.

@@ -67,6 +67,51 @@ on_both_backends! {
     }
 }
 
+on_both_backends! {
+    async fn a_plain_http_url_is_refused_unless_notifications_allow_http(backend) {
+        let strict = spawn_notifying_app(backend, |s| s.notifications.allow_http = false).await;
+        let (status, body) = strict.admin_post(SUBSCRIPTIONS, json!({"url": "http://127.0.0.1:9/hook"})).await;
+        assert_eq!((status, body["error"].as_str()), (422, Some("invalid_url")), "{body}");
+        assert!(body["message"].as_str().unwrap().contains("notifications.allow_http"), "{body}");
+
+        let (status, created) = strict.admin_post(SUBSCRIPTIONS, json!({"url": "https://127.0.0.1:9/hook"})).await;
+        assert_eq!(status, 201, "https is accepted: {created}");
+        let id = created["id"].as_str().unwrap();
+        let (status, body) = strict
+            .admin_send(reqwest::Method::PATCH, &format!("{SUBSCRIPTIONS}/{id}"), Some(json!({"url": "http://127.0.0.1:9/hook"})))
+            .await;
+        assert_eq!((status, body["error"].as_str()), (422, Some("invalid_url")), "a change too: {body}");
+        assert!(body["message"].as_str().unwrap().contains("notifications.allow_http"), "{body}");
+        assert_eq!(strict.subscription(id).await["url"], "https://127.0.0.1:9/hook");
+
+        let allowing = spawn_notifying_app(backend, |s| s.notifications.allow_http = true).await;
+        let (status, body) = allowing.admin_post(SUBSCRIPTIONS, json!({"url": "http://127.0.0.1:9/hook"})).await;
+        assert_eq!(status, 201, "{body}");
+    }
+
+    async fn a_stored_http_subscription_gets_no_request_once_http_is_not_allowed(backend) {
+        let receiver = Receiver::answering(200).await;
+        let first = spawn_notifying_app(backend, |s| s.notifications.enabled = false).await;
+        let sub = first.subscribe(&receiver.url(), &["*"], None).await;
+        let strict = spawn_notifying_instance(&first, |s| {
+            s.notifications.allow_http = false;
+            s.notifications.retry_schedule_secs = vec![0.1];
+        })
+        .await;
+
+        first.deliver(&tenant_created("t-plain-http")).await;
+        let log = strict.finished_deliveries(&sub.id, 1).await;
+        assert_eq!(log[0]["status"], "dead", "{:?}", log[0]);
+        for attempt in log[0]["attempt_log"].as_array().unwrap() {
+            assert_eq!(attempt["status_code"], Value::Null, "{attempt}");
+            assert!(attempt["error"].as_str().unwrap().contains("notifications.allow_http"), "{attempt}");
+        }
+        let (_, result) = strict.admin_post(&format!("{SUBSCRIPTIONS}/{}/test", sub.id), json!({})).await;
+        assert_eq!(result["delivered"], false, "{result}");
+        assert!(receiver.requests().await.is_empty(), "no request over plain http");
+    }
+}
+
 #[tokio::test]
 async fn bad_subscription_requests_get_a_clear_4xx() {
     let app = spawn_notifying_app(Backend::Sqlite, |_| {}).await;

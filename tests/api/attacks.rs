@@ -115,7 +115,12 @@ async fn a_production_start_generates_nothing_and_leaves_the_admin_api_closed_wi
         .iter()
         .filter(|l| l.contains("accepts frontegg-jwt without allowed_ips"))
         .count();
-    assert_eq!(warnings, 1, "one warning that the body is not authenticated:\n{}", lines.join("\n"));
+    assert_eq!(
+        warnings,
+        1,
+        "one warning that the body is not authenticated:\n{}",
+        lines.join("\n")
+    );
 }
 
 /// `check-config` names the environment; a credential in a tracked file, a published value and

@@ -211,22 +211,68 @@ pub enum Oracle {
     Forged,
     GenuineInTime,
     GenuineLate,
+    /// A genuine JWT with neither `iat` nor `exp`, refused because untimed tokens are not allowed.
+    GenuineUntimed,
 }
 
 impl Oracle {
     pub fn genuine(self) -> bool {
-        matches!(self, Oracle::GenuineInTime | Oracle::GenuineLate)
+        matches!(
+            self,
+            Oracle::GenuineInTime | Oracle::GenuineLate | Oracle::GenuineUntimed
+        )
     }
 }
 
+/// Whether a verdict says the credential is authentic: accepted, or refused only for its time
+/// (out of tolerance, or a JWT with no time claims at all).
+pub fn authentic<T>(result: &Result<T, VerifyError>) -> bool {
+    matches!(
+        result,
+        Ok(_) | Err(VerifyError::TimestampOutOfTolerance | VerifyError::UntimedToken)
+    )
+}
+
+/// The precedence of the verifier's refusals when several schemes fail: a failure about an
+/// authentic credential beats a wrong credential, which beats none at all.
+pub fn rank(error: VerifyError) -> u8 {
+    match error {
+        VerifyError::MissingSignature => 0,
+        VerifyError::InvalidSignature => 1,
+        VerifyError::TimestampOutOfTolerance
+        | VerifyError::UntimedToken
+        | VerifyError::ClaimMismatch(_)
+        | VerifyError::TokenReused => 2,
+    }
+}
+
+/// The JWT time rules of the verifier's options.
+pub fn time_rules(leeway_secs: i64, max_age_secs: i64, allow_untimed: bool) -> jwt::TimeRules {
+    jwt::TimeRules {
+        leeway_secs,
+        max_age_secs,
+        allow_untimed,
+    }
+}
+
+/// The claims of a JWT, decoded leniently; `None` if they are not base64url JSON.
+pub fn jwt_claims(token: &str) -> Option<Value> {
+    let payload = token.split('.').nth(1)?;
+    LENIENT_B64_URL
+        .decode(payload)
+        .ok()
+        .and_then(|c| serde_json::from_slice::<Value>(&c).ok())
+}
+
 /// Re-checks a (trimmed, non-blank) JWT by hand: the MAC of `header.payload` under the HS* alg
-/// the header names, with some configured non-empty secret; then the claims' times.
-pub fn jwt_oracle(token: &str, secrets: &[String], now: i64, leeway: i64) -> Oracle {
+/// the header names, with some configured non-empty secret; then the claims' times. Returns the
+/// claims too when the MAC is genuine.
+pub fn jwt_oracle(token: &str, secrets: &[String], now: i64, rules: &jwt::TimeRules) -> (Oracle, Option<Value>) {
     let Some((message, sig)) = token.rsplit_once('.') else {
-        return Oracle::Forged;
+        return (Oracle::Forged, None);
     };
-    let Some((head, payload)) = message.split_once('.') else {
-        return Oracle::Forged;
+    let Some((head, _payload)) = message.split_once('.') else {
+        return (Oracle::Forged, None);
     };
     let alg = LENIENT_B64_URL
         .decode(head)
@@ -234,24 +280,69 @@ pub fn jwt_oracle(token: &str, secrets: &[String], now: i64, leeway: i64) -> Ora
         .and_then(|h| serde_json::from_slice::<Value>(&h).ok())
         .and_then(|h| h.get("alg").and_then(Value::as_str).map(str::to_owned));
     let (Some(alg), Ok(sent)) = (alg, LENIENT_B64_URL.decode(sig)) else {
-        return Oracle::Forged;
+        return (Oracle::Forged, None);
     };
     let genuine = secrets
         .iter()
         .filter(|s| !unusable(s.as_bytes()))
         .any(|s| jwt_mac(&alg, s.as_bytes(), message.as_bytes()).is_some_and(|mac| mac == sent));
     if !genuine {
-        return Oracle::Forged;
+        return (Oracle::Forged, None);
     }
-    let claims = LENIENT_B64_URL
-        .decode(payload)
-        .ok()
-        .and_then(|c| serde_json::from_slice::<Value>(&c).ok());
-    match claims.map(|c| jwt::check_times(&c, now, leeway)) {
-        Some(Ok(())) => Oracle::GenuineInTime,
-        Some(Err(VerifyError::TimestampOutOfTolerance)) => Oracle::GenuineLate,
-        _ => Oracle::Forged,
+    let Some(claims) = jwt_claims(message) else {
+        return (Oracle::Forged, None);
+    };
+    let oracle = match jwt::check_times(&claims, now, rules) {
+        Ok(_) => Oracle::GenuineInTime,
+        Err(VerifyError::TimestampOutOfTolerance) => Oracle::GenuineLate,
+        Err(VerifyError::UntimedToken) => Oracle::GenuineUntimed,
+        Err(_) => Oracle::Forged,
+    };
+    (oracle, Some(claims))
+}
+
+/// What the verifier must return for an accepted token with these claims, usable until `until`:
+/// the SHA-256 of a string `jti` as its id, and the string request claims (camelCase first, then
+/// snake_case).
+pub fn expected_accepted(claims: &Value, until: i64) -> jwt::AcceptedToken {
+    let text = |camel: &str, snake: &str| {
+        claims
+            .get(camel)
+            .and_then(Value::as_str)
+            .or_else(|| claims.get(snake).and_then(Value::as_str))
+            .map(str::to_owned)
+    };
+    jwt::AcceptedToken {
+        id: claims
+            .get("jti")
+            .and_then(Value::as_str)
+            .map(|jti| Sha256::digest(jti.as_bytes()).into()),
+        usable_until: until,
+        claims: jwt::RequestClaims {
+            event_key: text("eventKey", "event_key"),
+            tenant_id: text("tenantId", "tenant_id"),
+            body_sha256: text("bodySha256", "body_sha256"),
+        },
     }
+}
+
+/// The verdict on the times of a token made by `jwt::token` at `at` (`iat` = `at`, `exp` = `at`
+/// + the signed lifetime, saturating), worked out in 128-bit arithmetic: refused on time unless
+/// `at - leeway <= now <= min(exp, at + max_age) + leeway`, else usable until that bound.
+pub fn fresh_token_times(at: i64, now: i64, rules: &jwt::TimeRules) -> Result<i64, VerifyError> {
+    let leeway = i128::from(rules.leeway_secs.max(0));
+    let max_age = i128::from(rules.max_age_secs.max(0));
+    let exp = i128::from(at.saturating_add(jwt::SIGNED_TOKEN_LIFETIME_SECS));
+    let (at, now) = (i128::from(at), i128::from(now));
+    let until = exp.min(at + max_age) + leeway;
+    if now < at - leeway || now > until {
+        return Err(VerifyError::TimestampOutOfTolerance);
+    }
+    Ok(clamp_i64(until))
+}
+
+pub fn clamp_i64(v: i128) -> i64 {
+    i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX })
 }
 
 /// Whether a key matches nothing: the verifier refuses keys that HMAC treats as the empty key

@@ -4,13 +4,21 @@
 //!
 //! Invariants (besides "never panics"):
 //! - `MissingSignature` exactly when no configured scheme found its (non-blank) headers;
+//! - the verdict is the first scheme's `Ok`, else the first of the highest-ranked refusals of
+//!   the schemes verified one by one (refused on time or as untimed, then `InvalidSignature`,
+//!   then `MissingSignature`); never `ClaimMismatch` or `TokenReused`;
 //! - `Ok(scheme)` only when an independent re-computation (the `hmac` crate, own header parsing)
 //!   finds a genuine signature for that scheme with a configured non-empty key, within the time
-//!   limits; `TimestampOutOfTolerance` only when some scheme's signature is genuine;
+//!   limits; `TimestampOutOfTolerance` only when some scheme's signature is genuine, and
+//!   `UntimedToken` only when a genuine JWT has neither `iat` nor `exp`;
+//! - what `Ok` carries: the trimmed `webhook-id` for Standard Webhooks, the accepted token (its
+//!   `usable_until` from `check_times`, its `jti` digest, its request claims) for the JWT,
+//!   nothing for HMAC;
 //! - what `sign` produces with a configured secret verifies under that scheme (or is refused
-//!   only for its time, exactly at the documented bounds);
+//!   only for its time, exactly at the documented bounds, the JWT's maximum age included);
 //! - a flipped MAC bit, a flipped bit of the signature text, id, timestamp or body never verifies
-//!   (the JWT scheme does not cover the body, so there a body flip changes nothing);
+//!   (the JWT scheme does not cover the body, so there a body flip changes nothing in the
+//!   verdict, but the token's `bodySha256` no longer matches the body);
 //! - a request signed with an empty key never verifies; one signed with an unconfigured secret
 //!   only verifies if its key is HMAC-equivalent to a configured one;
 //! - a `HashMap` header source gives the same verdict as a `Vec` one;
@@ -28,12 +36,12 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use libfuzzer_sys::fuzz_target;
 use secrecy::SecretString;
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use tenantgate::verify::{hmac_hex, jwt, sign, standard, Scheme, Verified, Verifier, VerifyError, VerifyOptions};
 
 use common::{
-    flip, hmac256, hmac256_block, jwt_oracle, present, unusable, Oracle, SecretPick, SecsPick, SignSecret, TimePick,
-    LENIENT_B64,
+    authentic, expected_accepted, flip, fresh_token_times, hmac256, hmac256_block, jwt_claims, jwt_oracle, present,
+    rank, time_rules, unusable, Oracle, SecretPick, SecsPick, SignSecret, TimePick, LENIENT_B64,
 };
 
 const PRESET_HEADERS: [&str; 7] = [
@@ -130,6 +138,9 @@ struct Input {
     scheme_name: String,
     probe_key: Vec<u8>,
     body: Vec<u8>,
+    // Last, so that the inputs of earlier runs (the regressions among them) keep their meaning.
+    max_age: SecsPick,
+    allow_untimed: bool,
 }
 
 fuzz_target!(|input: Input| run(input));
@@ -143,6 +154,8 @@ fn run(input: Input) {
         hmac_header: input.hmac_header.resolve(hmac_hex::DEFAULT_HEADER),
         tolerance_secs: input.tolerance.resolve(standard::DEFAULT_TOLERANCE_SECS),
         jwt_leeway_secs: input.leeway.resolve(jwt::JWT_LEEWAY_SECS),
+        jwt_max_age_secs: input.max_age.resolve(jwt::DEFAULT_MAX_AGE_SECS),
+        jwt_allow_untimed: input.allow_untimed,
     };
     let schemes: Vec<Scheme> = input.schemes.iter().take(6).map(|s| s.scheme()).collect();
     let verifier = make_verifier(schemes.clone(), &secrets, &options);
@@ -159,7 +172,11 @@ fn run(input: Input) {
         jwt_header: options.jwt_header.trim().to_ascii_lowercase(),
         hmac_header: options.hmac_header.trim().to_ascii_lowercase(),
         tolerance: options.tolerance_secs,
-        leeway: options.jwt_leeway_secs,
+        rules: time_rules(
+            options.jwt_leeway_secs,
+            options.jwt_max_age_secs,
+            options.jwt_allow_untimed,
+        ),
         now: input.now.resolve(),
     };
 
@@ -183,6 +200,27 @@ fn run(input: Input) {
     let verdict = verifier.verify(&body, &headers, ctx.now);
     check_against_oracle(&verdict, &verifier, &ctx, &headers, &body);
 
+    // The verdict combines those of the schemes alone: the first Ok, else the first refusal of
+    // the highest rank.
+    let solo: Vec<Result<Verified, VerifyError>> = verifier
+        .schemes()
+        .iter()
+        .map(|&s| make_verifier(vec![s], &secrets, &options).verify(&body, &headers, ctx.now))
+        .collect();
+    let combined = solo.iter().find(|r| r.is_ok()).cloned().unwrap_or_else(|| {
+        Err(solo
+            .iter()
+            .filter_map(|r| r.as_ref().err().copied())
+            .fold(VerifyError::MissingSignature, |kept, e| {
+                if rank(e) > rank(kept) {
+                    e
+                } else {
+                    kept
+                }
+            }))
+    });
+    assert_eq!(verdict, combined, "precedence of the schemes' verdicts {solo:?}");
+
     // A HashMap source must agree with the Vec source when no two names clash (in any case).
     let mut names: Vec<String> = headers.iter().map(|(k, _)| k.to_ascii_lowercase()).collect();
     names.sort();
@@ -202,7 +240,7 @@ struct Ctx<'a> {
     jwt_header: String,
     hmac_header: String,
     tolerance: i64,
-    leeway: i64,
+    rules: jwt::TimeRules,
     now: i64,
 }
 
@@ -330,7 +368,7 @@ fn oracle(scheme: Scheme, ctx: &Ctx<'_>, headers: &[(String, String)], body: &[u
             let Some(token) = present(header(headers, &ctx.jwt_header)) else {
                 return Oracle::Missing;
             };
-            jwt_oracle(token, ctx.secrets, ctx.now, ctx.leeway)
+            jwt_oracle(token, ctx.secrets, ctx.now, &ctx.rules).0
         }
     }
 }
@@ -354,13 +392,37 @@ fn check_against_oracle(
         "MissingSignature must mean no scheme found its headers: {verdict:?} {seen:?}"
     );
     match verdict {
-        Ok(Verified { scheme }) => {
-            let found = seen.iter().find(|(s, _)| s == scheme);
+        Ok(verified) => {
+            let scheme = verified.scheme;
+            let found = seen.iter().find(|(s, _)| *s == scheme);
             assert_eq!(
                 found.map(|(_, o)| *o),
                 Some(Oracle::GenuineInTime),
                 "accepted by {scheme} without a genuine, timely signature: {seen:?}"
             );
+            let expected = match scheme {
+                Scheme::HmacSha256 => Verified {
+                    scheme,
+                    message_id: None,
+                    token: None,
+                },
+                Scheme::StandardWebhooks => Verified {
+                    scheme,
+                    message_id: present(header(headers, standard::HEADER_ID)).map(str::to_owned),
+                    token: None,
+                },
+                Scheme::FronteggJwt => {
+                    let token = present(header(headers, &ctx.jwt_header)).expect("a JWT was sent");
+                    let claims = jwt_claims(token).expect("a genuine token has claims");
+                    let until = jwt::check_times(&claims, ctx.now, &ctx.rules).expect("in time");
+                    Verified {
+                        scheme,
+                        message_id: None,
+                        token: Some(expected_accepted(&claims, until)),
+                    }
+                }
+            };
+            assert_eq!(*verified, expected, "what an accepted request carries");
         }
         Err(VerifyError::TimestampOutOfTolerance) => {
             assert!(
@@ -368,7 +430,16 @@ fn check_against_oracle(
                 "timestamp refusal without a genuine signature: {seen:?}"
             );
         }
-        Err(_) => {}
+        Err(VerifyError::UntimedToken) => {
+            assert!(
+                seen.contains(&(Scheme::FronteggJwt, Oracle::GenuineUntimed)),
+                "untimed-token refusal without a genuine untimed JWT: {seen:?}"
+            );
+        }
+        Err(VerifyError::ClaimMismatch(_) | VerifyError::TokenReused) => {
+            panic!("the verifier itself never compares claims nor remembers tokens: {verdict:?}")
+        }
+        Err(VerifyError::MissingSignature | VerifyError::InvalidSignature) => {}
     }
 }
 
@@ -441,34 +512,55 @@ fn signed_checks(
     // Header values are trimmed on receipt (as HTTP does), so only a trimmed id can verify.
     let id_ok = scheme != Scheme::StandardWebhooks || (!msg_id.trim().is_empty() && msg_id.trim() == msg_id);
     if unusable(&key) {
-        let authentic = matches!(clean, Ok(_) | Err(VerifyError::TimestampOutOfTolerance));
         assert!(
-            !authentic,
+            !authentic(&clean),
             "signed with an empty key yet authentic ({clean:?}) for {scheme}: secret {secret:?}, configured {:?}",
             ctx.secrets
         );
     } else if configured && id_ok {
         let expected = match scheme {
-            Scheme::HmacSha256 => Ok(Verified { scheme }),
+            Scheme::HmacSha256 => Ok(Verified {
+                scheme,
+                message_id: None,
+                token: None,
+            }),
             Scheme::StandardWebhooks => {
                 let allowed = u64::try_from(ctx.tolerance).unwrap_or(0);
                 if ctx.now.abs_diff(signed_at) <= allowed {
-                    Ok(Verified { scheme })
+                    Ok(Verified {
+                        scheme,
+                        message_id: Some(msg_id.to_owned()),
+                        token: None,
+                    })
                 } else {
                     Err(VerifyError::TimestampOutOfTolerance)
                 }
             }
             Scheme::FronteggJwt => {
-                let exp = signed_at.saturating_add(jwt::SIGNED_TOKEN_LIFETIME_SECS);
-                if ctx.now > exp.saturating_add(ctx.leeway.max(0)) {
-                    Err(VerifyError::TimestampOutOfTolerance)
-                } else {
-                    Ok(Verified { scheme })
-                }
+                // `iat` = the signing time, `exp` five minutes later, a random `jti` and the body's
+                // digest: an `AcceptedToken` with the `jti`'s digest as id, bound to the body.
+                let claims = jwt_claims(&headers[0].1).expect("`sign` makes a JWT");
+                let jti = claims.get("jti").and_then(|j| j.as_str()).expect("a string jti");
+                fresh_token_times(signed_at, ctx.now, &ctx.rules).map(|until| {
+                    let token = jwt::AcceptedToken {
+                        id: Some(Sha256::digest(jti.as_bytes()).into()),
+                        usable_until: until,
+                        claims: jwt::RequestClaims {
+                            body_sha256: Some(hex::encode(Sha256::digest(&*body))),
+                            ..Default::default()
+                        },
+                    };
+                    assert_eq!(token, expected_accepted(&claims, until));
+                    Verified {
+                        scheme,
+                        message_id: None,
+                        token: Some(token),
+                    }
+                })
             }
         };
         assert_eq!(clean, expected, "a request signed by `sign` with a configured secret");
-    } else if !configured && matches!(clean, Ok(_) | Err(VerifyError::TimestampOutOfTolerance)) {
+    } else if !configured && authentic(&clean) {
         let block = hmac256_block(&key);
         assert!(
             ctx.secrets
@@ -479,17 +571,14 @@ fn signed_checks(
         );
     }
 
-    let authentic = matches!(clean, Ok(_) | Err(VerifyError::TimestampOutOfTolerance));
+    let authentic = authentic(&clean);
     let Some(tamper) = &signing.tamper else {
         return headers;
     };
     let mut tampered = headers.clone();
     let cred = credential_index(scheme);
     let not_accepted = |result: &Result<Verified, VerifyError>, what: &str| {
-        assert!(
-            !matches!(result, Ok(_) | Err(VerifyError::TimestampOutOfTolerance)),
-            "{what} still authentic: {result:?}"
-        );
+        assert!(!common::authentic(result), "{what} still authentic: {result:?}");
     };
     match tamper {
         Tamper::MacBit(bit) => {
@@ -533,6 +622,20 @@ fn signed_checks(
                 let result = solo.verify(body, &tampered, ctx.now);
                 if scheme == Scheme::FronteggJwt {
                     assert_eq!(result, clean, "the JWT scheme does not cover the body");
+                    // But the token `sign` makes names the body's digest, which the receiver
+                    // checks: it matches the signed body, not the flipped one.
+                    if let Ok(Verified { token: Some(token), .. }) = &clean {
+                        let digest = hex::encode(Sha256::digest(&*body));
+                        assert_eq!(
+                            token.claims.check("", None, &digest),
+                            Err(VerifyError::ClaimMismatch("bodySha256")),
+                            "a token bound to another body"
+                        );
+                        body[at] ^= 1 << (bit % 8);
+                        let digest = hex::encode(Sha256::digest(&*body));
+                        assert_eq!(token.claims.check("", None, &digest), Ok(()), "the signed body");
+                        body[at] ^= 1 << (bit % 8);
+                    }
                 } else if authentic {
                     not_accepted(&result, "a flipped body bit");
                 }

@@ -320,7 +320,12 @@ async fn record_while_claimed(shared: &Shared, finished: Finished) -> Result<boo
     loop {
         match shared.recorder.submit(finished.clone()).await {
             Err(StoreError::Unavailable(reason)) if Instant::now() + pause < give_up => {
-                tracing::debug!(error = %reason, "outcome not written yet: the database is unavailable");
+                // Said once per outcome: the pauses that follow only grow.
+                if pause == RECORD_RETRY {
+                    tracing::warn!(error = %reason, "outcome not written yet: the database is unavailable; backing off");
+                } else {
+                    tracing::debug!(error = %reason, "outcome not written yet: the database is unavailable");
+                }
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(DATABASE_BACKOFF);
             }

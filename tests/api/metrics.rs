@@ -31,7 +31,11 @@ pub fn value(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn counters_move_as_events_are_received_refused_and_processed() {
-    let app = spawn_app_with(Backend::Sqlite, |s| s.worker.enabled = true).await;
+    let app = spawn_app_with(Backend::Sqlite, |s| {
+        s.worker.enabled = true;
+        s.metrics.refresh_interval_secs = 1;
+    })
+    .await;
     let before = scrape(&app).await;
     let received = |s: &Scrape, outcome| {
         value(
@@ -70,7 +74,16 @@ async fn counters_move_as_events_are_received_refused_and_processed() {
         &[("kind", "tenant_created"), ("outcome", "succeeded")],
     );
     assert_eq!(processed, 1.0, "one processing observation");
-    assert_eq!(value(&after, "tenantgate_events", &[("status", "succeeded")]), 1.0);
-    assert_eq!(value(&after, "tenantgate_events", &[("status", "pending")]), 0.0);
-    assert_eq!(value(&after, "tenantgate_oldest_pending_event_age_seconds", &[]), 0.0);
+    // The database-derived gauges come from the background refresh (every second here).
+    let refreshed = eventually(Duration::from_secs(10), || async {
+        let now = scrape(&app).await;
+        (value(&now, "tenantgate_events", &[("status", "succeeded")]) == 1.0).then_some(now)
+    })
+    .await
+    .expect("the gauges show the processed event after a refresh");
+    assert_eq!(value(&refreshed, "tenantgate_events", &[("status", "pending")]), 0.0);
+    assert_eq!(
+        value(&refreshed, "tenantgate_oldest_pending_event_age_seconds", &[]),
+        0.0
+    );
 }

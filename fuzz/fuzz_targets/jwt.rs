@@ -42,7 +42,7 @@ use tenantgate::verify::VerifyError;
 
 use common::{
     authentic, clamp_i64, expected_accepted, flip, fresh_token_times, hmac256_block, jwt_claims, jwt_mac, jwt_oracle,
-    present, time_rules, unusable, Json, Oracle, SecretPick, SecsPick, SignSecret, TimePick,
+    present, time_rules, unusable, Json, Later, Oracle, SecretPick, SecsPick, SignSecret, TimePick,
 };
 
 #[derive(Debug, Arbitrary)]
@@ -208,8 +208,13 @@ struct Input {
     tamper: Option<(u16, u8)>,
     extra_leeway: u32,
     shift: u32,
-    // The fields below came with the maximum age and untimed tokens; they are last so that the
-    // inputs of earlier runs (the regressions among them) keep their meaning above.
+    /// Last, so that the inputs of earlier runs keep their meaning above.
+    later: Later<Added>,
+}
+
+/// What came with the maximum age and untimed tokens.
+#[derive(Debug, Arbitrary)]
+struct Added {
     max_age: SecsPick,
     allow_untimed: bool,
     extra_age: u32,
@@ -227,8 +232,8 @@ fn run(input: Input) {
     let now = input.now.resolve();
     let rules = time_rules(
         input.leeway.resolve(jwt::JWT_LEEWAY_SECS),
-        input.max_age.resolve(jwt::DEFAULT_MAX_AGE_SECS),
-        input.allow_untimed,
+        input.later.0.max_age.resolve(jwt::DEFAULT_MAX_AGE_SECS),
+        input.later.0.allow_untimed,
     );
 
     let token = match &input.token {
@@ -244,10 +249,7 @@ fn run(input: Input) {
         "MissingSignature exactly for a blank header"
     );
     assert!(
-        !matches!(
-            result,
-            Err(VerifyError::ClaimMismatch(_) | VerifyError::TokenReused)
-        ),
+        !matches!(result, Err(VerifyError::ClaimMismatch(_) | VerifyError::TokenReused)),
         "the verifier itself never compares claims nor remembers tokens: {result:?}"
     );
     if let Some(trimmed) = present(Some(&token)) {
@@ -508,7 +510,10 @@ fn check_times_properties(claims: &Value, now: i64, rules: &TimeRules, input: &I
                 ..*rules
             },
             TimeRules {
-                max_age_secs: rules.max_age_secs.max(0).saturating_add(i64::from(input.extra_age)),
+                max_age_secs: rules
+                    .max_age_secs
+                    .max(0)
+                    .saturating_add(i64::from(input.later.0.extra_age)),
                 ..*rules
             },
             TimeRules {
@@ -544,7 +549,10 @@ fn check_times_properties(claims: &Value, now: i64, rules: &TimeRules, input: &I
     // Too old, from the future, or (without iat) expiring too far ahead: never Ok.
     if let Some(iat) = secs(iat) {
         if iat + max_age + leeway < wide {
-            assert!(verdict.is_err(), "iat {iat} older than max age + leeway yet {verdict:?}");
+            assert!(
+                verdict.is_err(),
+                "iat {iat} older than max age + leeway yet {verdict:?}"
+            );
         }
         if iat - leeway > wide {
             assert!(verdict.is_err(), "iat {iat} in the future yet {verdict:?}");

@@ -41,7 +41,7 @@ use tenantgate::verify::{hmac_hex, jwt, sign, standard, Scheme, Verified, Verifi
 
 use common::{
     authentic, expected_accepted, flip, fresh_token_times, hmac256, hmac256_block, jwt_claims, jwt_oracle, present,
-    rank, time_rules, unusable, Oracle, SecretPick, SecsPick, SignSecret, TimePick, LENIENT_B64,
+    rank, time_rules, unusable, Later, Oracle, SecretPick, SecsPick, SignSecret, TimePick, LENIENT_B64,
 };
 
 const PRESET_HEADERS: [&str; 7] = [
@@ -138,7 +138,13 @@ struct Input {
     scheme_name: String,
     probe_key: Vec<u8>,
     body: Vec<u8>,
-    // Last, so that the inputs of earlier runs (the regressions among them) keep their meaning.
+    /// Last, so that the inputs of earlier runs (the regressions among them) keep their meaning.
+    later: Later<Added>,
+}
+
+/// What came with the JWT's maximum age and untimed tokens.
+#[derive(Debug, Arbitrary)]
+struct Added {
     max_age: SecsPick,
     allow_untimed: bool,
 }
@@ -154,8 +160,8 @@ fn run(input: Input) {
         hmac_header: input.hmac_header.resolve(hmac_hex::DEFAULT_HEADER),
         tolerance_secs: input.tolerance.resolve(standard::DEFAULT_TOLERANCE_SECS),
         jwt_leeway_secs: input.leeway.resolve(jwt::JWT_LEEWAY_SECS),
-        jwt_max_age_secs: input.max_age.resolve(jwt::DEFAULT_MAX_AGE_SECS),
-        jwt_allow_untimed: input.allow_untimed,
+        jwt_max_age_secs: input.later.0.max_age.resolve(jwt::DEFAULT_MAX_AGE_SECS),
+        jwt_allow_untimed: input.later.0.allow_untimed,
     };
     let schemes: Vec<Scheme> = input.schemes.iter().take(6).map(|s| s.scheme()).collect();
     let verifier = make_verifier(schemes.clone(), &secrets, &options);

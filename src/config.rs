@@ -364,14 +364,28 @@ impl ProviderSettings {
             if airbyte.connect_timeout_ms == 0 || airbyte.request_timeout_ms == 0 {
                 bail!("provider.airbyte.connect_timeout_ms and request_timeout_ms must be at least 1");
             }
+            let organization = airbyte.organization_id.trim();
+            if !organization.is_empty() && !is_uuid(organization) {
+                bail!(
+                    "provider.airbyte.organization_id must be a UUID (Airbyte's organizationId), got `{organization}`"
+                );
+            }
         }
         for (i, destination) in self.default_destinations.iter().enumerate() {
             if destination.name.trim().is_empty() || !destination.configuration.is_object() {
                 bail!("provider.default_destinations[{i}] needs a name and a configuration table");
             }
+            if destination.definition_id.as_deref().is_some_and(|id| !is_uuid(id)) {
+                bail!("provider.default_destinations[{i}].definition_id must be a UUID (Airbyte's definitionId)");
+            }
         }
         Ok(())
     }
+}
+
+/// A UUID in its usual 36-character form, as Airbyte's document types its ids.
+fn is_uuid(text: &str) -> bool {
+    text.len() == 36 && uuid::Uuid::try_parse(text).is_ok()
 }
 
 /// Where the configuration folder is when `--config` is not given.

@@ -4,17 +4,26 @@
 //!
 //! | op name (for [`FakeAirbyte::fail_next`]) | route |
 //! |---|---|
-//! | `token` | `POST /applications/token` (JSON with `grant-type`, hyphenated, else 400) |
+//! | `token` | `POST /applications/token` (`client_id`, `client_secret`, `grant_type`; a `grant-type`, the declared property, read) |
 //! | `create_workspace`, `list_workspaces` | `POST`, `GET /workspaces` |
 //! | `get_workspace`, `rename_workspace`, `delete_workspace` | `GET`, `PATCH`, `DELETE /workspaces/{id}` |
 //! | `list_connections`, `patch_connection` | `GET /connections?workspaceIds=`, `PATCH /connections/{id}` |
 //! | `list_jobs`, `cancel_job` | `GET /jobs?workspaceIds=&status=`, `DELETE /jobs/{id}` |
 //! | `list_destinations`, `create_destination` | `GET`, `POST /destinations` |
 //!
-//! Lists take `limit` (1–100, default 20; else 400), `offset`, `includeDeleted` and `workspaceIds` (an
-//! unknown workspace id gets 404), and answer `{"data":[…],"next"?,"previous"?}` with `next` only when more
-//! remain. Workspace ids are uuids and names are NOT unique: creating the same name twice creates two
-//! workspaces. `DELETE /workspaces/{id}` answers 204 and soft-deletes: the workspace is hidden unless
+//! **Strict**: every request is first checked against Airbyte's official OpenAPI document (the rules
+//! in `src/provisioning/airbyte/tests/conformance.rs`, shared with the client's unit tests): one it
+//! refuses (a missing required field, a value outside an enum, a wrong type, a path id that is not
+//! a UUID or an int64, an undeclared parameter) answers 400 `bad-request` naming the violation, and
+//! fails the test when the fake is dropped, so an off-spec call cannot pass the suite.
+//!
+//! Lists take `limit` (1–100, default 20), `offset`, `includeDeleted` and `workspaceIds` (an unknown
+//! workspace id gets 404), and answer like Airbyte's server: `{"data":[…],"next","previous"}` with
+//! `next` the link to `offset+limit` for every non-empty page and `""` for an empty one, `previous`
+//! `""` at offset 0. [`FakeAirbyte::shuffle_listings`] orders every list anew on each request, as
+//! Airbyte's LIMIT/OFFSET without ORDER BY may. `includeDeleted=true` shows deleted workspaces only
+//! when their ids are asked for. Workspace ids are uuids and names are NOT unique: creating the
+//! same name twice creates two workspaces. `DELETE /workspaces/{id}` answers 204 and soft-deletes: the workspace is hidden unless
 //! `includeDeleted=true`, its connections become `deprecated` and its destinations go. `DELETE /jobs/{id}`
 //! answers 200 with the JobResponse, now `cancelled`. Errors are RFC 9457 problems
 //! `{status,type,title,detail}` (`application/problem+json`) with the reference's types and titles;
@@ -42,6 +51,8 @@
 //! auth and applies failures; `fake_airbyte/handlers.rs` does each operation and shapes the JSON.
 #![allow(dead_code, reason = "each integration test uses a different part of the fake")]
 
+#[path = "../../src/provisioning/airbyte/tests/conformance.rs"]
+mod conformance;
 mod handlers;
 mod router;
 
@@ -155,6 +166,10 @@ struct State {
     jobs: Vec<Job>,
     destinations: Vec<Destination>,
     base_url: String,
+    /// Requests the official document refuses, each with its reason.
+    violations: Vec<String>,
+    /// Order every list anew on each request.
+    shuffled: Option<fastrand::Rng>,
 }
 
 impl FakeAirbyte {
@@ -200,6 +215,18 @@ impl FakeAirbyte {
     /// Every token issued so far becomes invalid: the next API call with one gets 401.
     pub fn expire_tokens(&self) {
         self.lock().issued.iter_mut().for_each(|issued| issued.revoked = true);
+    }
+
+    /// From now on every list answer orders its items anew, as Airbyte's paging without ORDER BY
+    /// may: pages of one walk can overlap and skip.
+    pub fn shuffle_listings(&self, seed: u64) {
+        self.lock().shuffled = Some(fastrand::Rng::with_seed(seed));
+    }
+
+    /// The requests the official document refuses that came so far, now forgotten (for a test
+    /// that sends such requests on purpose).
+    pub fn take_violations(&self) -> Vec<String> {
+        std::mem::take(&mut self.lock().violations)
     }
 
     /// Requests that reached the token endpoint (failed ones included).
@@ -358,6 +385,19 @@ impl FakeAirbyte {
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_millis(50));
+        }
+    }
+}
+
+/// An off-spec request fails the test that made it, once the fake goes.
+impl Drop for FakeAirbyte {
+    fn drop(&mut self) {
+        let violations = self.take_violations();
+        if !violations.is_empty() && !std::thread::panicking() {
+            panic!(
+                "requests Airbyte's official API document refuses reached the fake:\n{}",
+                violations.join("\n")
+            );
         }
     }
 }

@@ -169,6 +169,26 @@ on_both_backends! {
         assert_eq!(mapping.workspace_id.as_deref(), Some(workspaces[0].0.as_str()));
     }
 
+    // Airbyte pages its workspaces without a stable order: the look-up after an unknown outcome
+    // still finds the one workspace among 250 whose order changes on every page.
+    async fn a_timed_out_create_is_adopted_among_many_workspaces_listed_in_a_new_order_each_page(backend) {
+        let fake = FakeAirbyte::start().await;
+        for n in 0..250 {
+            fake.add_workspace(&format!("Someone else {n}"));
+        }
+        fake.shuffle_listings(7);
+        fake.fail_next("create_workspace", Failure::Hang(Duration::from_secs(3)));
+        let app = spawn_app_with(backend, |s| use_airbyte(s, &fake)).await;
+        let id = app.deliver(&created("t-shuffled", "2026-01-01T00:00:00Z")).await;
+        let row = app.finished_event(id, WAIT).await;
+        assert_eq!((row.status.as_str(), row.attempts), ("succeeded", 2), "{:?}", row.last_error);
+        assert_eq!(fake.calls("POST", "/v1/workspaces").await, 1, "exactly one create");
+        let mapping = app.db.run(|c| tenants::mapping(c, "t-shuffled")).await.unwrap().unwrap();
+        let ours: Vec<_> = fake.workspaces().into_iter().filter(|w| w.1.ends_with("[t-shuffled]")).collect();
+        assert_eq!(ours.len(), 1, "one workspace for the tenant");
+        assert_eq!(mapping.workspace_id.as_deref(), Some(ours[0].0.as_str()));
+    }
+
     async fn a_delete_processed_before_an_older_create_means_no_workspace_ever(backend) {
         let fake = FakeAirbyte::start().await;
         let app = spawn_app_with(backend, |s| use_airbyte(s, &fake)).await;
@@ -353,4 +373,50 @@ on_both_backends! {
         let mapping = rescuer.db.run(|c| tenants::mapping(c, "t-crash")).await.unwrap().unwrap();
         assert_eq!(mapping.workspace_id.as_deref(), Some(fake.workspaces()[0].0.as_str()));
     }
+}
+
+/// The fake answers 400 to what Airbyte's official document refuses, and remembers it so that
+/// the test that sent it fails.
+#[tokio::test]
+async fn the_fake_refuses_every_request_the_official_document_refuses() {
+    let fake = FakeAirbyte::start().await;
+    let client = reqwest::Client::new();
+    let base = fake.base_url();
+    let workspace = fake.add_workspace("w");
+    let off_spec = [
+        client
+            .post(format!("{base}/applications/token"))
+            .json(&serde_json::json!({"client_id": "c", "client_secret": "s", "grant-type": "client_credentials"})),
+        client
+            .post(format!("{base}/workspaces"))
+            .bearer_auth("t")
+            .json(&serde_json::json!({"title": "no name"})),
+        client
+            .patch(format!("{base}/workspaces/not-a-uuid"))
+            .bearer_auth("t")
+            .json(&serde_json::json!({"name": "n"})),
+        client.get(format!("{base}/jobs?status=RUNNING")).bearer_auth("t"),
+        client.get(format!("{base}/workspaces?limit=500")).bearer_auth("t"),
+        client.delete(format!("{base}/jobs/job-1")).bearer_auth("t"),
+        client
+            .patch(format!("{base}/connections/{workspace}"))
+            .bearer_auth("t")
+            .json(&serde_json::json!({"status": "paused"})),
+    ];
+    for request in off_spec {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 400);
+        let problem: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(problem["title"], "bad-request", "{problem}");
+    }
+    assert_eq!(fake.take_violations().len(), 7);
+    let conforming = client
+        .patch(format!("{base}/workspaces/{workspace}"))
+        .bearer_auth("t")
+        .json(&serde_json::json!({"name": "renamed"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(conforming.status(), 200);
+    assert!(fake.take_violations().is_empty());
 }

@@ -1,6 +1,7 @@
 //! Bearer tokens: a static one, or one obtained with client credentials and cached.
 //!
-//! `POST {base}/applications/token` with `{"client_id","client_secret","grant-type":"client_credentials"}`
+//! `POST {base}/applications/token` with `{"client_id","client_secret","grant_type":"client_credentials"}`
+//! (plus the same value as `grant-type`, the spelling of the property the document declares)
 //! answers `{"access_token","expires_in","token_type"}` (`PublicAccessTokenResponse`; the lifetime
 //! is 3 to 15 minutes depending on the source, so `expires_in` is what counts). The cache sits behind
 //! one async mutex held across the fetch, so concurrent callers wait for one fetch instead of
@@ -159,9 +160,12 @@ impl ClientCredentials {
     async fn fetch(&self, transport: &Transport) -> Result<(SecretString, Duration), ProviderError> {
         const OP: &str = "token";
         let url = transport.url(OP, &["applications", "token"], &[])?;
+        // The document requires `grant_type` (as Airbyte's own SDK sends it) while it declares a
+        // property spelled `grant-type`, which servers generated from it read: both are sent.
         let body = json!({
             "client_id": self.client_id,
             "client_secret": self.client_secret.expose_secret(),
+            "grant_type": "client_credentials",
             "grant-type": "client_credentials",
         });
         let answer = transport

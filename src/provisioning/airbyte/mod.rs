@@ -3,7 +3,10 @@
 //! Facts and sources: `../shared/reference/frontegg-airbyte.md` §2. In short:
 //! - base URL `https://api.airbyte.com/v1` (Cloud) or `http://host:8000/api/public/v1` (self-managed);
 //! - auth is a static bearer token, or client credentials exchanged at `POST /applications/token`
-//!   (body field `grant-type`, with a hyphen) for a short-lived token that is cached (`auth`);
+//!   (`grant_type`, as the official document requires, and `grant-type`, the property it declares)
+//!   for a short-lived token that is cached (`auth`);
+//! - every request tenantgate sends is one the official document allows: the unit tests and the
+//!   integration suite's fake refuse any other (`tests/conformance.rs`);
 //! - errors are RFC 9457 problems, classified once in `errors`;
 //! - workspace names are not unique, so [`WorkspaceProvider::create_workspace`] is not idempotent:
 //!   callers keep the mapping and look a name up before creating again after an unknown outcome.

@@ -47,7 +47,8 @@ pub(super) struct ConnectionResponse {
     pub status: Option<String>,
 }
 
-/// `JobResponse`. The schema names the id `jobId` (int64); the spec's examples use `id`.
+/// `JobResponse`. The schema names the id `jobId`, an int64, which is what `DELETE /jobs/{jobId}`
+/// takes; the document's examples show an `id` instead, read too when it is an integer.
 #[derive(Debug, Deserialize)]
 pub(super) struct JobResponse {
     #[serde(rename = "jobId", default)]
@@ -74,16 +75,17 @@ impl JobResponse {
         self.status.as_deref().is_some_and(|status| FINISHED.contains(&status))
     }
 
-    /// The job id as a path segment: an integer or a non-empty string, from `jobId` or `id`.
+    /// The job id as a path segment: an int64, from `jobId` or `id`, as a number or digits.
     pub fn id(&self) -> Option<String> {
         [&self.job_id, &self.id]
             .into_iter()
             .flatten()
             .find_map(|value| match value {
-                Value::Number(number) if number.is_i64() || number.is_u64() => Some(number.to_string()),
-                Value::String(text) if !text.trim().is_empty() => Some(text.trim().to_owned()),
+                Value::Number(number) => number.as_i64(),
+                Value::String(text) => text.trim().parse::<i64>().ok(),
                 _ => None,
             })
+            .map(|id| id.to_string())
     }
 }
 
@@ -94,7 +96,9 @@ pub(super) struct DestinationResponse {
     pub name: Option<String>,
 }
 
-/// Walks a list endpoint with `limit=100&offset=N` until a page is short or has no `next`.
+/// Walks a list endpoint with `limit=100&offset=N`, the offsets counted here (the server's `next`
+/// link may name another host or path), until a page is short or empty or has no `next` (the
+/// server gives `next` for every non-empty page and `""` for the empty one).
 pub(super) struct Pager<'a> {
     client: &'a AirbyteClient,
     op: &'static str,
@@ -153,6 +157,11 @@ impl<'a> Pager<'a> {
         Ok(Some(data))
     }
 
+    /// How many items this pass's pages held: the total, once the last page was read.
+    pub fn listed(&self) -> usize {
+        self.offset
+    }
+
     /// Every item of every page.
     pub async fn collect<T: DeserializeOwned>(mut self) -> Result<Vec<T>, ProviderError> {
         let mut items = Vec::new();
@@ -172,7 +181,8 @@ mod tests {
     fn job_ids_are_read_from_either_field_as_number_or_string() {
         let cases = [
             (r#"{"jobId": 42, "status": "running"}"#, Some("42")),
-            (r#"{"id": "18dccc91-0ab1", "status": "running"}"#, Some("18dccc91-0ab1")),
+            (r#"{"id": "18dccc91-0ab1", "status": "running"}"#, None),
+            (r#"{"jobId": 18446744073709551615}"#, None),
             (r#"{"jobId": "7"}"#, Some("7")),
             (r#"{"jobId": null, "id": 9}"#, Some("9")),
             (r#"{"jobId": 1.5}"#, None),

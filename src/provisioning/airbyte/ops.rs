@@ -4,6 +4,8 @@
 //! `rename_workspace`, `delete_workspace`, `list_connections`, `patch_connection`, `list_jobs`,
 //! `cancel_job`, `list_destinations`, `create_destination`, and `token`.
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -12,6 +14,12 @@ use super::client::AirbyteClient;
 use super::errors::not_understood;
 use super::models::{ConnectionResponse, DestinationResponse, JobResponse, Pager, WorkspaceResponse};
 use crate::provisioning::provider::{DestinationTemplate, ProviderError, Workspace, WorkspaceProvider, WorkspaceSpec};
+
+/// Passes over `GET /workspaces` at most when looking a name up (see `find_workspace_by_name`).
+/// One suffices while Airbyte's order holds still (the usual case); a listing shuffled anew for
+/// every page, the worst case, shows each workspace in a pass with a chance of at least a half,
+/// so twenty passes leave one unseen with odds below one in a million.
+const MAX_LISTING_PASSES: usize = 20;
 
 #[async_trait]
 impl WorkspaceProvider for AirbyteClient {
@@ -38,19 +46,38 @@ impl WorkspaceProvider for AirbyteClient {
     }
 
     async fn find_workspace_by_name(&self, name: &str) -> Result<Option<Workspace>, ProviderError> {
-        let mut pages = Pager::new(self, "list_workspaces", &["workspaces"], Vec::new());
-        while let Some(page) = pages.next_page::<WorkspaceResponse>().await? {
-            if let Some(found) = page
-                .into_iter()
-                .find(|workspace| workspace.name.as_deref() == Some(name))
-            {
-                return Ok(Some(Workspace {
-                    id: found.workspace_id,
-                    name: name.to_owned(),
-                }));
+        // Airbyte pages `GET /workspaces` with LIMIT/OFFSET and no ORDER BY, so the pages of one
+        // pass may overlap and skip a workspace. A pass still counts them all (its pages' lengths
+        // add up to the total), so passes repeat until every workspace was seen once: only then
+        // is the name proven absent. Never proven, the answer is an error, never "absent" (which
+        // would make a second workspace).
+        let mut seen = HashSet::new();
+        let mut listed = 0;
+        for _ in 0..MAX_LISTING_PASSES {
+            let mut pages = Pager::new(self, "list_workspaces", &["workspaces"], Vec::new());
+            while let Some(page) = pages.next_page::<WorkspaceResponse>().await? {
+                for workspace in page {
+                    if workspace.name.as_deref() == Some(name) {
+                        return Ok(Some(Workspace {
+                            id: workspace.workspace_id,
+                            name: name.to_owned(),
+                        }));
+                    }
+                    seen.insert(workspace.workspace_id);
+                }
+            }
+            listed = pages.listed();
+            if seen.len() >= listed {
+                return Ok(None);
             }
         }
-        Ok(None)
+        Err(ProviderError::retryable(
+            None,
+            format!(
+                "list_workspaces: {} of {listed} workspaces seen in {MAX_LISTING_PASSES} passes (their order changed between pages): the name is not proven absent",
+                seen.len()
+            ),
+        ))
     }
 
     async fn rename_workspace(&self, workspace_id: &str, name: &str) -> Result<(), ProviderError> {
@@ -72,7 +99,8 @@ impl WorkspaceProvider for AirbyteClient {
         let pause = json!({ "status": "inactive" });
         let mut paused = 0;
         for connection in connections.iter().filter(|connection| connection.needs_pausing()) {
-            let segments = ["connections", connection.connection_id.as_str()];
+            let connection_id = uuid_segment("patch_connection", "connection", &connection.connection_id)?;
+            let segments = ["connections", connection_id];
             let patched = self
                 .call("patch_connection", Method::PATCH, &segments, &[], Some(&pause))
                 .await;
@@ -95,7 +123,7 @@ impl WorkspaceProvider for AirbyteClient {
         for job in jobs.iter().filter(|job| !job.is_finished()) {
             let job_id = job
                 .id()
-                .ok_or_else(|| not_understood(OP, 200, "a job has neither `jobId` nor `id`"))?;
+                .ok_or_else(|| not_understood(OP, 200, "a job has no integer `jobId`"))?;
             let answer = self
                 .call("cancel_job", Method::DELETE, &["jobs", job_id.as_str()], &[], None)
                 .await;
@@ -136,14 +164,25 @@ impl WorkspaceProvider for AirbyteClient {
     }
 }
 
-/// An id that can name a path segment: an empty one would address the collection instead.
+/// A workspace id as a path segment: the document types it as a UUID, and an empty one would
+/// address the collection instead.
 fn require_id<'a>(op: &str, id: &'a str) -> Result<&'a str, ProviderError> {
-    match id.trim() {
-        "" => Err(ProviderError::permanent(
+    uuid_segment(op, "workspace", id)
+}
+
+/// An id the document types as a UUID, refused before anything is sent when it is not one.
+fn uuid_segment<'a>(op: &str, what: &str, id: &'a str) -> Result<&'a str, ProviderError> {
+    let id = id.trim();
+    match uuid::Uuid::try_parse(id) {
+        Ok(_) if id.len() == 36 => Ok(id),
+        _ if id.is_empty() => Err(ProviderError::permanent(None, format!("{op}: the {what} id is empty"))),
+        _ => Err(ProviderError::permanent(
             None,
-            format!("{op}: the workspace id is empty"),
+            format!(
+                "{op}: the {what} id `{}` is not a UUID",
+                id.chars().take(64).collect::<String>()
+            ),
         )),
-        id => Ok(id),
     }
 }
 

@@ -47,20 +47,23 @@ impl ListQuery {
         self.workspace_ids.is_empty() || self.workspace_ids.iter().any(|id| id == workspace_id)
     }
 
-    /// One page of `items` with `next`/`previous` links like Airbyte's.
+    /// One page of `items` with `next`/`previous` links like Airbyte's server writes them
+    /// (`PaginationMapper`): `next` for every non-empty page, even a short one, and `""` for an
+    /// empty page; `previous` `""` at offset 0.
     fn page(&self, base_url: &str, collection: &str, items: Vec<Value>) -> Reply {
-        let total = items.len();
         let data: Vec<Value> = items.into_iter().skip(self.offset).take(self.limit).collect();
         let link = |offset: usize| format!("{base_url}/{collection}?limit={}&offset={offset}", self.limit);
-        let mut body = json!({ "data": data });
-        let end = self.offset.saturating_add(self.limit);
-        if end < total {
-            body["next"] = json!(link(end));
-        }
-        if self.offset > 0 {
-            body["previous"] = json!(link(self.offset.saturating_sub(self.limit)));
-        }
-        Reply::Json(body)
+        let next = if data.is_empty() {
+            String::new()
+        } else {
+            link(self.offset.saturating_add(self.limit))
+        };
+        let previous = if self.offset == 0 {
+            String::new()
+        } else {
+            link(self.offset.saturating_sub(self.limit))
+        };
+        Reply::Json(json!({ "data": data, "next": next, "previous": previous }))
     }
 }
 
@@ -71,7 +74,7 @@ impl State {
             "token" => self.issue_token(&body),
             "create_workspace" => self.create_workspace(&body),
             "rename_workspace" => self.rename_workspace(id, &body),
-            "get_workspace" => self.live_workspace(id).map(|w| ok(workspace_json(w))),
+            "get_workspace" => self.get_workspace(id),
             "delete_workspace" => self.delete_workspace(id),
             "patch_connection" => self.patch_connection(id, &body),
             "cancel_job" => self.cancel_job(id),
@@ -131,6 +134,16 @@ impl State {
         let answer = ok(workspace_json(&workspace));
         self.workspaces.push(workspace);
         Ok(answer)
+    }
+
+    /// 200 when live; 404 when deleted; 403 `forbidden` for an id that never existed (a caller
+    /// that is not an instance admin cannot be given a role on an unknown workspace).
+    fn get_workspace(&self, id: &str) -> Result<Reply, Problem> {
+        match self.workspaces.iter().find(|w| w.id == id) {
+            Some(w) if !w.deleted => Ok(ok(workspace_json(w))),
+            Some(_) => Err(not_found("workspace", id)),
+            None => Err(problem(403, "forbidden", "The caller has no access to this workspace.")),
+        }
     }
 
     fn live_workspace(&self, id: &str) -> Result<&Workspace, Problem> {
@@ -221,7 +234,7 @@ impl State {
         Ok(answer)
     }
 
-    fn list(&self, op: &str, query: &ListQuery) -> Result<Reply, Problem> {
+    fn list(&mut self, op: &str, query: &ListQuery) -> Result<Reply, Problem> {
         if op != "list_workspaces" {
             for id in &query.workspace_ids {
                 if !self.workspaces.iter().any(|w| &w.id == id) {
@@ -230,8 +243,13 @@ impl State {
             }
         }
         let (collection, items): (&str, Vec<Value>) = match op {
+            // Deleted workspaces only when asked for by id (`WorkspaceService.listWorkspaces`).
             "list_workspaces" => ("workspaces", {
-                let shown = self.workspaces.iter().filter(|w| query.include_deleted || !w.deleted);
+                let asked = !query.workspace_ids.is_empty();
+                let shown = self
+                    .workspaces
+                    .iter()
+                    .filter(|w| !w.deleted || (query.include_deleted && asked));
                 shown.filter(|w| query.wants(&w.id)).map(workspace_json).collect()
             }),
             "list_connections" => ("connections", {
@@ -259,6 +277,10 @@ impl State {
                     .collect()
             }),
         };
+        let mut items = items;
+        if let Some(rng) = self.shuffled.as_mut() {
+            rng.shuffle(&mut items);
+        }
         Ok(query.page(&self.base_url, collection, items))
     }
 }

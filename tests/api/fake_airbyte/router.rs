@@ -19,6 +19,10 @@ pub(super) struct Router {
 impl Respond for Router {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let mut state = lock(&self.state);
+        if let Some(violation) = super::conformance::request_violation(request) {
+            state.violations.push(violation.clone());
+            return problem(400, "bad-request", &violation).into();
+        }
         let path = request
             .url
             .path()

@@ -22,12 +22,16 @@ async fn mount_empty_workspaces(server: &MockServer, token: &str, calls: u64) {
 }
 
 #[tokio::test]
-async fn the_token_is_fetched_once_with_the_hyphenated_grant_and_reused() {
-    let server = MockServer::start().await;
+async fn the_token_is_fetched_once_with_the_grant_the_document_requires_and_reused() {
+    // A server enforcing the document refuses a request without `grant_type` (the strict server
+    // answers such a request 400 and fails the test); one reading the declared `grant-type`
+    // property finds it too.
+    let server = strict_server().await;
     Mock::given(method("POST"))
         .and(path("/v1/applications/token"))
         .and(body_json(json!({
-            "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "grant-type": "client_credentials"
+            "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+            "grant_type": "client_credentials", "grant-type": "client_credentials"
         })))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"access_token": "tok-1", "expires_in": 180})))
         .expect(1)
@@ -53,7 +57,7 @@ async fn the_token_is_fetched_once_with_the_hyphenated_grant_and_reused() {
 
 #[tokio::test]
 async fn concurrent_callers_on_a_cold_cache_share_one_token_fetch() {
-    let server = MockServer::start().await;
+    let server = strict_server().await;
     mount_tokens(&server, 180, 1).await;
     mount_empty_workspaces(&server, "tok-1", 8).await;
     let client = Arc::new(client(&server, credentials()));
@@ -70,7 +74,7 @@ async fn concurrent_callers_on_a_cold_cache_share_one_token_fetch() {
 
 #[tokio::test]
 async fn a_token_near_expiry_is_refreshed_and_the_margin_is_at_most_half_its_life() {
-    let server = MockServer::start().await;
+    let server = strict_server().await;
     // expires_in 4 s with the default 60 s margin: the margin shrinks to 2 s.
     mount_tokens(&server, 4, 2).await;
     mount_empty_workspaces(&server, "tok-1", 2).await;
@@ -85,7 +89,7 @@ async fn a_token_near_expiry_is_refreshed_and_the_margin_is_at_most_half_its_lif
 
 #[tokio::test]
 async fn a_401_causes_exactly_one_refresh_and_one_retry() {
-    let server = MockServer::start().await;
+    let server = strict_server().await;
     mount_tokens(&server, 180, 2).await;
     Mock::given(method("DELETE"))
         .and(header("authorization", "Bearer tok-1"))
@@ -94,18 +98,21 @@ async fn a_401_causes_exactly_one_refresh_and_one_retry() {
         .mount(&server)
         .await;
     Mock::given(method("DELETE"))
-        .and(path("/v1/workspaces/w1"))
+        .and(path(format!("/v1/workspaces/{}", id("w1"))))
         .and(header("authorization", "Bearer tok-2"))
         .respond_with(ResponseTemplate::new(204))
         .expect(1)
         .mount(&server)
         .await;
-    client(&server, credentials()).delete_workspace("w1").await.unwrap();
+    client(&server, credentials())
+        .delete_workspace(&id("w1"))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn a_second_401_is_permanent() {
-    let server = MockServer::start().await;
+    let server = strict_server().await;
     mount_tokens(&server, 180, 2).await;
     Mock::given(method("PATCH"))
         .respond_with(problem(401, "invalid-api-key", "no access"))
@@ -113,7 +120,7 @@ async fn a_second_401_is_permanent() {
         .mount(&server)
         .await;
     let error = client(&server, credentials())
-        .rename_workspace("w1", "new")
+        .rename_workspace(&id("w1"), "new")
         .await
         .unwrap_err();
     assert!(!error.retryable);
@@ -126,7 +133,7 @@ async fn a_second_401_is_permanent() {
 
 #[tokio::test]
 async fn a_401_with_a_static_token_is_permanent_at_once() {
-    let server = MockServer::start().await;
+    let server = strict_server().await;
     Mock::given(method("DELETE"))
         .and(header("authorization", "Bearer static-token"))
         .respond_with(problem(401, "invalid-api-key", "nope"))
@@ -134,7 +141,7 @@ async fn a_401_with_a_static_token_is_permanent_at_once() {
         .mount(&server)
         .await;
     let error = client(&server, static_token("static-token"))
-        .delete_workspace("w1")
+        .delete_workspace(&id("w1"))
         .await
         .unwrap_err();
     assert!(!error.retryable);
@@ -143,7 +150,7 @@ async fn a_401_with_a_static_token_is_permanent_at_once() {
 
 #[tokio::test]
 async fn refused_credentials_are_permanent_and_an_unavailable_endpoint_is_retryable() {
-    let server = MockServer::start().await;
+    let server = strict_server().await;
     Mock::given(path("/v1/applications/token"))
         .respond_with(problem(401, "invalid-api-key", "unknown client"))
         .up_to_n_times(1)
@@ -155,7 +162,7 @@ async fn refused_credentials_are_permanent_and_an_unavailable_endpoint_is_retrya
         .await;
     let client = client(&server, credentials());
 
-    let refused = client.delete_workspace("w1").await.unwrap_err();
+    let refused = client.delete_workspace(&id("w1")).await.unwrap_err();
     assert!(!refused.retryable);
     assert!(
         refused
@@ -165,7 +172,7 @@ async fn refused_credentials_are_permanent_and_an_unavailable_endpoint_is_retrya
     );
     assert!(!refused.message.contains(CLIENT_SECRET));
 
-    let unavailable = client.delete_workspace("w1").await.unwrap_err();
+    let unavailable = client.delete_workspace(&id("w1")).await.unwrap_err();
     assert!(unavailable.retryable);
     assert_eq!(
         (unavailable.status, unavailable.retry_after),
@@ -175,12 +182,15 @@ async fn refused_credentials_are_permanent_and_an_unavailable_endpoint_is_retrya
 
 #[tokio::test]
 async fn token_answers_without_a_token_are_clear_errors_that_quote_nothing() {
-    let server = MockServer::start().await;
+    let server = strict_server().await;
     Mock::given(path("/v1/applications/token"))
         .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"access_token": 12345678}"#))
         .mount(&server)
         .await;
-    let error = client(&server, credentials()).delete_workspace("w1").await.unwrap_err();
+    let error = client(&server, credentials())
+        .delete_workspace(&id("w1"))
+        .await
+        .unwrap_err();
     assert!(!error.retryable);
     assert!(
         error.message.contains("token: HTTP 200 answer not understood"),
@@ -191,7 +201,7 @@ async fn token_answers_without_a_token_are_clear_errors_that_quote_nothing() {
 
 #[tokio::test]
 async fn tokens_and_secrets_never_appear_in_debug_output_or_errors() {
-    let server = MockServer::start().await;
+    let server = strict_server().await;
     mount_tokens(&server, 180, 1).await;
     // A server that echoes the token it was sent.
     Mock::given(method("DELETE"))
@@ -199,7 +209,7 @@ async fn tokens_and_secrets_never_appear_in_debug_output_or_errors() {
         .mount(&server)
         .await;
     let client = client(&server, credentials());
-    let error = client.delete_workspace("w1").await.unwrap_err();
+    let error = client.delete_workspace(&id("w1")).await.unwrap_err();
     assert!(!error.message.contains("tok-1"), "{error}");
 
     let debug = format!("{client:?}");

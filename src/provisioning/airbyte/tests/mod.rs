@@ -3,6 +3,7 @@
 
 mod auth;
 mod calls;
+pub mod conformance;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,6 +15,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use super::{AirbyteAuth, AirbyteClient, AirbyteConfig, CallObserver};
+use conformance::strict_server;
 
 const CLIENT_ID: &str = "client-1";
 const CLIENT_SECRET: &str = "very-secret-1";
@@ -83,10 +85,16 @@ fn problem(status: u16, title: &str, detail: &str) -> ResponseTemplate {
     )
 }
 
+/// A UUID standing for `name`, the same every time: Airbyte's ids are UUIDs, and the document
+/// refuses anything else in a path.
+fn id(name: &str) -> String {
+    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, name.as_bytes()).to_string()
+}
+
 fn workspaces_page(names: &[String], next: bool) -> ResponseTemplate {
     let data: Vec<_> = names
         .iter()
-        .map(|name| json!({"workspaceId": format!("id-{name}"), "name": name, "dataResidency": "auto"}))
+        .map(|name| json!({"workspaceId": id(name), "name": name, "dataResidency": "auto", "notifications": {}}))
         .collect();
     let mut body = json!({ "data": data });
     if next {

@@ -7,7 +7,7 @@ use std::str::FromStr;
 ///
 /// Serialized (JSON, database `kind` column, admin filters) as the snake_case name returned by
 /// [`EventKind::as_str`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     /// A tenant was created: ensure one workspace for it.

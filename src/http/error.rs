@@ -35,8 +35,8 @@ pub enum ApiError {
     /// A resource named in the path does not exist (a subscription, a delivery).
     #[error("{0}")]
     Missing(String),
-    #[error("{method} is not allowed here")]
-    MethodNotAllowed { method: String },
+    #[error("{method} is not allowed here; allowed: {allow}")]
+    MethodNotAllowed { method: String, allow: String },
     #[error("idempotency key already used for a different body (event {event_id}); send a new key for a new event")]
     IdempotencyConflict { event_id: i64 },
     #[error("the body is larger than the limit of {limit} bytes")]
@@ -116,6 +116,9 @@ impl ResponseError for ApiError {
         if matches!(self, Self::AdminUnauthorized(_)) {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
+        if let Self::MethodNotAllowed { allow, .. } = self {
+            response.insert_header((header::ALLOW, allow.as_str()));
+        }
         response.json(ErrorBody {
             error: self.code(),
             message: self.to_string(),
@@ -185,10 +188,11 @@ impl From<IngestError> for ApiError {
 /// Turns actix's extractor errors (bad query strings, JSON bodies) into the envelope.
 pub fn extractor_error(err: impl std::fmt::Display, status: StatusCode) -> actix_web::Error {
     let body = ErrorBody {
-        error: if status == StatusCode::PAYLOAD_TOO_LARGE {
-            "payload_too_large"
-        } else {
-            "bad_request"
+        error: match status {
+            StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+            // A path segment of the wrong type names nothing that exists.
+            StatusCode::NOT_FOUND => "not_found",
+            _ => "bad_request",
         },
         message: err.to_string(),
     };

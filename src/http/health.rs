@@ -3,57 +3,111 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::json;
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use utoipa::ToSchema;
+
+use crate::store::MigrationState;
 
 use super::error::{ApiError, ErrorBody};
 use super::AppState;
 
+/// `/healthz`'s answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Alive {
+    /// Always `ok`.
+    status: &'static str,
+}
+
 /// The process answers.
-#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, description = "`{\"status\":\"ok\"}`")))]
+#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, body = Alive)), security(()))]
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(json!({"status": "ok"}))
+    HttpResponse::Ok().json(Alive { status: "ok" })
+}
+
+/// `/readyz`'s answer: whether the instance can take deliveries, as of `checked_at`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    status: ReadyStatus,
+    database: DatabaseState,
+    /// Applied and pending migrations; absent when the database cannot be reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    migrations: Option<MigrationState>,
+    provider: ProviderState,
+    /// When the background check last ran (RFC 3339, UTC).
+    checked_at: String,
+    /// `database_unavailable` when the database cannot be reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'static str>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum ReadyStatus {
+    Ready,
+    MigrationsPending,
+    Unavailable,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct DatabaseState {
+    /// `sqlite` or `postgres`.
+    backend: &'static str,
+    reachable: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct ProviderState {
+    /// `airbyte` or `dry-run`.
+    mode: &'static str,
 }
 
 /// The database answered and every migration was applied, as of the last check (every two
 /// seconds, in the background: this answer runs no query); names the backend and provider mode.
-#[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200, description = "ready"), (status = 503, description = "database unreachable or migrations pending")))]
+#[utoipa::path(get, path = "/readyz", tag = "ops",
+    responses((status = 200, body = Readiness, description = "ready"),
+        (status = 503, body = Readiness, description = "`migrations_pending`, or `unavailable`: the database cannot be reached")),
+    security(()))]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let backend = state.db.backend_name();
     let readiness = state.health.readiness();
-    let checked_at = super::admin::utc(readiness.checked_at);
-    match readiness.database {
-        Ok(migrations) => {
-            let ready = migrations.is_current();
-            let body = json!({
-                "status": if ready { "ready" } else { "migrations_pending" },
-                "database": {"backend": backend, "reachable": true},
-                "migrations": migrations,
-                "provider": {"mode": state.provider_mode},
-                "checked_at": checked_at,
-            });
-            if ready {
-                HttpResponse::Ok().json(body)
-            } else {
-                HttpResponse::ServiceUnavailable().json(body)
-            }
-        }
-        Err(_) => HttpResponse::ServiceUnavailable().json(json!({
-            "status": "unavailable",
-            "error": "database_unavailable",
-            "message": "the database cannot be reached",
-            "database": {"backend": backend, "reachable": false},
-            "provider": {"mode": state.provider_mode},
-            "checked_at": checked_at,
-        })),
+    let reachable = readiness.database.is_ok();
+    let migrations = readiness.database.ok();
+    let status = match &migrations {
+        Some(m) if m.is_current() => ReadyStatus::Ready,
+        Some(_) => ReadyStatus::MigrationsPending,
+        None => ReadyStatus::Unavailable,
+    };
+    let ready = matches!(status, ReadyStatus::Ready);
+    let body = Readiness {
+        status,
+        database: DatabaseState {
+            backend: state.db.backend_name(),
+            reachable,
+        },
+        migrations,
+        provider: ProviderState {
+            mode: state.provider_mode,
+        },
+        checked_at: super::admin::utc(readiness.checked_at),
+        error: (!reachable).then_some("database_unavailable"),
+        message: (!reachable).then_some("the database cannot be reached"),
+    };
+    if ready {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
     }
 }
 
 /// Prometheus text exposition, from memory (the database gauges are refreshed in the
 /// background). With `metrics.token` set, only `Authorization: Bearer <token>` is answered.
 #[utoipa::path(get, path = "/metrics", tag = "ops",
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain"), (status = 401, body = ErrorBody)),
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"),
+        (status = 401, body = ErrorBody, description = "`unauthorized`: metrics.token is set and was not sent"),
+        (status = 500, description = "the metrics could not be rendered")),
     security((), ("metrics_bearer" = [])))]
 pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     if let Some(token) = &state.metrics_token {

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod error;
 mod health;
 pub mod openapi;
+pub(crate) mod responses;
 mod webhooks;
 
 use actix_web::body::MessageBody;
@@ -75,8 +76,13 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
 }
 
 async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let allow = req
+        .match_pattern()
+        .and_then(|pattern| openapi::allowed_methods(&pattern))
+        .unwrap_or_default();
     Err(ApiError::MethodNotAllowed {
         method: req.method().to_string(),
+        allow,
     })
 }
 

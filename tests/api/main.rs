@@ -23,6 +23,7 @@ mod log_capture;
 mod metrics;
 mod notifications;
 mod openapi;
+mod openapi_answers;
 mod provisioning_airbyte;
 mod provisioning_outage;
 mod provisioning_outcome;

@@ -30,6 +30,7 @@ pub async fn catalog(_: Viewer) -> HttpResponse {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeliveryQuery {
     /// Page size, 1–500 (default 50).
     limit: Option<i64>,

@@ -7,26 +7,45 @@ use utoipa::{IntoParams, ToSchema};
 use super::{limit, parse_time, utc, Operator, Viewer};
 use crate::events::EventKind;
 use crate::http::error::{ApiError, ErrorBody};
+use crate::http::responses::AdminFailures;
 use crate::http::AppState;
 use crate::store::admin::{self, EventFilter, Replay};
 use crate::store::claims::{self, Attempt};
 use crate::store::inbox::{self, status, EventRow};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// pending, processing, succeeded, failed_retrying, dead, ignored or skipped
+    #[param(value_type = Option<EventStatus>)]
     status: Option<String>,
-    /// tenant_created, tenant_updated, tenant_deleted, user_activated, user_deactivated, sso_changed or ignored
+    #[param(value_type = Option<EventKind>)]
     kind: Option<String>,
     tenant_id: Option<String>,
     /// Received at or after (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime)]
     since: Option<String>,
     /// Received before (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime)]
     until: Option<String>,
-    /// Page size, 1–500 (default 50).
+    /// Page size (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
     /// `next_cursor` of the previous page.
     cursor: Option<i64>,
+}
+
+/// An event's status, as the API filters and shows it.
+#[derive(Debug, ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code, reason = "names the statuses in the OpenAPI document")]
+pub enum EventStatus {
+    Pending,
+    Processing,
+    Succeeded,
+    FailedRetrying,
+    Dead,
+    Ignored,
+    Skipped,
 }
 
 /// An event as listed.
@@ -74,7 +93,7 @@ pub struct EventPage {
 
 /// Events, newest first.
 #[utoipa::path(get, path = "/api/admin/events", tag = "admin", params(ListQuery),
-    responses((status = 200, body = EventPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = EventPage), (status = 400, body = ErrorBody, description = "`invalid_query`"), AdminFailures),
     security(("bearer" = ["viewer"])))]
 pub async fn list(
     _: Viewer,
@@ -135,7 +154,7 @@ pub struct EventDetail {
 
 /// One event with its payload and every attempt.
 #[utoipa::path(get, path = "/api/admin/events/{id}", tag = "admin", params(("id" = i64, Path, description = "event id")),
-    responses((status = 200, body = EventDetail), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = EventDetail), (status = 404, body = ErrorBody, description = "`not_found`"), AdminFailures),
     security(("bearer" = ["viewer"])))]
 pub async fn show(_: Viewer, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
@@ -162,7 +181,9 @@ pub async fn show(_: Viewer, state: web::Data<AppState>, id: web::Path<i64>) -> 
 
 /// Puts a finished event back to `pending` (its history is kept; an audit entry records it).
 #[utoipa::path(post, path = "/api/admin/events/{id}/replay", tag = "admin", params(("id" = i64, Path, description = "event id")),
-    responses((status = 200, description = "requeued"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = Requeued), (status = 403, body = ErrorBody, description = "`forbidden`: a viewer's token"),
+        (status = 404, body = ErrorBody, description = "`not_found`"),
+        (status = 409, body = ErrorBody, description = "`conflict`: the event is not finished"), AdminFailures),
     security(("bearer" = ["operator"])))]
 pub async fn replay_one(_: Operator, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
@@ -175,7 +196,10 @@ pub async fn replay_one(_: Operator, state: web::Data<AppState>, id: web::Path<i
         Replay::Requeued => {
             tracing::info!(event.id = id, "event replayed by an operator");
             state.wake.notify_one();
-            Ok(HttpResponse::Ok().json(serde_json::json!({"status": "requeued", "event_id": id})))
+            Ok(HttpResponse::Ok().json(Requeued {
+                status: "requeued",
+                event_id: id,
+            }))
         }
         Replay::NotFound => Err(ApiError::NotFound {
             method: "POST".into(),
@@ -187,15 +211,31 @@ pub async fn replay_one(_: Operator, state: web::Data<AppState>, id: web::Path<i
     }
 }
 
+/// A replayed event.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Requeued {
+    /// Always `requeued`.
+    status: &'static str,
+    event_id: i64,
+}
+
+/// How many events a replay by filter requeued.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RequeuedCount {
+    requeued: usize,
+}
+
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplayFilter {
+    #[schema(value_type = Option<EventStatus>)]
     status: Option<String>,
+    #[schema(value_type = Option<EventKind>)]
     kind: Option<String>,
     tenant_id: Option<String>,
-    /// RFC 3339
+    #[schema(format = DateTime)]
     since: Option<String>,
-    /// RFC 3339
+    #[schema(format = DateTime)]
     until: Option<String>,
     /// Required to replay every finished event when no filter is given.
     #[serde(default)]
@@ -204,7 +244,10 @@ pub struct ReplayFilter {
 
 /// Requeues every finished event that matches the filter.
 #[utoipa::path(post, path = "/api/admin/events/replay", tag = "admin", request_body = ReplayFilter,
-    responses((status = 200, description = "`{\"requeued\": n}`"), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = RequeuedCount),
+        (status = 400, body = ErrorBody, description = "`bad_request`: not the expected JSON; `invalid_query`: a filter value out of range"),
+        (status = 403, body = ErrorBody, description = "`forbidden`: a viewer's token"),
+        (status = 422, body = ErrorBody, description = "`empty_filter`: no filter and no `\"all\": true`"), AdminFailures),
     security(("bearer" = ["operator"])))]
 pub async fn replay_matching(
     _: Operator,
@@ -238,7 +281,7 @@ pub async fn replay_matching(
     if requeued > 0 {
         state.wake.notify_one();
     }
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "requeued": requeued })))
+    Ok(HttpResponse::Ok().json(RequeuedCount { requeued }))
 }
 
 fn filter_from(q: &ListQuery) -> Result<EventFilter, ApiError> {

@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::events::EventSummary;
 use super::{limit, utc, Viewer};
 use crate::http::error::{ApiError, ErrorBody};
+use crate::http::responses::AdminFailures;
 use crate::http::AppState;
 use crate::store::admin::{self, EventFilter};
 use crate::store::tenants::{self, mapping_status, Mapping};
@@ -15,13 +16,27 @@ use crate::store::tenants::{self, mapping_status, Mapping};
 const RECENT_EVENTS: i64 = 20;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TenantQuery {
-    /// provisioning, active, archived, deleted or tombstone
+    #[param(value_type = Option<MappingStatus>)]
     status: Option<String>,
-    /// Page size, 1–500 (default 50).
+    /// Page size (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
+}
+
+/// A tenant's mapping status, as the API filters and shows it.
+#[derive(Debug, ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code, reason = "names the statuses in the OpenAPI document")]
+pub enum MappingStatus {
+    Provisioning,
+    Active,
+    Archived,
+    Deleted,
+    Tombstone,
 }
 
 /// A tenant's workspace mapping.
@@ -62,7 +77,7 @@ pub struct TenantPage {
 
 /// Tenants and their workspaces, by tenant id.
 #[utoipa::path(get, path = "/api/admin/tenants", tag = "admin", params(TenantQuery),
-    responses((status = 200, body = TenantPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = TenantPage), (status = 400, body = ErrorBody, description = "`invalid_query`"), AdminFailures),
     security(("bearer" = ["viewer"])))]
 pub async fn list(
     _: Viewer,
@@ -93,7 +108,7 @@ pub async fn list(
 
 /// A tenant: its mapping, users, SSO setting and recent events.
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant_id}", tag = "admin", params(("tenant_id" = String, Path)),
-    responses((status = 200, description = "`{mapping, users, sso, recent_events}`"), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = TenantDetail), (status = 404, body = ErrorBody, description = "`not_found`: nothing is known of this tenant"), AdminFailures),
     security(("bearer" = ["viewer"])))]
 pub async fn show(_: Viewer, state: web::Data<AppState>, tenant: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let tenant = tenant.into_inner();
@@ -120,18 +135,59 @@ pub async fn show(_: Viewer, state: web::Data<AppState>, tenant: web::Path<Strin
         });
     }
     let time = |t: Option<chrono::NaiveDateTime>| t.map(utc);
-    let users: Vec<_> = users
+    let users = users
         .into_iter()
-        .map(|u| serde_json::json!({"user_id": u.user_id, "email": u.email, "status": u.status, "last_event_at": time(u.last_event_at), "deleted_at": time(u.deleted_at)}))
+        .map(|u| UserView {
+            user_id: u.user_id,
+            email: u.email,
+            status: u.status,
+            last_event_at: time(u.last_event_at),
+            deleted_at: time(u.deleted_at),
+        })
         .collect();
-    let sso = sso.map(|s| serde_json::json!({"provider": s.provider, "last_event_at": time(s.last_event_at), "deleted_at": time(s.deleted_at)}));
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "tenant_id": tenant,
-        "mapping": mapping.map(TenantView::from),
-        "users": users,
-        "sso": sso,
-        "recent_events": events.iter().map(EventSummary::from).collect::<Vec<_>>(),
-    })))
+    let sso = sso.map(|s| SsoView {
+        provider: s.provider,
+        last_event_at: time(s.last_event_at),
+        deleted_at: time(s.deleted_at),
+    });
+    Ok(HttpResponse::Ok().json(TenantDetail {
+        tenant_id: tenant,
+        mapping: mapping.map(TenantView::from),
+        users,
+        sso,
+        recent_events: events.iter().map(EventSummary::from).collect(),
+    }))
+}
+
+/// A tenant: its mapping, users, SSO setting and most recent events.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantDetail {
+    tenant_id: String,
+    /// Null while the tenant has no mapping (no creation seen yet).
+    mapping: Option<TenantView>,
+    users: Vec<UserView>,
+    sso: Option<SsoView>,
+    /// Newest first, at most 20.
+    recent_events: Vec<EventSummary>,
+}
+
+/// A user of a tenant.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    user_id: String,
+    email: Option<String>,
+    /// `active` or `deactivated`.
+    status: String,
+    last_event_at: Option<String>,
+    deleted_at: Option<String>,
+}
+
+/// A tenant's SSO setting.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SsoView {
+    provider: String,
+    last_event_at: Option<String>,
+    deleted_at: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -146,7 +202,7 @@ pub struct StatsView {
 
 /// Counts by status and kind, the oldest pending age, and recent volume.
 #[utoipa::path(get, path = "/api/admin/stats", tag = "admin",
-    responses((status = 200, body = StatsView), (status = 401, body = ErrorBody)), security(("bearer" = ["viewer"])))]
+    responses((status = 200, body = StatsView), AdminFailures), security(("bearer" = ["viewer"])))]
 pub async fn stats(_: Viewer, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let now = chrono::Utc::now().naive_utc();
     let stats = state.db.run(move |c| admin::stats(c, now)).await?;

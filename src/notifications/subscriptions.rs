@@ -7,11 +7,12 @@ use chrono::NaiveDateTime;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use super::catalog::{is_known_type, CATALOG};
 use super::destination::DestinationError;
 use super::sealing::Sealer;
 use super::sender::{SendResult, Sender};
 use super::signing::{generate_secret, signing_secrets};
-use super::{is_known_type, CATALOG, SUBSCRIPTION_TEST};
+use super::SUBSCRIPTION_TEST;
 use crate::store::notifications::{self as store, Subscription, SubscriptionUpdate};
 use crate::store::subscription_secrets as secrets_store;
 use crate::store::{Database, StoreError};

@@ -73,7 +73,7 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum SubscriptionsCommand {
-    /// List every subscription: id, state, events, tenant filter and URL.
+    /// List every subscription: id, name, state, events, tenant filter, its own timeout and attempts, and URL.
     List,
     /// Subscribe a URL; prints the subscription's signing secret, once.
     Add(SubscriptionAddArgs),
@@ -102,8 +102,17 @@ pub struct SubscriptionAddArgs {
     /// Only this tenant's notifications.
     #[arg(long, value_name = "TENANT_ID")]
     pub tenant: Option<String>,
+    /// A short label shown in lists and statistics, e.g. "CRM sync".
+    #[arg(long)]
+    pub name: Option<String>,
     #[arg(long)]
     pub description: Option<String>,
+    /// This subscriber's request timeout, 1 up to notifications.request_timeout_ms. [default: that setting]
+    #[arg(long, value_name = "MS", allow_negative_numbers = true)]
+    pub timeout_ms: Option<i64>,
+    /// Attempts before a delivery is dead, 1-50. [default: the length of notifications.retry_schedule_secs + 1]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub max_attempts: Option<i64>,
 }
 
 #[derive(Debug, Subcommand)]

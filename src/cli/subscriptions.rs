@@ -30,14 +30,18 @@ pub(super) async fn run(settings: &Settings, command: SubscriptionsCommand) -> a
                 println!("no subscriptions: add one with `tenantgate subscriptions add --url URL`");
                 return Ok(());
             }
+            let or_default = |value: Option<i32>| value.map_or_else(|| "default".to_owned(), |v| v.to_string());
             let table = rows
                 .iter()
                 .map(|s| {
                     vec![
                         s.id.clone(),
+                        or_dash(s.name.as_deref()),
                         if s.active { "active".into() } else { "inactive".into() },
                         s.types().join(","),
                         or_dash(s.tenant_id.as_deref()),
+                        or_default(s.request_timeout_ms),
+                        or_default(s.max_attempts),
                         time(s.created_at),
                         format!(
                             "{}{}",
@@ -50,20 +54,39 @@ pub(super) async fn run(settings: &Settings, command: SubscriptionsCommand) -> a
                     ]
                 })
                 .collect();
-            print_table(&["ID", "STATE", "EVENTS", "TENANT", "CREATED", "URL"], table);
+            print_table(
+                &[
+                    "ID",
+                    "NAME",
+                    "STATE",
+                    "EVENTS",
+                    "TENANT",
+                    "TIMEOUT MS",
+                    "ATTEMPTS",
+                    "CREATED",
+                    "URL",
+                ],
+                table,
+            );
             Ok(())
         }
         SubscriptionsCommand::Add(SubscriptionAddArgs {
             url,
             events,
             tenant,
+            name,
             description,
+            timeout_ms,
+            max_attempts,
         }) => {
             let new = NewSubscription {
                 url,
                 event_types: events,
                 tenant_id: tenant,
+                name,
                 description,
+                request_timeout_ms: timeout_ms,
+                max_attempts,
             };
             let created = subs::create(&db, &sender, &sealer, new, now).await?;
             let (row, secret) = (&created.subscription, created.secret.expose_secret());

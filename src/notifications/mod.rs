@@ -3,8 +3,9 @@
 //!
 //! Handlers queue notifications as effects, so they are written to the outbox in the same
 //! transaction as the change they announce ([`crate::store::notifications::enqueue`]); the
-//! [`dispatcher`] delivers them with retries; [`subscriptions`] manages who gets what, and
-//! [`catalog`] lists the types with an example of each. Signing secrets are stored sealed
+//! [`dispatcher`] delivers them with retries ([`outcome`]), within each subscription's
+//! [`limits`]; [`subscriptions`] manages who gets what, and [`catalog`] lists the types with an
+//! example of each. Signing secrets are stored sealed
 //! ([`sealing`]), opened only to sign ([`signing`]); every start seals what is not ([`reseal`]).
 
 pub mod catalog;
@@ -12,6 +13,8 @@ pub mod catalog;
 mod catalog_tests;
 pub mod destination;
 pub mod dispatcher;
+pub mod limits;
+pub mod outcome;
 pub mod reseal;
 pub mod sealing;
 pub mod sender;

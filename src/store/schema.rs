@@ -105,6 +105,9 @@ diesel::table! {
         failing_since -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        name -> Nullable<Text>,
+        request_timeout_ms -> Nullable<Integer>,
+        max_attempts -> Nullable<Integer>,
     }
 }
 

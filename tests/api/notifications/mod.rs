@@ -1,13 +1,14 @@
 //! tenantgate's own notifications: subscriptions, signed deliveries checked with an independent
 //! Standard Webhooks implementation (the `standardwebhooks` crate), retries, disabling, rotation,
 //! filters, the delivery log and redelivery, the outbox across a crash, outbound safety, the CLI,
-//! and signing secrets encrypted at rest.
+//! signing secrets encrypted at rest, and each subscription's own settings.
 
 mod cli;
 mod delivery;
 mod outbox;
 mod retention;
 mod secrets;
+mod settings;
 mod subscriptions;
 
 use std::time::Duration;

@@ -263,6 +263,7 @@ async fn deliveries_never_reach_a_refused_address_nor_follow_redirects() {
             "{}",
             &["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()],
             now(),
+            strict.request_timeout(),
         )
         .await;
     assert!(!result.delivered());
@@ -287,6 +288,7 @@ async fn deliveries_never_reach_a_refused_address_nor_follow_redirects() {
             "{}",
             &["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()],
             now(),
+            sender.request_timeout(),
         )
         .await;
     assert_eq!((result.status, result.delivered()), (Some(307), false));

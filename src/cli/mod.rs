@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use chrono::NaiveDateTime;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand};
 
 use crate::app::{open_database, Application};
 use crate::config::{default_config_dir, retention::MAX_DAYS, Settings};
@@ -82,12 +82,23 @@ pub enum SubscriptionsCommand {
         /// The subscription id (sub_…).
         id: String,
     },
-    /// Send a signed subscription.test notification now and print the answer's status and latency; exits 1 unless
-    /// the endpoint answered 2xx.
-    Test {
-        /// The subscription id (sub_…).
-        id: String,
-    },
+    /// Send a signed subscription.test notification now, to one subscription (ID), to every active one (--all) or to
+    /// any URL (--url, signed with a secret made for that send and printed), and print each answer's status and
+    /// latency; exits 1 unless every endpoint answered 2xx.
+    Test(SubscriptionTestArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("target").required(true).args(["id", "url", "all"])))]
+pub struct SubscriptionTestArgs {
+    /// The subscription id (sub_…).
+    pub id: Option<String>,
+    /// Any URL, without subscribing it; it must meet the rules a subscription's URL meets.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Every active subscription, a few at once.
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]

@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::admin::{deliveries, events, subscriptions, tenants};
+use super::admin::{deliveries, events, subscriptions, tenants, test_sends};
 use super::{error, health, webhooks};
 
 #[derive(OpenApi)]
@@ -31,7 +31,9 @@ use super::{error, health, webhooks};
         subscriptions::update,
         subscriptions::delete,
         subscriptions::rotate,
-        subscriptions::test,
+        test_sends::subscription,
+        test_sends::all,
+        test_sends::url,
         deliveries::list,
         deliveries::redeliver,
         openapi_json,
@@ -40,7 +42,7 @@ use super::{error, health, webhooks};
     modifiers(&BearerAuth),
     tags((name = "webhooks", description = "Signed deliveries from Frontegg"),
          (name = "admin", description = "Operators: events, replays, tenants (bearer token)"),
-         (name = "notifications", description = "Operators: subscriptions to tenantgate's own signed webhooks, delivery logs (bearer token)"),
+         (name = "notifications", description = "Operators: subscriptions to tenantgate's own signed webhooks, test sends, delivery logs (bearer token)"),
          (name = "ops", description = "Health, readiness, metrics"))
 )]
 pub struct ApiDoc;

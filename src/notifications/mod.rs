@@ -4,8 +4,8 @@
 //! Handlers queue notifications as effects, so they are written to the outbox in the same
 //! transaction as the change they announce ([`crate::store::notifications::enqueue`]); the
 //! [`dispatcher`] delivers them with retries ([`outcome`]), within each subscription's
-//! [`limits`]; [`subscriptions`] manages who gets what, and [`catalog`] lists the types with an
-//! example of each. Signing secrets are stored sealed
+//! [`limits`]; [`subscriptions`] manages who gets what, [`test_sends`] tries endpoints now, and
+//! [`catalog`] lists the types with an example of each. Signing secrets are stored sealed
 //! ([`sealing`]), opened only to sign ([`signing`]); every start seals what is not ([`reseal`]).
 
 pub mod catalog;
@@ -20,6 +20,7 @@ pub mod sealing;
 pub mod sender;
 pub mod signing;
 pub mod subscriptions;
+pub mod test_sends;
 
 use chrono::NaiveDateTime;
 

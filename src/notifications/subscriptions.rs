@@ -1,6 +1,7 @@
 //! Managing subscriptions: create (with a generated secret, shown once), change, rotate the
-//! secret, delete, and test sends. Shared by the admin API and the CLI. Secrets are sealed
-//! before they are written and opened only to sign ([`super::sealing`]).
+//! secret, delete. Shared by the admin API and the CLI; test sends are in
+//! [`super::test_sends`]. Secrets are sealed before they are written and opened only to sign
+//! ([`super::sealing`]).
 
 use anyhow::Context as _;
 use chrono::NaiveDateTime;
@@ -11,9 +12,8 @@ use super::catalog::{is_known_type, CATALOG};
 use super::destination::DestinationError;
 use super::limits::{self, OutOfRange};
 use super::sealing::Sealer;
-use super::sender::{SendResult, Sender};
-use super::signing::{generate_secret, signing_secrets};
-use super::SUBSCRIPTION_TEST;
+use super::sender::Sender;
+use super::signing::generate_secret;
 use crate::store::notifications::{self as store, Subscription, SubscriptionUpdate};
 use crate::store::subscription_secrets as secrets_store;
 use crate::store::{Database, StoreError};
@@ -334,39 +334,6 @@ pub async fn find(db: &Database, id: &str) -> Result<Subscription, SubscriptionE
     db.run(move |c| store::subscription(c, &owned))
         .await?
         .ok_or_else(|| SubscriptionError::NotFound(id.to_owned()))
-}
-
-/// Sends a `subscription.test` notification now, signed like any other, and says how it went.
-/// Nothing is queued or retried; a secret that does not open is told as the reason it was not
-/// sent.
-pub async fn test_send(
-    db: &Database,
-    sender: &Sender,
-    sealer: &Sealer,
-    id: &str,
-    now: NaiveDateTime,
-) -> Result<SendResult, SubscriptionError> {
-    let row = find(db, id).await?;
-    let message = super::message(
-        SUBSCRIPTION_TEST,
-        row.tenant_id.as_deref(),
-        serde_json::json!({"subscription_id": row.id}),
-        now,
-    );
-    let secrets = match signing_secrets(sealer, &row, now) {
-        Ok(secrets) => secrets,
-        Err(e) => return Ok(SendResult::not_sent(e.to_string())),
-    };
-    Ok(sender
-        .send(
-            &row.url,
-            &message.id,
-            &message.payload,
-            &secrets,
-            now.and_utc().timestamp(),
-            sender.timeout_for(row.request_timeout_ms),
-        )
-        .await)
 }
 
 fn types_json(types: &[String]) -> Result<String, SubscriptionError> {

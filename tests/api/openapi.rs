@@ -3,7 +3,7 @@
 use crate::helpers::*;
 
 /// Every route, as (method, documented path, a concrete path to call).
-const ROUTES: [(&str, &str, &str); 24] = [
+const ROUTES: [(&str, &str, &str); 26] = [
     ("get", "/healthz", "/healthz"),
     ("get", "/readyz", "/readyz"),
     ("get", "/metrics", "/metrics"),
@@ -72,6 +72,12 @@ const ROUTES: [(&str, &str, &str); 24] = [
         "/api/admin/notifications/deliveries/{id}/redeliver",
         "/api/admin/notifications/deliveries/1/redeliver",
     ),
+    (
+        "post",
+        "/api/admin/notifications/subscriptions/test",
+        "/api/admin/notifications/subscriptions/test",
+    ),
+    ("post", "/api/admin/notifications/test", "/api/admin/notifications/test"),
 ];
 
 #[tokio::test]
@@ -182,7 +188,7 @@ async fn every_admin_route_lets_in_exactly_the_roles_its_document_names() {
         }
     }
     assert_eq!(
-        operator_routes, 8,
-        "replay one, replay by filter, five subscription actions, redeliver"
+        operator_routes, 10,
+        "replay one, replay by filter, five subscription actions, redeliver, test every subscriber, test a URL"
     );
 }

@@ -1,5 +1,5 @@
-//! `/api/admin/notifications/subscriptions`: create, list, show, change, delete, rotate the
-//! secret, and test sends.
+//! `/api/admin/notifications/subscriptions`: create, list, show, change, delete, and rotate the
+//! secret (test sends are in [`super::test_sends`]).
 
 use actix_web::{web, HttpResponse};
 use secrecy::ExposeSecret;
@@ -84,20 +84,6 @@ pub struct SubscriptionList {
     subscriptions: Vec<SubscriptionView>,
 }
 
-/// How a test send went.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TestSendResult {
-    /// Whether the endpoint answered 2xx.
-    delivered: bool,
-    /// The endpoint's status code; null when it gave no answer.
-    status_code: Option<u16>,
-    latency_ms: u64,
-    /// The start of the answer's body.
-    response_body: Option<String>,
-    /// Why it was not delivered.
-    error: Option<String>,
-}
-
 /// Subscribes a URL to notifications; answers the subscription with its secret, shown once.
 #[utoipa::path(post, path = "/api/admin/notifications/subscriptions", tag = "notifications", request_body = NewSubscription,
     responses((status = 201, body = SubscriptionWithSecret), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
@@ -171,23 +157,7 @@ pub async fn rotate(_: Operator, state: web::Data<AppState>, id: web::Path<Strin
     Ok(HttpResponse::Ok().json(SubscriptionWithSecret::from(&row)))
 }
 
-/// Sends a signed `subscription.test` notification now and answers how it went (nothing is
-/// queued or retried).
-#[utoipa::path(post, path = "/api/admin/notifications/subscriptions/{id}/test", tag = "notifications", params(("id" = String, Path)),
-    responses((status = 200, body = TestSendResult), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
-    security(("bearer" = ["operator"])))]
-pub async fn test(_: Operator, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let result = subs::test_send(&state.db, &state.notifier, &state.sealer, &id, now()).await?;
-    Ok(HttpResponse::Ok().json(TestSendResult {
-        delivered: result.delivered(),
-        status_code: result.status,
-        latency_ms: u64::try_from(result.duration.as_millis()).unwrap_or(u64::MAX),
-        response_body: result.body,
-        error: result.error,
-    }))
-}
-
-fn now() -> chrono::NaiveDateTime {
+pub(super) fn now() -> chrono::NaiveDateTime {
     chrono::Utc::now().naive_utc()
 }
 

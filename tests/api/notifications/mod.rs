@@ -1,7 +1,8 @@
 //! tenantgate's own notifications: subscriptions, signed deliveries checked with an independent
 //! Standard Webhooks implementation (the `standardwebhooks` crate), retries, disabling, rotation,
 //! filters, the delivery log and redelivery, the outbox across a crash, outbound safety, the CLI,
-//! signing secrets encrypted at rest, and each subscription's own settings.
+//! signing secrets encrypted at rest, each subscription's own settings, and test sends to any URL
+//! and to every subscriber.
 
 mod cli;
 mod delivery;
@@ -10,6 +11,7 @@ mod retention;
 mod secrets;
 mod settings;
 mod subscriptions;
+mod test_sends;
 
 use std::time::Duration;
 

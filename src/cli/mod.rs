@@ -8,6 +8,7 @@ mod output;
 mod purge;
 mod replay;
 mod sign;
+mod subscription_stats;
 mod subscriptions;
 
 use std::path::PathBuf;
@@ -86,6 +87,9 @@ pub enum SubscriptionsCommand {
     /// any URL (--url, signed with a secret made for that send and printed), and print each answer's status and
     /// latency; exits 1 unless every endpoint answered 2xx.
     Test(SubscriptionTestArgs),
+    /// Delivery statistics over a window: deliveries, succeeded, failed and retrying, dead, success rate, average
+    /// attempts and latency percentiles, per subscription and per notification type.
+    Stats(SubscriptionStatsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -99,6 +103,19 @@ pub struct SubscriptionTestArgs {
     /// Every active subscription, a few at once.
     #[arg(long)]
     pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SubscriptionStatsArgs {
+    /// Only this subscription (its deliveries per notification type).
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
+    /// How far back to look, in seconds (1-2592000): deliveries queued since then count.
+    #[arg(long, value_name = "N", default_value_t = crate::notifications::stats::DEFAULT_WINDOW_SECS)]
+    pub window_secs: u64,
+    /// Print the statistics as one JSON object, as the admin API answers them.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,4 +1,4 @@
-//! `tenantgate subscriptions list|add|rm|test`: subscribers to tenantgate's own
+//! `tenantgate subscriptions list|add|rm|test|stats`: subscribers to tenantgate's own
 //! notifications, managed in the database directly (no server needed), as the admin API does.
 
 use anyhow::Context;
@@ -104,6 +104,7 @@ pub(super) async fn run(settings: &Settings, command: SubscriptionsCommand) -> a
             Ok(())
         }
         SubscriptionsCommand::Test(args) => test(&db, &sender, &sealer, args, now).await,
+        SubscriptionsCommand::Stats(args) => super::subscription_stats::run(&db, &args, now).await,
     }
 }
 

@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::admin::{deliveries, events, subscriptions, tenants, test_sends};
+use super::admin::{deliveries, delivery_stats, events, subscriptions, tenants, test_sends};
 use super::{error, health, webhooks};
 
 #[derive(OpenApi)]
@@ -36,13 +36,15 @@ use super::{error, health, webhooks};
         test_sends::url,
         deliveries::list,
         deliveries::redeliver,
+        delivery_stats::all,
+        delivery_stats::one,
         openapi_json,
     ),
     components(schemas(error::ErrorBody, crate::ingest::Receipt, crate::ingest::ReceiptStatus)),
     modifiers(&BearerAuth),
     tags((name = "webhooks", description = "Signed deliveries from Frontegg"),
          (name = "admin", description = "Operators: events, replays, tenants (bearer token)"),
-         (name = "notifications", description = "Operators: subscriptions to tenantgate's own signed webhooks, test sends, delivery logs (bearer token)"),
+         (name = "notifications", description = "Operators: subscriptions to tenantgate's own signed webhooks, test sends, delivery logs and statistics (bearer token)"),
          (name = "ops", description = "Health, readiness, metrics"))
 )]
 pub struct ApiDoc;

@@ -5,8 +5,9 @@
 //! transaction as the change they announce ([`crate::store::notifications::enqueue`]); the
 //! [`dispatcher`] delivers them with retries ([`outcome`]), within each subscription's
 //! [`limits`]; [`subscriptions`] manages who gets what, [`test_sends`] tries endpoints now, and
-//! [`catalog`] lists the types with an example of each. Signing secrets are stored sealed
-//! ([`sealing`]), opened only to sign ([`signing`]); every start seals what is not ([`reseal`]).
+//! [`stats`] says how deliveries went. [`catalog`] lists the types with an example of each.
+//! Signing secrets are stored sealed ([`sealing`]), opened only to sign ([`signing`]); every
+//! start seals what is not ([`reseal`]).
 
 pub mod catalog;
 #[cfg(test)]
@@ -19,6 +20,7 @@ pub mod reseal;
 pub mod sealing;
 pub mod sender;
 pub mod signing;
+pub mod stats;
 pub mod subscriptions;
 pub mod test_sends;
 

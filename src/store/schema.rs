@@ -167,3 +167,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     notification_deliveries,
     notification_attempts,
 );
+
+// Delivery statistics count deliveries by subscription, notification type and status.
+diesel::allow_columns_to_appear_in_same_group_by_clause!(
+    notification_deliveries::subscription_id,
+    notification_deliveries::status,
+    notification_messages::event_type,
+);

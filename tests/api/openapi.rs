@@ -3,7 +3,7 @@
 use crate::helpers::*;
 
 /// Every route, as (method, documented path, a concrete path to call).
-const ROUTES: [(&str, &str, &str); 26] = [
+const ROUTES: [(&str, &str, &str); 28] = [
     ("get", "/healthz", "/healthz"),
     ("get", "/readyz", "/readyz"),
     ("get", "/metrics", "/metrics"),
@@ -78,6 +78,16 @@ const ROUTES: [(&str, &str, &str); 26] = [
         "/api/admin/notifications/subscriptions/test",
     ),
     ("post", "/api/admin/notifications/test", "/api/admin/notifications/test"),
+    (
+        "get",
+        "/api/admin/notifications/stats",
+        "/api/admin/notifications/stats",
+    ),
+    (
+        "get",
+        "/api/admin/notifications/subscriptions/{id}/stats",
+        "/api/admin/notifications/subscriptions/sub_1/stats",
+    ),
 ];
 
 #[tokio::test]

@@ -1,8 +1,9 @@
 //! The admin API under `/api/admin`: events, replays, tenants, statistics, and notification
-//! subscriptions with their delivery logs and test sends.
+//! subscriptions with their delivery logs, test sends and delivery statistics.
 
 mod auth;
 pub mod deliveries;
+pub mod delivery_stats;
 pub mod events;
 pub mod subscriptions;
 pub mod tenants;
@@ -29,6 +30,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/admin/tenants/{tenant_id}").route(web::get().to(tenants::show)))
         .service(resource("/api/admin/stats").route(web::get().to(tenants::stats)))
         .service(resource("/api/admin/notifications/events").route(web::get().to(deliveries::catalog)))
+        .service(resource("/api/admin/notifications/stats").route(web::get().to(delivery_stats::all)))
         .service(resource("/api/admin/notifications/test").route(web::post().to(test_sends::url)))
         .service(
             resource("/api/admin/notifications/subscriptions")
@@ -50,6 +52,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             resource("/api/admin/notifications/subscriptions/{id}/test")
                 .route(web::post().to(test_sends::subscription)),
+        )
+        .service(
+            resource("/api/admin/notifications/subscriptions/{id}/stats").route(web::get().to(delivery_stats::one)),
         )
         .service(
             resource("/api/admin/notifications/subscriptions/{id}/deliveries").route(web::get().to(deliveries::list)),

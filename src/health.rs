@@ -108,4 +108,5 @@ async fn refresh_gauges(db: &Database, metrics: &Metrics) {
         Ok(stats) => metrics.set_queue(&stats, now),
         Err(e) => tracing::warn!(error = %e, "metrics: database gauges not refreshed"),
     }
+    crate::notifications::stats::refresh_gauges(db, metrics, now).await;
 }

@@ -1,13 +1,19 @@
 //! Prometheus metrics: what arrives, what is refused, how processing and provider calls go.
-//! Queue depth and the oldest pending age come from the database, refreshed in the background
-//! (`crate::health`), so every instance reports the shared truth and a scrape costs no query.
+//! Queue depth, the oldest pending age and the recent delivery statistics of notifications come
+//! from the database, refreshed in the background (`crate::health`), so every instance reports
+//! the shared truth and a scrape costs no query. Their labels are bounded: statuses,
+//! subscription ids and notification types, never URLs.
 
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
+use crate::notifications::stats::DeliveryStats;
 use crate::store::admin::Stats;
 use crate::store::inbox::status;
 
@@ -30,8 +36,17 @@ pub struct Metrics {
     purged: IntCounter,
     notifications: IntCounterVec,
     notification_latency: HistogramVec,
+    recent_deliveries: IntGaugeVec,
+    recent_deliveries_by_type: IntGaugeVec,
+    success_ratio: GaugeVec,
+    /// Subscriptions the gauges were last set for: a deleted one's series are removed.
+    reported_subscriptions: Arc<Mutex<BTreeSet<String>>>,
     malformed: IntCounter,
 }
+
+/// The outcomes the recent delivery gauges count, each a delivery status but `pending`, which
+/// also counts deliveries being sent.
+const OUTCOMES: [&str; 4] = ["succeeded", "failed_retrying", "dead", "pending"];
 
 impl Metrics {
     /// Registers every metric; fails only on a programming error (duplicate names).
@@ -101,6 +116,29 @@ impl Metrics {
             .buckets(BUCKETS.to_vec()),
             &["outcome"],
         )?;
+        let recent_deliveries = IntGaugeVec::new(
+            Opts::new(
+                "notification_recent_deliveries",
+                "Notification deliveries queued in the last 24 hours, by subscription id and outcome so far \
+                 (succeeded, failed_retrying, dead, pending)",
+            ),
+            &["subscription", "outcome"],
+        )?;
+        let recent_deliveries_by_type = IntGaugeVec::new(
+            Opts::new(
+                "notification_type_recent_deliveries",
+                "Notification deliveries queued in the last 24 hours, by notification type and outcome so far",
+            ),
+            &["type", "outcome"],
+        )?;
+        let success_ratio = GaugeVec::new(
+            Opts::new(
+                "notification_delivery_success_ratio",
+                "Of a subscription's deliveries queued in the last 24 hours that have an outcome, the share that \
+                 succeeded (absent when none has one)",
+            ),
+            &["subscription"],
+        )?;
         let malformed = IntCounter::new(
             "malformed_requests_total",
             "Requests refused before routing because their HTTP could not be parsed (logged at most once per second)",
@@ -116,6 +154,9 @@ impl Metrics {
             Box::new(purged.clone()),
             Box::new(notifications.clone()),
             Box::new(notification_latency.clone()),
+            Box::new(recent_deliveries.clone()),
+            Box::new(recent_deliveries_by_type.clone()),
+            Box::new(success_ratio.clone()),
             Box::new(malformed.clone()),
         ] {
             registry.register(collector)?;
@@ -132,6 +173,10 @@ impl Metrics {
             purged,
             notifications,
             notification_latency,
+            recent_deliveries,
+            recent_deliveries_by_type,
+            success_ratio,
+            reported_subscriptions: Arc::default(),
             malformed,
         })
     }
@@ -180,6 +225,43 @@ impl Metrics {
             .oldest_pending_received_at
             .map_or(0.0, |t| (now - t).num_milliseconds().max(0) as f64 / 1000.0);
         self.oldest_pending.set(age);
+    }
+
+    /// Sets the recent delivery gauges from one set of statistics (counts only): every
+    /// subscription and type gets a value, 0 included; a subscription gone since the last
+    /// refresh loses its series.
+    pub fn set_delivery_stats(&self, stats: &DeliveryStats) {
+        for s in &stats.subscriptions {
+            let f = &s.figures;
+            for (outcome, count) in OUTCOMES.iter().zip([f.succeeded, f.failed_retrying, f.dead, f.pending]) {
+                self.recent_deliveries
+                    .with_label_values(&[s.subscription_id.as_str(), outcome])
+                    .set(count);
+            }
+            match f.success_rate {
+                Some(ratio) => self.success_ratio.with_label_values(&[&s.subscription_id]).set(ratio),
+                None => {
+                    let _ = self.success_ratio.remove_label_values(&[&s.subscription_id]);
+                }
+            }
+        }
+        for t in &stats.event_types {
+            let f = &t.figures;
+            for (outcome, count) in OUTCOMES.iter().zip([f.succeeded, f.failed_retrying, f.dead, f.pending]) {
+                self.recent_deliveries_by_type
+                    .with_label_values(&[t.event_type.as_str(), outcome])
+                    .set(count);
+            }
+        }
+        let current: BTreeSet<String> = stats.subscriptions.iter().map(|s| s.subscription_id.clone()).collect();
+        let mut reported = self.reported_subscriptions.lock().unwrap_or_else(|e| e.into_inner());
+        for gone in reported.difference(&current) {
+            for outcome in OUTCOMES {
+                let _ = self.recent_deliveries.remove_label_values(&[gone.as_str(), outcome]);
+            }
+            let _ = self.success_ratio.remove_label_values(&[gone.as_str()]);
+        }
+        *reported = current;
     }
 
     /// The text exposition. Reads nothing but memory.

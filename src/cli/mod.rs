@@ -8,6 +8,7 @@ mod output;
 mod purge;
 mod replay;
 mod sign;
+mod subscription_stats;
 mod subscriptions;
 
 use std::path::PathBuf;
@@ -15,7 +16,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use chrono::NaiveDateTime;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand};
 
 use crate::app::{open_database, Application};
 use crate::config::{default_config_dir, retention::MAX_DAYS, Settings};
@@ -73,7 +74,7 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum SubscriptionsCommand {
-    /// List every subscription: id, state, events, tenant filter and URL.
+    /// List every subscription: id, name, state, events, tenant filter, its own timeout and attempts, and URL.
     List,
     /// Subscribe a URL; prints the subscription's signing secret, once.
     Add(SubscriptionAddArgs),
@@ -82,12 +83,39 @@ pub enum SubscriptionsCommand {
         /// The subscription id (sub_…).
         id: String,
     },
-    /// Send a signed subscription.test notification now and print the answer's status and latency; exits 1 unless
-    /// the endpoint answered 2xx.
-    Test {
-        /// The subscription id (sub_…).
-        id: String,
-    },
+    /// Send a signed subscription.test notification now, to one subscription (ID), to every active one (--all) or to
+    /// any URL (--url, signed with a secret made for that send and printed), and print each answer's status and
+    /// latency; exits 1 unless every endpoint answered 2xx.
+    Test(SubscriptionTestArgs),
+    /// Delivery statistics over a window: deliveries, succeeded, failed and retrying, dead, success rate, average
+    /// attempts and latency percentiles, per subscription and per notification type.
+    Stats(SubscriptionStatsArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("target").required(true).args(["id", "url", "all"])))]
+pub struct SubscriptionTestArgs {
+    /// The subscription id (sub_…).
+    pub id: Option<String>,
+    /// Any URL, without subscribing it; it must meet the rules a subscription's URL meets.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Every active subscription, a few at once.
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SubscriptionStatsArgs {
+    /// Only this subscription (its deliveries per notification type).
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
+    /// How far back to look, in seconds (1-2592000): deliveries queued since then count.
+    #[arg(long, value_name = "N", default_value_t = crate::notifications::stats::DEFAULT_WINDOW_SECS)]
+    pub window_secs: u64,
+    /// Print the statistics as one JSON object, as the admin API answers them.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -102,8 +130,17 @@ pub struct SubscriptionAddArgs {
     /// Only this tenant's notifications.
     #[arg(long, value_name = "TENANT_ID")]
     pub tenant: Option<String>,
+    /// A short label shown in lists and statistics, e.g. "CRM sync".
+    #[arg(long)]
+    pub name: Option<String>,
     #[arg(long)]
     pub description: Option<String>,
+    /// This subscriber's request timeout, 1 up to notifications.request_timeout_ms. [default: that setting]
+    #[arg(long, value_name = "MS", allow_negative_numbers = true)]
+    pub timeout_ms: Option<i64>,
+    /// Attempts before a delivery is dead, 1-50. [default: the length of notifications.retry_schedule_secs + 1]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub max_attempts: Option<i64>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,7 +7,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::admin::{deliveries, events, subscriptions, tenants};
+use super::admin::{deliveries, delivery_stats, events, subscriptions, tenants, test_sends};
 use super::{error, health, webhooks};
 
 #[derive(OpenApi)]
@@ -34,9 +34,13 @@ use super::{error, health, webhooks};
         subscriptions::update,
         subscriptions::delete,
         subscriptions::rotate,
-        subscriptions::test,
+        test_sends::subscription,
+        test_sends::all,
+        test_sends::url,
         deliveries::list,
         deliveries::redeliver,
+        delivery_stats::all,
+        delivery_stats::one,
         openapi_json,
     ),
     components(schemas(
@@ -51,7 +55,7 @@ use super::{error, health, webhooks};
     modifiers(&SecuritySchemes),
     tags((name = "webhooks", description = "Signed deliveries from Frontegg"),
          (name = "admin", description = "Operators: events, replays, tenants (bearer token)"),
-         (name = "notifications", description = "Operators: subscriptions to tenantgate's own signed webhooks, delivery logs (bearer token)"),
+         (name = "notifications", description = "Operators: subscriptions to tenantgate's own signed webhooks, test sends, delivery logs and statistics (bearer token)"),
          (name = "ops", description = "Health, readiness, metrics"))
 )]
 pub struct ApiDoc;

@@ -1,5 +1,6 @@
 //! Sends one signed notification: Standard Webhooks headers (`webhook-id`, `webhook-timestamp`,
-//! `webhook-signature`), bounded time, no redirects, only to allowed addresses.
+//! `webhook-signature`), bounded time (the subscription's own, never above the global one), no
+//! redirects, only to allowed addresses.
 
 use std::time::{Duration, Instant};
 
@@ -47,24 +48,43 @@ pub struct Sender {
     client: reqwest::Client,
     policy: DestinationPolicy,
     body_limit: usize,
+    /// `notifications.request_timeout_ms`: the default, and the most any subscription gets.
+    request_timeout: Duration,
 }
 
 impl Sender {
     pub fn new(settings: &NotificationSettings) -> anyhow::Result<Self> {
         let policy = DestinationPolicy::new(settings.allowed_networks()).allowing_http(settings.allow_http);
+        let request_timeout = Duration::from_millis(settings.request_timeout_ms);
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             // A proxy would resolve the host itself, around the address policy.
             .no_proxy()
             .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
-            .timeout(Duration::from_millis(settings.request_timeout_ms))
+            .timeout(request_timeout)
             .dns_resolver(policy.resolver())
             .build()?;
         Ok(Self {
             client,
             policy,
             body_limit: settings.response_body_limit_bytes,
+            request_timeout,
         })
+    }
+
+    /// `notifications.request_timeout_ms`, the most a subscription's own timeout may be.
+    pub fn request_timeout(&self) -> Duration {
+        self.request_timeout
+    }
+
+    /// How long a request to a subscriber may take: its own `request_timeout_ms` when it has
+    /// one, never above the global timeout (which may have been lowered since it was set).
+    pub fn timeout_for(&self, subscription_ms: Option<i32>) -> Duration {
+        subscription_ms
+            .and_then(|ms| u64::try_from(ms).ok())
+            .map_or(self.request_timeout, |ms| {
+                Duration::from_millis(ms).min(self.request_timeout)
+            })
     }
 
     /// The policy subscription URLs are checked against.
@@ -73,7 +93,8 @@ impl Sender {
     }
 
     /// POSTs `payload` to `url`, signed with each of `secrets` (one signature each), as message
-    /// `message_id` at Unix time `timestamp`.
+    /// `message_id` at Unix time `timestamp`, answer included within `timeout` (see
+    /// [`Sender::timeout_for`]).
     pub async fn send(
         &self,
         url: &str,
@@ -81,6 +102,7 @@ impl Sender {
         payload: &str,
         secrets: &[SecretString],
         timestamp: i64,
+        timeout: Duration,
     ) -> SendResult {
         let started = Instant::now();
         let failed = |error: String| SendResult {
@@ -114,10 +136,11 @@ impl Sender {
             .header(standard::HEADER_ID, message_id)
             .header(standard::HEADER_TIMESTAMP, timestamp.to_string())
             .header(standard::HEADER_SIGNATURE, signature)
+            .timeout(timeout)
             .body(payload.to_owned());
         let mut response = match request.send().await {
             Ok(response) => response,
-            Err(e) => return failed(describe(&e)),
+            Err(e) => return failed(describe(&e, timeout)),
         };
         let status = response.status().as_u16();
         let retry_after = response
@@ -152,13 +175,15 @@ async fn read_start(response: &mut reqwest::Response, limit: usize) -> String {
 }
 
 /// Why a request got no answer, in words an operator can act on (the URL is not repeated; it is
-/// the subscription's).
-fn describe(e: &reqwest::Error) -> String {
+/// the subscription's). A timeout names the limit, which may be the subscription's own.
+fn describe(e: &reqwest::Error, timeout: Duration) -> String {
     use std::error::Error as _;
-    let mut reason = if e.is_timeout() {
-        "timed out".to_owned()
-    } else if e.is_connect() {
+    // Connecting has its own limit (`notifications.connect_timeout_ms`): a connection that
+    // timed out is told as one that could not be made, not with the request's limit.
+    let mut reason = if e.is_connect() {
         "could not connect".to_owned()
+    } else if e.is_timeout() {
+        format!("timed out after {} ms", timeout.as_millis())
     } else {
         "the request failed".to_owned()
     };

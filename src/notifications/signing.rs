@@ -63,6 +63,9 @@ mod tests {
             failing_since: None,
             created_at: at(0),
             updated_at: at(0),
+            name: None,
+            request_timeout_ms: None,
+            max_attempts: None,
         };
         let opened = |now| -> Vec<String> {
             let secrets = signing_secrets(&sealer, &row, now).unwrap();

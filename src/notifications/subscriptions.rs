@@ -1,17 +1,19 @@
 //! Managing subscriptions: create (with a generated secret, shown once), change, rotate the
-//! secret, delete, and test sends. Shared by the admin API and the CLI. Secrets are sealed
-//! before they are written and opened only to sign ([`super::sealing`]).
+//! secret, delete. Shared by the admin API and the CLI; test sends are in
+//! [`super::test_sends`]. Secrets are sealed before they are written and opened only to sign
+//! ([`super::sealing`]).
 
 use anyhow::Context as _;
 use chrono::NaiveDateTime;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use super::catalog::{is_known_type, CATALOG};
 use super::destination::DestinationError;
+use super::limits::{self, OutOfRange};
 use super::sealing::Sealer;
-use super::sender::{SendResult, Sender};
-use super::signing::{generate_secret, signing_secrets};
-use super::{is_known_type, CATALOG, SUBSCRIPTION_TEST};
+use super::sender::Sender;
+use super::signing::generate_secret;
 use crate::store::notifications::{self as store, Subscription, SubscriptionUpdate};
 use crate::store::subscription_secrets as secrets_store;
 use crate::store::{Database, StoreError};
@@ -26,6 +28,8 @@ pub enum SubscriptionError {
     NoTypes,
     #[error("{0} must not be empty when given")]
     Empty(&'static str),
+    #[error(transparent)]
+    OutOfRange(#[from] OutOfRange),
     #[error("no subscription {0}")]
     NotFound(String),
     #[error(transparent)]
@@ -59,16 +63,28 @@ pub struct NewSubscription {
     /// Only this tenant's notifications.
     #[serde(default)]
     pub tenant_id: Option<String>,
+    /// A short label shown in lists and statistics, e.g. "CRM sync" (at most 100 characters).
+    #[serde(default)]
+    pub name: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
+    /// Total time for one delivery request, answer included, in milliseconds: 1 up to
+    /// `notifications.request_timeout_ms` (the default).
+    #[serde(default)]
+    pub request_timeout_ms: Option<i64>,
+    /// Attempts before a delivery is dead, 1 to 50. By default a first attempt and one per step
+    /// of `notifications.retry_schedule_secs`; fewer cut the schedule short, more repeat its last
+    /// step.
+    #[serde(default)]
+    pub max_attempts: Option<i64>,
 }
 
 fn all_types() -> Vec<String> {
     vec!["*".to_owned()]
 }
 
-/// A change to a subscription; absent fields stay as they are. `tenant_id: null` removes the
-/// tenant filter.
+/// A change to a subscription; absent fields stay as they are. `null` removes the tenant filter
+/// and the name, and puts `request_timeout_ms` and `max_attempts` back to the global defaults.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionChange {
@@ -77,15 +93,28 @@ pub struct SubscriptionChange {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub tenant_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub name: Option<Option<String>>,
     pub description: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub request_timeout_ms: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub max_attempts: Option<Option<i64>>,
     /// false stops queuing notifications for it (deliveries already queued wait); true resumes,
     /// also after an automatic disable.
     pub active: Option<bool>,
 }
 
 /// A field that is present (even as null) is `Some`, so that null can mean "remove".
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// Creates a subscription with a new secret, stored sealed; answers it in plain text (show it
@@ -98,6 +127,12 @@ pub async fn create(
     now: NaiveDateTime,
 ) -> Result<WithSecret, SubscriptionError> {
     let url = sender.policy().check_url(&new.url).await?;
+    let name = limits::check_name(new.name)?;
+    let request_timeout_ms = new
+        .request_timeout_ms
+        .map(|ms| limits::check_timeout(ms, sender.request_timeout()))
+        .transpose()?;
+    let max_attempts = new.max_attempts.map(limits::check_max_attempts).transpose()?;
     let id = format!("sub_{}", uuid::Uuid::new_v4().simple());
     let secret = generate_secret()?;
     let sealed_secret = sealer
@@ -117,6 +152,9 @@ pub async fn create(
         failing_since: None,
         created_at: now,
         updated_at: now,
+        name,
+        request_timeout_ms,
+        max_attempts,
     };
     let stored = row.clone();
     db.run(move |c| {
@@ -156,6 +194,18 @@ pub async fn update(
     }
     if let Some(tenant) = change.tenant_id {
         update.tenant_id = Some(non_empty(tenant, "tenant_id")?);
+    }
+    if let Some(name) = change.name {
+        update.name = Some(limits::check_name(name)?);
+    }
+    if let Some(ms) = change.request_timeout_ms {
+        update.request_timeout_ms = Some(
+            ms.map(|ms| limits::check_timeout(ms, sender.request_timeout()))
+                .transpose()?,
+        );
+    }
+    if let Some(attempts) = change.max_attempts {
+        update.max_attempts = Some(attempts.map(limits::check_max_attempts).transpose()?);
     }
     if let Some(description) = change.description {
         update.description = Some(Some(description).filter(|d| !d.trim().is_empty()));
@@ -284,38 +334,6 @@ pub async fn find(db: &Database, id: &str) -> Result<Subscription, SubscriptionE
     db.run(move |c| store::subscription(c, &owned))
         .await?
         .ok_or_else(|| SubscriptionError::NotFound(id.to_owned()))
-}
-
-/// Sends a `subscription.test` notification now, signed like any other, and says how it went.
-/// Nothing is queued or retried; a secret that does not open is told as the reason it was not
-/// sent.
-pub async fn test_send(
-    db: &Database,
-    sender: &Sender,
-    sealer: &Sealer,
-    id: &str,
-    now: NaiveDateTime,
-) -> Result<SendResult, SubscriptionError> {
-    let row = find(db, id).await?;
-    let message = super::message(
-        SUBSCRIPTION_TEST,
-        row.tenant_id.as_deref(),
-        serde_json::json!({"subscription_id": row.id}),
-        now,
-    );
-    let secrets = match signing_secrets(sealer, &row, now) {
-        Ok(secrets) => secrets,
-        Err(e) => return Ok(SendResult::not_sent(e.to_string())),
-    };
-    Ok(sender
-        .send(
-            &row.url,
-            &message.id,
-            &message.payload,
-            &secrets,
-            now.and_utc().timestamp(),
-        )
-        .await)
 }
 
 fn types_json(types: &[String]) -> Result<String, SubscriptionError> {

@@ -18,6 +18,7 @@ macro_rules! push_binds {
 pub mod admin;
 pub mod claims;
 mod claims_pg;
+pub mod delivery_stats;
 pub mod group_commit;
 pub mod inbox;
 mod inbox_pg;

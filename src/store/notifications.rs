@@ -51,6 +51,12 @@ pub struct Subscription {
     pub failing_since: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// A short human label, e.g. "CRM sync".
+    pub name: Option<String>,
+    /// Overrides `notifications.request_timeout_ms` (never above it); null keeps the default.
+    pub request_timeout_ms: Option<i32>,
+    /// Overrides the default number of attempts before a delivery is dead; null keeps it.
+    pub max_attempts: Option<i32>,
 }
 
 impl Subscription {
@@ -206,6 +212,9 @@ pub struct SubscriptionUpdate {
     pub disabled_reason: Option<Option<String>>,
     pub failing_since: Option<Option<NaiveDateTime>>,
     pub updated_at: Option<NaiveDateTime>,
+    pub name: Option<Option<String>>,
+    pub request_timeout_ms: Option<Option<i32>>,
+    pub max_attempts: Option<Option<i32>>,
 }
 
 /// Replaces the secret in one statement: the secret being replaced becomes the previous one,

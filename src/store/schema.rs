@@ -105,6 +105,9 @@ diesel::table! {
         failing_since -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        name -> Nullable<Text>,
+        request_timeout_ms -> Nullable<Integer>,
+        max_attempts -> Nullable<Integer>,
     }
 }
 
@@ -163,4 +166,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     notification_messages,
     notification_deliveries,
     notification_attempts,
+);
+
+// Delivery statistics count deliveries by subscription, notification type and status.
+diesel::allow_columns_to_appear_in_same_group_by_clause!(
+    notification_deliveries::subscription_id,
+    notification_deliveries::status,
+    notification_messages::event_type,
 );

@@ -3,7 +3,7 @@
 use crate::helpers::*;
 
 /// Every route, as (method, documented path, a concrete path to call).
-const ROUTES: [(&str, &str, &str); 24] = [
+const ROUTES: [(&str, &str, &str); 28] = [
     ("get", "/healthz", "/healthz"),
     ("get", "/readyz", "/readyz"),
     ("get", "/metrics", "/metrics"),
@@ -71,6 +71,22 @@ const ROUTES: [(&str, &str, &str); 24] = [
         "post",
         "/api/admin/notifications/deliveries/{id}/redeliver",
         "/api/admin/notifications/deliveries/1/redeliver",
+    ),
+    (
+        "post",
+        "/api/admin/notifications/subscriptions/test",
+        "/api/admin/notifications/subscriptions/test",
+    ),
+    ("post", "/api/admin/notifications/test", "/api/admin/notifications/test"),
+    (
+        "get",
+        "/api/admin/notifications/stats",
+        "/api/admin/notifications/stats",
+    ),
+    (
+        "get",
+        "/api/admin/notifications/subscriptions/{id}/stats",
+        "/api/admin/notifications/subscriptions/sub_1/stats",
     ),
 ];
 
@@ -182,7 +198,7 @@ async fn every_admin_route_lets_in_exactly_the_roles_its_document_names() {
         }
     }
     assert_eq!(
-        operator_routes, 8,
-        "replay one, replay by filter, five subscription actions, redeliver"
+        operator_routes, 10,
+        "replay one, replay by filter, five subscription actions, redeliver, test every subscriber, test a URL"
     );
 }

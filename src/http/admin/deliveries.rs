@@ -7,24 +7,26 @@ use utoipa::{IntoParams, ToSchema};
 use super::{limit, utc, Operator, Viewer};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::AppState;
-use crate::notifications::{subscriptions as subs, NotificationType, CATALOG};
+use crate::notifications::catalog::{self, CatalogEntry};
+use crate::notifications::subscriptions as subs;
 use crate::store::notifications::{self as store, AttemptRecord, Delivery, Message, Redelivery};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NotificationCatalog {
-    /// Each type a subscription can ask for (`*` asks for all).
-    event_types: Vec<NotificationType>,
+    /// Each type a subscription can ask for (`*` asks for all), with a complete example envelope.
+    event_types: Vec<CatalogEntry>,
     /// The envelope every notification comes in.
     envelope: &'static str,
 }
 
-/// The notification types, and the envelope they come in.
+/// The notification types, each with a complete example of its envelope, and how envelopes are
+/// signed.
 #[utoipa::path(get, path = "/api/admin/notifications/events", tag = "notifications",
     responses((status = 200, body = NotificationCatalog), (status = 401, body = ErrorBody)),
     security(("bearer" = ["viewer"])))]
 pub async fn catalog(_: Viewer) -> HttpResponse {
     HttpResponse::Ok().json(NotificationCatalog {
-        event_types: CATALOG.to_vec(),
+        event_types: catalog::entries(),
         envelope: r#"{"id": "msg_…", "type": "workspace.provisioned", "timestamp": "RFC 3339", "tenant_id": "…", "data": {…}}, signed with Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature)"#,
     })
 }

@@ -1,11 +1,13 @@
 //! The admin API under `/api/admin`: events, replays, tenants, statistics, and notification
-//! subscriptions with their delivery logs.
+//! subscriptions with their delivery logs, test sends and delivery statistics.
 
 mod auth;
 pub mod deliveries;
+pub mod delivery_stats;
 pub mod events;
 pub mod subscriptions;
 pub mod tenants;
+pub mod test_sends;
 
 use actix_web::web;
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -28,11 +30,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/admin/tenants/{tenant_id}").route(web::get().to(tenants::show)))
         .service(resource("/api/admin/stats").route(web::get().to(tenants::stats)))
         .service(resource("/api/admin/notifications/events").route(web::get().to(deliveries::catalog)))
+        .service(resource("/api/admin/notifications/stats").route(web::get().to(delivery_stats::all)))
+        .service(resource("/api/admin/notifications/test").route(web::post().to(test_sends::url)))
         .service(
             resource("/api/admin/notifications/subscriptions")
                 .route(web::get().to(subscriptions::list))
                 .route(web::post().to(subscriptions::create)),
         )
+        // Before `/subscriptions/{id}`, which would take `test` for an id and answer 405.
+        .service(resource("/api/admin/notifications/subscriptions/test").route(web::post().to(test_sends::all)))
         .service(
             resource("/api/admin/notifications/subscriptions/{id}")
                 .route(web::get().to(subscriptions::show))
@@ -44,7 +50,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(subscriptions::rotate)),
         )
         .service(
-            resource("/api/admin/notifications/subscriptions/{id}/test").route(web::post().to(subscriptions::test)),
+            resource("/api/admin/notifications/subscriptions/{id}/test")
+                .route(web::post().to(test_sends::subscription)),
+        )
+        .service(
+            resource("/api/admin/notifications/subscriptions/{id}/stats").route(web::get().to(delivery_stats::one)),
         )
         .service(
             resource("/api/admin/notifications/subscriptions/{id}/deliveries").route(web::get().to(deliveries::list)),

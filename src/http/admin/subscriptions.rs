@@ -1,5 +1,5 @@
-//! `/api/admin/notifications/subscriptions`: create, list, show, change, delete, rotate the
-//! secret, and test sends.
+//! `/api/admin/notifications/subscriptions`: create, list, show, change, delete, and rotate the
+//! secret (test sends are in [`super::test_sends`]).
 
 use actix_web::{web, HttpResponse};
 use secrecy::ExposeSecret;
@@ -19,10 +19,16 @@ use crate::store::notifications::{self as store, Subscription};
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SubscriptionView {
     id: String,
+    /// A short label, e.g. "CRM sync".
+    name: Option<String>,
     url: String,
     event_types: Vec<String>,
     tenant_id: Option<String>,
     description: Option<String>,
+    /// This subscriber's request timeout; null: `notifications.request_timeout_ms`.
+    request_timeout_ms: Option<i32>,
+    /// Attempts before a delivery is dead; null: the retry schedule's length + 1.
+    max_attempts: Option<i32>,
     active: bool,
     /// Why it is inactive (paused, 410 Gone, failing for too long).
     disabled_reason: Option<String>,
@@ -38,10 +44,13 @@ impl From<&Subscription> for SubscriptionView {
     fn from(s: &Subscription) -> Self {
         Self {
             id: s.id.clone(),
+            name: s.name.clone(),
             url: s.url.clone(),
             event_types: s.types(),
             tenant_id: s.tenant_id.clone(),
             description: s.description.clone(),
+            request_timeout_ms: s.request_timeout_ms,
+            max_attempts: s.max_attempts,
             active: s.active,
             disabled_reason: s.disabled_reason.clone(),
             failing_since: s.failing_since.map(utc),
@@ -73,20 +82,6 @@ impl From<&WithSecret> for SubscriptionWithSecret {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SubscriptionList {
     subscriptions: Vec<SubscriptionView>,
-}
-
-/// How a test send went.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TestSendResult {
-    /// Whether the endpoint answered 2xx.
-    delivered: bool,
-    /// The endpoint's status code; null when it gave no answer.
-    status_code: Option<u16>,
-    latency_ms: u64,
-    /// The start of the answer's body.
-    response_body: Option<String>,
-    /// Why it was not delivered.
-    error: Option<String>,
 }
 
 /// Subscribes a URL to notifications; answers the subscription with its secret, shown once.
@@ -122,9 +117,10 @@ pub async fn show(_: Viewer, state: web::Data<AppState>, id: web::Path<String>) 
     Ok(HttpResponse::Ok().json(SubscriptionView::from(&row)))
 }
 
-/// Changes a subscription: url, event_types, tenant_id, description, or active (false stops
-/// queuing notifications for it and holds those already queued; true resumes, also after an
-/// automatic disable).
+/// Changes a subscription: url, event_types, tenant_id, name, description, request_timeout_ms,
+/// max_attempts (null puts either back to the global default), or active (false stops queuing
+/// notifications for it and holds those already queued; true resumes, also after an automatic
+/// disable).
 #[utoipa::path(patch, path = "/api/admin/notifications/subscriptions/{id}", tag = "notifications", params(("id" = String, Path)),
     request_body = SubscriptionChange,
     responses((status = 200, body = SubscriptionView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
@@ -161,23 +157,7 @@ pub async fn rotate(_: Operator, state: web::Data<AppState>, id: web::Path<Strin
     Ok(HttpResponse::Ok().json(SubscriptionWithSecret::from(&row)))
 }
 
-/// Sends a signed `subscription.test` notification now and answers how it went (nothing is
-/// queued or retried).
-#[utoipa::path(post, path = "/api/admin/notifications/subscriptions/{id}/test", tag = "notifications", params(("id" = String, Path)),
-    responses((status = 200, body = TestSendResult), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
-    security(("bearer" = ["operator"])))]
-pub async fn test(_: Operator, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let result = subs::test_send(&state.db, &state.notifier, &state.sealer, &id, now()).await?;
-    Ok(HttpResponse::Ok().json(TestSendResult {
-        delivered: result.delivered(),
-        status_code: result.status,
-        latency_ms: u64::try_from(result.duration.as_millis()).unwrap_or(u64::MAX),
-        response_body: result.body,
-        error: result.error,
-    }))
-}
-
-fn now() -> chrono::NaiveDateTime {
+pub(super) fn now() -> chrono::NaiveDateTime {
     chrono::Utc::now().naive_utc()
 }
 
@@ -188,7 +168,9 @@ impl From<SubscriptionError> for ApiError {
             SubscriptionError::Destination(DestinationError::Unresolvable { .. }) => "destination_unresolvable",
             SubscriptionError::Destination(_) => "invalid_url",
             SubscriptionError::UnknownType(_) => "unknown_event_type",
-            SubscriptionError::NoTypes | SubscriptionError::Empty(_) => "invalid_subscription",
+            SubscriptionError::NoTypes | SubscriptionError::Empty(_) | SubscriptionError::OutOfRange(_) => {
+                "invalid_subscription"
+            }
             SubscriptionError::NotFound(_) => return Self::Missing(e.to_string()),
             SubscriptionError::Store(_) | SubscriptionError::Unexpected(_) => "",
         };

@@ -109,3 +109,92 @@ on_both_backends! {
         verified(PLAIN_PREVIOUS, request).unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_sets_a_subscriptions_own_settings_and_tests_any_url_or_every_subscriber() {
+    let (ok, failing) = (Receiver::answering(200).await, Receiver::answering(503).await);
+    let app = spawn_app(Backend::Sqlite).await;
+    let db = app.database_url.clone();
+
+    let (code, out, err) = text(
+        &subscriptions(
+            &db,
+            &[
+                "add",
+                "--url",
+                &ok.url(),
+                "--name",
+                "CRM sync",
+                "--timeout-ms",
+                "2500",
+                "--max-attempts",
+                "3",
+            ],
+        )
+        .await,
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let id = out.split_whitespace().nth(1).unwrap().to_owned();
+    let secret = out.lines().find_map(|l| l.strip_prefix("secret: ")).unwrap().to_owned();
+    let (_, out, _) = text(&subscriptions(&db, &["list"]).await);
+    assert!(out.lines().next().unwrap().contains("TIMEOUT MS"), "{out}");
+    let row = out
+        .lines()
+        .find(|l| l.starts_with(&id))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        row.contains("CRM sync") && row.contains("2500") && row.contains(" 3 "),
+        "{row}"
+    );
+
+    for (flag, value, says) in [
+        ("--max-attempts", "0", "max_attempts must be between 1 and 50, got 0"),
+        (
+            "--timeout-ms",
+            "15001",
+            "request_timeout_ms must be between 1 and 15000 (notifications.request_timeout_ms), got 15001",
+        ),
+        ("--timeout-ms", "-1", "got -1"),
+    ] {
+        let (code, _, err) = text(&subscriptions(&db, &["add", "--url", &ok.url(), flag, value]).await);
+        assert_eq!(code, Some(1), "{flag} {value}");
+        assert!(err.contains(says), "{flag} {value}: {err}");
+    }
+
+    let (code, out, err) = text(&subscriptions(&db, &["test", "--url", &failing.url()]).await);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(err.contains("not delivered") && err.contains("503"), "{err}");
+    let (code, out, err) = text(&subscriptions(&db, &["test", "--url", &ok.url()]).await);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("delivered: the endpoint answered 200 in"), "{out}");
+    let one_off = out
+        .lines()
+        .find_map(|l| l.strip_prefix("secret: "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{out}"));
+    let request = ok.requests().await.pop().unwrap();
+    assert_eq!(verified(one_off, &request).unwrap()["type"], "subscription.test");
+    assert!(verified(&secret, &request).is_err(), "not the subscription's secret");
+
+    let (code, out, _) = text(&subscriptions(&db, &["test", "--all"]).await);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains(&id) && out.contains("CRM sync") && out.contains("delivered (200)"),
+        "{out}"
+    );
+    let (_, out, _) = text(&subscriptions(&db, &["add", "--url", &failing.url()]).await);
+    let failing_id = out.split_whitespace().nth(1).unwrap().to_owned();
+    let (code, out, err) = text(&subscriptions(&db, &["test", "--all"]).await);
+    assert_eq!(code, Some(1), "{out}");
+    let row = out
+        .lines()
+        .find(|l| l.starts_with(&failing_id))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(row.contains("not delivered: the endpoint answered 503"), "{row}");
+    assert!(err.contains("1 of 2 subscriptions did not answer 2xx"), "{err}");
+
+    let (code, _, err) = text(&subscriptions(&db, &["test"]).await);
+    assert_eq!(code, Some(2), "a target is required: {err}");
+    let (code, _, _) = text(&subscriptions(&db, &["test", &id, "--all"]).await);
+    assert_eq!(code, Some(2), "one target only");
+}

@@ -1,14 +1,18 @@
 //! tenantgate's own notifications: subscriptions, signed deliveries checked with an independent
 //! Standard Webhooks implementation (the `standardwebhooks` crate), retries, disabling, rotation,
 //! filters, the delivery log and redelivery, the outbox across a crash, outbound safety, the CLI,
-//! and signing secrets encrypted at rest.
+//! signing secrets encrypted at rest, each subscription's own settings, test sends to any URL
+//! and to every subscriber, and delivery statistics.
 
 mod cli;
 mod delivery;
 mod outbox;
 mod retention;
 mod secrets;
+mod settings;
+mod stats;
 mod subscriptions;
+mod test_sends;
 
 use std::time::Duration;
 

@@ -69,6 +69,9 @@ pub async fn insert_plain(app: &TestApp, id: &str, url: &str) {
         failing_since: None,
         created_at: now,
         updated_at: now,
+        name: None,
+        request_timeout_ms: None,
+        max_attempts: None,
     };
     app.db.run(move |c| insert_subscription(c, &row)).await.unwrap();
 }

@@ -172,16 +172,35 @@ async fn bad_subscription_requests_get_a_clear_4xx() {
 }
 
 #[tokio::test]
-async fn the_catalog_lists_every_notification_type() {
+async fn the_catalog_lists_every_notification_type_with_a_complete_example() {
     let app = spawn_notifying_app(Backend::Sqlite, |_| {}).await;
     let (status, body) = app.admin_get("/api/admin/notifications/events").await;
     assert_eq!(status, 200);
-    let names: Vec<&str> = body["event_types"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap())
-        .collect();
+    let types = body["event_types"].as_array().unwrap();
+    for t in types {
+        let example = &t["example"];
+        let keys: Vec<&str> = example.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, ["data", "id", "tenant_id", "timestamp", "type"], "{t}");
+        assert_eq!(example["type"], t["name"], "{t}");
+        assert!(example["id"].as_str().unwrap().starts_with("msg_"), "{t}");
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(example["timestamp"].as_str().unwrap()).is_ok(),
+            "{t}"
+        );
+        assert!(example["tenant_id"].is_string(), "{t}");
+        let data = example["data"].as_object().unwrap();
+        assert!(
+            !data.is_empty() && data.values().all(|v| !v.is_null()),
+            "every field shown with a value: {t}"
+        );
+        assert!(!t["description"].as_str().unwrap().is_empty());
+    }
+    let provisioned = &types[0]["example"]["data"];
+    assert_eq!(
+        provisioned.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["event_id", "tenant_name", "workspace_id", "workspace_name"]
+    );
+    let names: Vec<&str> = types.iter().map(|t| t["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
         [
@@ -244,6 +263,7 @@ async fn deliveries_never_reach_a_refused_address_nor_follow_redirects() {
             "{}",
             &["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()],
             now(),
+            strict.request_timeout(),
         )
         .await;
     assert!(!result.delivered());
@@ -268,6 +288,7 @@ async fn deliveries_never_reach_a_refused_address_nor_follow_redirects() {
             "{}",
             &["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()],
             now(),
+            sender.request_timeout(),
         )
         .await;
     assert_eq!((result.status, result.delivered()), (Some(307), false));

@@ -1,0 +1,129 @@
+//! A subscription's own delivery limits over the global defaults of `[notifications]`: how long
+//! one request may take and how many attempts a delivery gets before it is dead, with its name.
+//! Checked when a subscription is made or changed; applied at every delivery and test send.
+
+use std::time::Duration;
+
+use crate::config::NotificationSettings;
+use crate::provisioning::retry;
+use crate::store::notifications::Subscription;
+
+/// Most attempts a subscription may ask for. With the shipped schedule's last step (12 h)
+/// repeating, 50 attempts keep a delivery alive for about three weeks, longer than a subscriber
+/// that fails throughout stays enabled (`notifications.disable_after_failing_secs`, 5 days).
+pub const MAX_ATTEMPTS: i64 = 50;
+/// Longest name, in characters: a label for tables and dashboards, not a description.
+pub const NAME_MAX_CHARS: usize = 100;
+
+/// A value outside what a subscription may ask for; the message names the field and the range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field} must be {allowed}, got {got}")]
+pub struct OutOfRange {
+    pub field: &'static str,
+    pub allowed: String,
+    pub got: String,
+}
+
+/// A request timeout in milliseconds: 1 up to `cap`, the global `notifications.request_timeout_ms`.
+/// Never above it: a delivery's lease (`notifications.lease_secs`) is checked to outlast that
+/// timeout, and a request outliving its lease would be sent twice.
+pub fn check_timeout(ms: i64, cap: Duration) -> Result<i32, OutOfRange> {
+    let cap_ms = i64::try_from(cap.as_millis()).unwrap_or(i64::MAX);
+    match i32::try_from(ms) {
+        Ok(ms) if (1..=cap_ms).contains(&i64::from(ms)) => Ok(ms),
+        _ => Err(OutOfRange {
+            field: "request_timeout_ms",
+            allowed: format!("between 1 and {cap_ms} (notifications.request_timeout_ms)"),
+            got: ms.to_string(),
+        }),
+    }
+}
+
+pub fn check_max_attempts(attempts: i64) -> Result<i32, OutOfRange> {
+    match i32::try_from(attempts) {
+        Ok(n) if (1..=MAX_ATTEMPTS).contains(&i64::from(n)) => Ok(n),
+        _ => Err(OutOfRange {
+            field: "max_attempts",
+            allowed: format!("between 1 and {MAX_ATTEMPTS}"),
+            got: attempts.to_string(),
+        }),
+    }
+}
+
+/// A name, trimmed: blank means none; otherwise one line of at most [`NAME_MAX_CHARS`].
+pub fn check_name(name: Option<String>) -> Result<Option<String>, OutOfRange> {
+    let Some(name) = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()) else {
+        return Ok(None);
+    };
+    let chars = name.chars().count();
+    if chars > NAME_MAX_CHARS || name.chars().any(char::is_control) {
+        return Err(OutOfRange {
+            field: "name",
+            allowed: format!("one line of at most {NAME_MAX_CHARS} characters"),
+            got: format!("{chars} characters"),
+        });
+    }
+    Ok(Some(name))
+}
+
+/// Attempts a delivery to `subscription` gets before it is dead: its own `max_attempts`, else
+/// a first attempt and one more per step of `notifications.retry_schedule_secs`.
+pub fn max_attempts(settings: &NotificationSettings, subscription: &Subscription) -> u32 {
+    subscription
+        .max_attempts
+        .and_then(|n| u32::try_from(n).ok())
+        .unwrap_or_else(|| u32::try_from(settings.retry_schedule_secs.len()).map_or(u32::MAX, |n| n.saturating_add(1)))
+}
+
+/// The delay before the next attempt after `attempts` failed ones, or `None` once the delivery
+/// has had its attempts. A subscription allowing fewer attempts than the schedule has steps cuts
+/// it short; one allowing more repeats its last step. `Retry-After` is honoured up to the
+/// schedule's longest step, whatever the subscription asks for.
+pub fn next_delay(
+    settings: &NotificationSettings,
+    subscription: &Subscription,
+    attempts: u32,
+    retry_after: Option<Duration>,
+    spread: f64,
+) -> Option<Duration> {
+    if attempts >= max_attempts(settings, subscription) {
+        return None;
+    }
+    let schedule = settings.retry_schedule();
+    let step = attempts.min(u32::try_from(schedule.len()).unwrap_or(u32::MAX));
+    retry::next_delay(&schedule, settings.retry_jitter, step, retry_after, spread)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_out_of_range_are_refused_naming_the_field_and_the_range() {
+        let cap = Duration::from_millis(15_000);
+        assert_eq!(check_timeout(250, cap), Ok(250));
+        assert_eq!(check_timeout(15_000, cap), Ok(15_000));
+        for ms in [0, -1, 15_001, i64::MAX] {
+            let e = check_timeout(ms, cap).unwrap_err().to_string();
+            assert!(
+                e.starts_with("request_timeout_ms must be between 1 and 15000") && e.ends_with(&ms.to_string()),
+                "{e}"
+            );
+        }
+        assert_eq!(check_max_attempts(1), Ok(1));
+        assert_eq!(check_max_attempts(50), Ok(50));
+        let e = check_max_attempts(51).unwrap_err().to_string();
+        assert_eq!(e, "max_attempts must be between 1 and 50, got 51");
+        assert!(check_max_attempts(0).is_err());
+    }
+
+    #[test]
+    fn a_name_is_trimmed_blank_is_none_and_a_long_or_multiline_one_is_refused() {
+        assert_eq!(check_name(Some("  CRM sync ".into())), Ok(Some("CRM sync".into())));
+        assert_eq!(check_name(Some("   ".into())), Ok(None));
+        assert_eq!(check_name(None), Ok(None));
+        let e = check_name(Some("x".repeat(101))).unwrap_err().to_string();
+        assert!(e.starts_with("name must be one line of at most 100 characters"), "{e}");
+        assert!(check_name(Some("two\nlines".into())).is_err());
+    }
+}

@@ -56,26 +56,33 @@ pub struct WithSecret {
 pub struct NewSubscription {
     /// Where notifications are POSTed: https (plain http only where `notifications.allow_http`
     /// is true), a public address unless allowed.
+    #[schema(format = "uri")]
     pub url: String,
-    /// Types to receive, or `["*"]` for all (the default).
+    /// Types to receive (see `GET /api/admin/notifications/events`), or `["*"]` for all (the
+    /// default).
     #[serde(default = "all_types")]
+    #[schema(min_items = 1)]
     pub event_types: Vec<String>,
     /// Only this tenant's notifications.
     #[serde(default)]
+    #[schema(min_length = 1)]
     pub tenant_id: Option<String>,
-    /// A short label shown in lists and statistics, e.g. "CRM sync" (at most 100 characters).
+    /// A short label shown in lists and statistics, e.g. "CRM sync".
     #[serde(default)]
+    #[schema(max_length = 100)]
     pub name: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
-    /// Total time for one delivery request, answer included, in milliseconds: 1 up to
+    /// Total time for one delivery request, answer included, in milliseconds: up to
     /// `notifications.request_timeout_ms` (the default).
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub request_timeout_ms: Option<i64>,
-    /// Attempts before a delivery is dead, 1 to 50. By default a first attempt and one per step
-    /// of `notifications.retry_schedule_secs`; fewer cut the schedule short, more repeat its last
+    /// Attempts before a delivery is dead. By default a first attempt and one per step of
+    /// `notifications.retry_schedule_secs`; fewer cut the schedule short, more repeat its last
     /// step.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 50)]
     pub max_attempts: Option<i64>,
 }
 
@@ -88,20 +95,22 @@ fn all_types() -> Vec<String> {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionChange {
+    #[schema(format = "uri")]
     pub url: Option<String>,
+    #[schema(min_items = 1)]
     pub event_types: Option<Vec<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1)]
     pub tenant_id: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 100)]
     pub name: Option<Option<String>>,
     pub description: Option<String>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1)]
     pub request_timeout_ms: Option<Option<i64>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 50)]
     pub max_attempts: Option<Option<i64>>,
     /// false stops queuing notifications for it (deliveries already queued wait); true resumes,
     /// also after an automatic disable.

@@ -494,6 +494,75 @@ async fn every_answer_of_every_route_is_declared_with_its_body() {
         .0,
         404
     );
+    let any_url = "/api/admin/notifications/test";
+    assert_eq!(
+        check(
+            &app,
+            &doc,
+            Call::admin("post", any_url, any_url, OPERATOR).json(json!({"url": url}))
+        )
+        .await
+        .0,
+        200
+    );
+    let nowhere = json!({"url": "https://nowhere.invalid/x"});
+    assert_eq!(
+        check(
+            &app,
+            &doc,
+            Call::admin("post", any_url, any_url, OPERATOR).json(nowhere)
+        )
+        .await
+        .0,
+        422
+    );
+    assert_eq!(
+        check(
+            &app,
+            &doc,
+            Call::admin("post", any_url, any_url, VIEWER).json(json!({"url": url}))
+        )
+        .await
+        .0,
+        403
+    );
+    let every = "/api/admin/notifications/subscriptions/test";
+    assert_eq!(
+        check(&app, &doc, Call::admin("post", every, every, OPERATOR)).await.0,
+        200
+    );
+    let stats = "/api/admin/notifications/stats";
+    assert_eq!(
+        check(
+            &app,
+            &doc,
+            Call::admin("get", stats, format!("{stats}?window_secs=3600"), VIEWER)
+        )
+        .await
+        .0,
+        200
+    );
+    let sub_stats = "/api/admin/notifications/subscriptions/{id}/stats";
+    assert_eq!(
+        check(
+            &app,
+            &doc,
+            Call::admin("get", sub_stats, format!("{}/stats", at(&sub)), VIEWER)
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        check(
+            &app,
+            &doc,
+            Call::admin("get", sub_stats, format!("{}/stats", at("sub_none")), VIEWER)
+        )
+        .await
+        .0,
+        404
+    );
     let redeliver = "/api/admin/notifications/deliveries/{id}/redeliver";
     assert_eq!(
         check(
@@ -554,4 +623,55 @@ async fn a_method_a_route_does_not_allow_gets_405_with_the_documents_methods_in_
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["error"], "method_not_allowed", "PUT {concrete}");
     }
+}
+
+/// A redelivery, with the workers on so that a real delivery exists and finishes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redelivery_answers_what_the_document_declares() {
+    let receiver = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(wiremock::ResponseTemplate::new(204))
+        .mount(&receiver)
+        .await;
+    let app = spawn_app_with(Backend::Sqlite, |s| {
+        s.admin.tokens = vec![OPERATOR.to_owned().into()];
+        s.worker.enabled = true;
+    })
+    .await;
+    let doc: Value = app.get("/api/openapi.json").await.json().await.unwrap();
+    let subscriptions = "/api/admin/notifications/subscriptions";
+    let create = Call::admin("post", subscriptions, subscriptions, OPERATOR)
+        .json(json!({"url": format!("{}/hooks", receiver.uri())}));
+    let (_, created) = check(&app, &doc, create).await;
+    let sub = created["id"].as_str().unwrap().to_owned();
+    app.deliver(&json!({"eventType": "tenant.created", "tenantId": "t-redeliver", "tenantName": "R"}))
+        .await;
+    let log = format!("{subscriptions}/{sub}/deliveries");
+    let delivery = eventually(std::time::Duration::from_secs(20), || async {
+        let (_, page) = check(
+            &app,
+            &doc,
+            Call::admin(
+                "get",
+                "/api/admin/notifications/subscriptions/{id}/deliveries",
+                log.clone(),
+                OPERATOR,
+            ),
+        )
+        .await;
+        let first = page["deliveries"].get(0).cloned()?;
+        (first["status"] == "succeeded").then(|| first["id"].as_i64().unwrap())
+    })
+    .await
+    .expect("the notification was delivered");
+    let redeliver = "/api/admin/notifications/deliveries/{id}/redeliver";
+    let path = format!("/api/admin/notifications/deliveries/{delivery}/redeliver");
+    assert_eq!(
+        check(&app, &doc, Call::admin("post", redeliver, path.clone(), OPERATOR))
+            .await
+            .0,
+        200
+    );
+    let (status, _) = check(&app, &doc, Call::admin("post", redeliver, path, OPERATOR)).await;
+    assert!([200, 409].contains(&status), "queued again, or still waiting: {status}");
 }

@@ -6,6 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{limit, utc, Operator, Viewer};
 use crate::http::error::{ApiError, ErrorBody};
+use crate::http::responses::AdminFailures;
 use crate::http::AppState;
 use crate::notifications::catalog::{self, CatalogEntry};
 use crate::notifications::subscriptions as subs;
@@ -22,7 +23,7 @@ pub struct NotificationCatalog {
 /// The notification types, each with a complete example of its envelope, and how envelopes are
 /// signed.
 #[utoipa::path(get, path = "/api/admin/notifications/events", tag = "notifications",
-    responses((status = 200, body = NotificationCatalog), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = NotificationCatalog), AdminFailures),
     security(("bearer" = ["viewer"])))]
 pub async fn catalog(_: Viewer) -> HttpResponse {
     HttpResponse::Ok().json(NotificationCatalog {
@@ -117,7 +118,7 @@ pub struct DeliveryPage {
 /// A subscription's deliveries, newest first, each with its attempts.
 #[utoipa::path(get, path = "/api/admin/notifications/subscriptions/{id}/deliveries", tag = "notifications",
     params(("id" = String, Path), DeliveryQuery),
-    responses((status = 200, body = DeliveryPage), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = DeliveryPage), (status = 400, body = ErrorBody, description = "`bad_request`: not the expected JSON, or an unknown field; `invalid_query`: a parameter out of range"), (status = 404, body = ErrorBody, description = "`not_found`"), AdminFailures),
     security(("bearer" = ["viewer"])))]
 pub async fn list(
     _: Viewer,
@@ -149,10 +150,18 @@ pub async fn list(
     }))
 }
 
+/// A delivery queued again.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Redelivered {
+    /// Always `queued`.
+    status: &'static str,
+    delivery_id: i64,
+}
+
 /// Sends a finished delivery (succeeded or dead) again, at once, with a fresh retry schedule.
 #[utoipa::path(post, path = "/api/admin/notifications/deliveries/{id}/redeliver", tag = "notifications",
     params(("id" = i64, Path, description = "delivery id")),
-    responses((status = 200, description = "queued"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = Redelivered), (status = 404, body = ErrorBody, description = "`not_found`"), (status = 409, body = ErrorBody, description = "`conflict`: the delivery is not finished"), AdminFailures, (status = 403, body = ErrorBody, description = "`forbidden`: a viewer's token")),
     security(("bearer" = ["operator"])))]
 pub async fn redeliver(_: Operator, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
@@ -161,7 +170,10 @@ pub async fn redeliver(_: Operator, state: web::Data<AppState>, id: web::Path<i6
         Redelivery::Queued => {
             tracing::info!(delivery.id = id, "notification redelivery queued by an operator");
             state.notices.notify_one();
-            Ok(HttpResponse::Ok().json(serde_json::json!({"status": "queued", "delivery_id": id})))
+            Ok(HttpResponse::Ok().json(Redelivered {
+                status: "queued",
+                delivery_id: id,
+            }))
         }
         Redelivery::NotFound => Err(ApiError::Missing(format!("no delivery {id}"))),
         Redelivery::NotFinished(status) => Err(ApiError::Conflict(format!(

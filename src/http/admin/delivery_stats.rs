@@ -7,13 +7,16 @@ use utoipa::IntoParams;
 use super::subscriptions::now;
 use super::Viewer;
 use crate::http::error::{ApiError, ErrorBody};
+use crate::http::responses::AdminFailures;
 use crate::http::AppState;
 use crate::notifications::stats::{self, DeliveryStats, Window};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StatsQuery {
-    /// How far back to look, in seconds: deliveries queued since then count (1–2592000,
-    /// default 86400: the last 24 hours).
+    /// How far back to look, in seconds: deliveries queued since then count (default 86400: the
+    /// last 24 hours).
+    #[param(minimum = 1, maximum = 2592000)]
     window_secs: Option<u64>,
 }
 
@@ -29,7 +32,7 @@ impl StatsQuery {
 /// type: counts by status, success rate, average attempts, and the median and 95th percentile
 /// of the attempts' durations.
 #[utoipa::path(get, path = "/api/admin/notifications/stats", tag = "notifications", params(StatsQuery),
-    responses((status = 200, body = DeliveryStats), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = DeliveryStats), (status = 400, body = ErrorBody, description = "`bad_request`: not the expected JSON, or an unknown field; `invalid_query`: a parameter out of range"), AdminFailures),
     security(("bearer" = ["viewer"])))]
 pub async fn all(
     _: Viewer,
@@ -43,7 +46,7 @@ pub async fn all(
 /// The same for one subscription; `event_types` then counts its deliveries only.
 #[utoipa::path(get, path = "/api/admin/notifications/subscriptions/{id}/stats", tag = "notifications",
     params(("id" = String, Path), StatsQuery),
-    responses((status = 200, body = DeliveryStats), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = DeliveryStats), (status = 400, body = ErrorBody, description = "`bad_request`: not the expected JSON, or an unknown field; `invalid_query`: a parameter out of range"), (status = 404, body = ErrorBody, description = "`not_found`"), AdminFailures),
     security(("bearer" = ["viewer"])))]
 pub async fn one(
     _: Viewer,

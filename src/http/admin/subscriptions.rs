@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use super::{utc, Operator, Viewer};
 use crate::http::error::{ApiError, ErrorBody};
+use crate::http::responses::AdminFailures;
 use crate::http::AppState;
 use crate::notifications::destination::DestinationError;
 use crate::notifications::subscriptions::{
@@ -86,7 +87,7 @@ pub struct SubscriptionList {
 
 /// Subscribes a URL to notifications; answers the subscription with its secret, shown once.
 #[utoipa::path(post, path = "/api/admin/notifications/subscriptions", tag = "notifications", request_body = NewSubscription,
-    responses((status = 201, body = SubscriptionWithSecret), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = SubscriptionWithSecret), (status = 400, body = ErrorBody, description = "`bad_request`: not the expected JSON, or an unknown field; `invalid_query`: a parameter out of range"), AdminFailures, (status = 403, body = ErrorBody, description = "`forbidden`: a viewer's token"), (status = 422, body = ErrorBody, description = "`invalid_url`, `destination_not_allowed`, `destination_unresolvable`, `unknown_event_type` or `invalid_subscription`")),
     security(("bearer" = ["operator"])))]
 pub async fn create(
     _: Operator,
@@ -100,7 +101,7 @@ pub async fn create(
 
 /// Every subscription, oldest first.
 #[utoipa::path(get, path = "/api/admin/notifications/subscriptions", tag = "notifications",
-    responses((status = 200, body = SubscriptionList), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = SubscriptionList), AdminFailures),
     security(("bearer" = ["viewer"])))]
 pub async fn list(_: Viewer, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let rows = state.db.run(store::list_subscriptions).await?;
@@ -110,7 +111,7 @@ pub async fn list(_: Viewer, state: web::Data<AppState>) -> Result<HttpResponse,
 }
 
 #[utoipa::path(get, path = "/api/admin/notifications/subscriptions/{id}", tag = "notifications", params(("id" = String, Path)),
-    responses((status = 200, body = SubscriptionView), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = SubscriptionView), (status = 404, body = ErrorBody, description = "`not_found`"), AdminFailures),
     security(("bearer" = ["viewer"])))]
 pub async fn show(_: Viewer, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let row = subs::find(&state.db, &id).await?;
@@ -123,7 +124,7 @@ pub async fn show(_: Viewer, state: web::Data<AppState>, id: web::Path<String>) 
 /// disable).
 #[utoipa::path(patch, path = "/api/admin/notifications/subscriptions/{id}", tag = "notifications", params(("id" = String, Path)),
     request_body = SubscriptionChange,
-    responses((status = 200, body = SubscriptionView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = SubscriptionView), (status = 400, body = ErrorBody, description = "`bad_request`: not the expected JSON, or an unknown field; `invalid_query`: a parameter out of range"), (status = 404, body = ErrorBody, description = "`not_found`"), (status = 422, body = ErrorBody, description = "`invalid_url`, `destination_not_allowed`, `destination_unresolvable`, `unknown_event_type` or `invalid_subscription`"), AdminFailures, (status = 403, body = ErrorBody, description = "`forbidden`: a viewer's token")),
     security(("bearer" = ["operator"])))]
 pub async fn update(
     _: Operator,
@@ -138,7 +139,7 @@ pub async fn update(
 
 /// Deletes a subscription with its deliveries and their log.
 #[utoipa::path(delete, path = "/api/admin/notifications/subscriptions/{id}", tag = "notifications", params(("id" = String, Path)),
-    responses((status = 204, description = "deleted"), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    responses((status = 204, description = "deleted"), (status = 404, body = ErrorBody, description = "`not_found`"), AdminFailures, (status = 403, body = ErrorBody, description = "`forbidden`: a viewer's token")),
     security(("bearer" = ["operator"])))]
 pub async fn delete(_: Operator, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     subs::delete(&state.db, &id, now()).await?;
@@ -149,7 +150,7 @@ pub async fn delete(_: Operator, state: web::Data<AppState>, id: web::Path<Strin
 /// A new signing secret, shown once. The previous one keeps signing deliveries (each then carries
 /// both signatures) for `notifications.rotation_grace_secs`.
 #[utoipa::path(post, path = "/api/admin/notifications/subscriptions/{id}/rotate-secret", tag = "notifications", params(("id" = String, Path)),
-    responses((status = 200, body = SubscriptionWithSecret), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = SubscriptionWithSecret), (status = 404, body = ErrorBody, description = "`not_found`"), AdminFailures, (status = 403, body = ErrorBody, description = "`forbidden`: a viewer's token")),
     security(("bearer" = ["operator"])))]
 pub async fn rotate(_: Operator, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let row = subs::rotate(&state.db, &state.sealer, &id, state.rotation_grace, now()).await?;

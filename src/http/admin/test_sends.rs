@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use super::subscriptions::now;
 use super::Operator;
 use crate::http::error::{ApiError, ErrorBody};
+use crate::http::responses::AdminFailures;
 use crate::http::AppState;
 use crate::notifications::sender::SendResult;
 use crate::notifications::test_sends;
@@ -49,6 +50,7 @@ fn latency_ms(result: &SendResult) -> u64 {
 pub struct UrlTest {
     /// Checked as a subscription's URL is: https (plain http only where
     /// `notifications.allow_http` is true), a public address unless allowed.
+    #[schema(format = "uri")]
     url: String,
 }
 
@@ -86,7 +88,7 @@ pub struct SubscriptionTestResults {
 /// Sends a signed `subscription.test` notification now and answers how it went (nothing is
 /// queued or retried).
 #[utoipa::path(post, path = "/api/admin/notifications/subscriptions/{id}/test", tag = "notifications", params(("id" = String, Path)),
-    responses((status = 200, body = TestSendResult), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = TestSendResult), (status = 404, body = ErrorBody, description = "`not_found`"), AdminFailures, (status = 403, body = ErrorBody, description = "`forbidden`: a viewer's token")),
     security(("bearer" = ["operator"])))]
 pub async fn subscription(
     _: Operator,
@@ -101,7 +103,7 @@ pub async fn subscription(
 /// once, each within its own timeout; answers one entry per subscription. Paused and disabled
 /// subscriptions are left out.
 #[utoipa::path(post, path = "/api/admin/notifications/subscriptions/test", tag = "notifications",
-    responses((status = 200, body = SubscriptionTestResults), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = SubscriptionTestResults), AdminFailures, (status = 403, body = ErrorBody, description = "`forbidden`: a viewer's token")),
     security(("bearer" = ["operator"])))]
 pub async fn all(_: Operator, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let tried = test_sends::test_all_active(&state.db, &state.notifier, &state.sealer, now()).await?;
@@ -134,7 +136,7 @@ pub async fn all(_: Operator, state: web::Data<AppState>) -> Result<HttpResponse
 /// is signed with a secret made for this send alone, answered so the receiver can verify it.
 /// The URL meets the rules a subscription's does.
 #[utoipa::path(post, path = "/api/admin/notifications/test", tag = "notifications", request_body = UrlTest,
-    responses((status = 200, body = UrlTestResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = UrlTestResult), (status = 400, body = ErrorBody, description = "`bad_request`: not the expected JSON, or an unknown field; `invalid_query`: a parameter out of range"), AdminFailures, (status = 403, body = ErrorBody, description = "`forbidden`: a viewer's token"), (status = 422, body = ErrorBody, description = "`invalid_url`, `destination_not_allowed`, `destination_unresolvable`, `unknown_event_type` or `invalid_subscription`")),
     security(("bearer" = ["operator"])))]
 pub async fn url(_: Operator, state: web::Data<AppState>, body: web::Json<UrlTest>) -> Result<HttpResponse, ApiError> {
     let tried = test_sends::test_url(&state.db, &state.notifier, &body.url, now()).await?;

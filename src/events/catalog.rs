@@ -26,7 +26,10 @@ fn effect(kind: EventKind) -> &'static str {
         EventKind::TenantDeleted => {
             "cancel running jobs, then archive (or delete) the tenant's workspace; tombstone if none yet"
         }
-        EventKind::UserActivated => "record the user as active in the tenant",
+        EventKind::UserJoined => {
+            "record the user as a member of the tenant: active if user.activatedForTenant is true, else invited; an active user stays active"
+        }
+        EventKind::UserActivated => "record the user as active in the tenant (an invited user becomes active)",
         EventKind::UserDeactivated => "mark the user deactivated in the tenant",
         EventKind::SsoChanged => "record the tenant's SSO provider (audited as a security event)",
         EventKind::Ignored => "stored, no effect",
@@ -58,14 +61,14 @@ mod tests {
     #[test]
     fn the_catalog_lists_every_accepted_name_once_plus_the_frontegg_wildcard() {
         let entries = catalog();
-        assert_eq!(entries.len(), 16);
+        assert_eq!(entries.len(), NAMES.len() + 1);
         let names: HashSet<_> = entries.iter().map(|entry| entry.name).collect();
         assert_eq!(names.len(), entries.len(), "names are unique");
-        for entry in &entries[..15] {
+        for entry in &entries[..NAMES.len()] {
             assert_eq!(EventKind::from_event_name(entry.name), entry.kind, "{}", entry.name);
             assert_ne!(entry.kind, EventKind::Ignored);
         }
-        let last = &entries[15];
+        let last = entries.last().unwrap();
         assert_eq!(last.name, "frontegg.*");
         assert_eq!(last.kind, EventKind::Ignored);
         assert_eq!(last.effect, "stored, no effect");

@@ -26,6 +26,7 @@ mod openapi;
 mod provisioning_airbyte;
 mod provisioning_outage;
 mod provisioning_outcome;
+mod provisioning_users;
 mod provisioning_worker;
 mod proxy;
 mod retention;

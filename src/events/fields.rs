@@ -106,6 +106,17 @@ pub(super) fn text(sources: &[Source<'_>]) -> Result<Option<String>, NormalizeEr
     Ok((!trimmed.is_empty()).then(|| trimmed.to_owned()))
 }
 
+/// A yes/no flag (`user.activatedForTenant`): a JSON boolean; absent or `null` is `None`.
+pub(super) fn flag(sources: &[Source<'_>]) -> Result<Option<bool>, NormalizeError> {
+    let Some((path, value)) = first_present(sources) else {
+        return Ok(None);
+    };
+    match value {
+        Value::Bool(flag) => Ok(Some(*flag)),
+        _ => Err(invalid(path, "must be a boolean")),
+    }
+}
+
 /// Metadata, normalized to a JSON value: a string holding JSON (Frontegg's `"metadata": "{}"`)
 /// is decoded; any other string is kept as a string. Never an error, because metadata is only
 /// carried along, never acted on.
@@ -294,6 +305,25 @@ mod tests {
         assert_eq!(text(&source(&json!("  "))), Ok(None));
         assert_eq!(text(&source(&json!(null))), Ok(None));
         assert!(text(&source(&json!(5))).is_err());
+    }
+
+    #[test]
+    fn flags_are_json_booleans_and_anything_else_present_is_invalid() {
+        assert_eq!(flag(&source(&json!(true))), Ok(Some(true)));
+        assert_eq!(flag(&source(&json!(false))), Ok(Some(false)));
+        assert_eq!(flag(&source(&json!(null))), Ok(None));
+        assert_eq!(flag(&[]), Ok(None));
+        for bad in [json!("true"), json!(1), json!(0), json!([]), json!({})] {
+            let err = flag(&source(&bad)).unwrap_err();
+            assert_eq!(
+                err,
+                NormalizeError::InvalidField {
+                    field: "x.y",
+                    reason: "must be a boolean".into()
+                },
+                "{bad}"
+            );
+        }
     }
 
     #[test]

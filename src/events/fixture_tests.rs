@@ -93,8 +93,40 @@ fn the_fixtures_cover_every_kind_in_both_shapes_where_it_exists() {
             .iter()
             .any(|case| case.kind == kind && case.file.starts_with("frontegg/"));
         assert!(in_frontegg, "no Frontegg fixture for {kind}");
-        // The flat shape has no ignored example: that lives in bad/unknown-event.json.
-        assert_eq!(in_flat, kind != EventKind::Ignored, "{kind}");
+        // The flat shape has no ignored example (that lives in bad/unknown-event.json), and no
+        // example of a kind that has only Frontegg keys (a join).
+        let has_flat_name = kind.event_names().any(|name| !name.starts_with("frontegg."));
+        assert_eq!(in_flat, has_flat_name && kind != EventKind::Ignored, "{kind}");
+    }
+}
+
+#[test]
+fn every_handled_frontegg_key_has_a_fixture_in_frontegg_shape() {
+    let keys: BTreeSet<String> = expected()
+        .into_iter()
+        .filter(|case| case.file.starts_with("frontegg/"))
+        .map(|case| {
+            let body: serde_json::Value = serde_json::from_slice(&read(&case.file)).unwrap();
+            body["eventKey"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    for kind in EventKind::ALL {
+        for name in kind.event_names().filter(|name| name.starts_with("frontegg.")) {
+            assert!(keys.contains(name), "no fixture in frontegg/ sends {name}");
+        }
+    }
+}
+
+#[test]
+fn the_join_fixtures_say_whether_the_user_is_active_in_the_tenant() {
+    for (file, activated) in [
+        ("frontegg/user-created.json", true),
+        ("frontegg/user-invited-to-tenant.json", false),
+        ("frontegg/user-joined-tenant-using-invitation-link.json", true),
+    ] {
+        let event = normalize(&read(file)).unwrap();
+        assert_eq!(event.kind, EventKind::UserJoined, "{file}");
+        assert_eq!(event.activated_for_tenant, activated, "{file}");
     }
 }
 

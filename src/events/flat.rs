@@ -20,6 +20,8 @@ pub(super) fn candidates(root: &Map<String, Value>) -> Candidates<'_> {
         tenant_id: at("tenantId"),
         user_id: at("userId"),
         sso_provider: at("ssoProvider"),
+        // The guide has no join event; a Frontegg join key sent flat would carry it here.
+        activated_for_tenant: at("activatedForTenant"),
         tenant_name: at("tenantName"),
         email: at("email"),
         occurred_at: at("timestamp"),

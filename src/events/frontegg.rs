@@ -31,6 +31,8 @@ pub(super) fn candidates(root: &Map<String, Value>) -> Candidates<'_> {
         user_id: vec![at("eventContext.userId"), at("user.id"), at("user.userId")],
         // Frontegg publishes no SSO event, so where the provider would be is unconfirmed.
         sso_provider: vec![at("sso.provider"), at("eventContext.ssoProvider")],
+        // Documented in the one published payload; `false` means invited, not yet activated.
+        activated_for_tenant: vec![at("user.activatedForTenant")],
         tenant_name: vec![at("tenant.name")],
         email: vec![at("user.email")],
         // Never `user.createdAt`/`tenant.createdAt`: those date the entity, not the event.
@@ -209,9 +211,71 @@ mod tests {
 
     #[test]
     fn a_frontegg_event_outside_the_table_is_ignored() {
-        let event = run(documented_user_event("frontegg.user.created")).unwrap();
+        let event = run(documented_user_event("frontegg.user.signedUp")).unwrap();
         assert_eq!(event.kind, EventKind::Ignored);
-        assert_eq!(event.event_type, "frontegg.user.created");
+        assert_eq!(event.event_type, "frontegg.user.signedUp");
         assert_eq!(event.tenant_id.as_deref(), Some("adf4c0a5-9a5e-4c51-a228-d008050c0e15"));
+        assert!(!event.activated_for_tenant, "only a join looks at it");
+    }
+
+    #[test]
+    fn the_documented_user_created_payload_is_a_join_activated_for_its_tenant() {
+        let event = run(documented_user_event("frontegg.user.created")).unwrap();
+        assert_eq!(event.kind, EventKind::UserJoined);
+        assert_eq!(event.tenant_id.as_deref(), Some("adf4c0a5-9a5e-4c51-a228-d008050c0e15"));
+        assert_eq!(event.user_id.as_deref(), Some("35639902-a53d-44c3-9aea-066b06569f78"));
+        assert_eq!(event.email.as_deref(), Some("cheli@example.com"));
+        assert!(event.activated_for_tenant);
+    }
+
+    #[test]
+    fn a_join_reads_activated_for_tenant_and_its_absence_means_invited() {
+        for key in [
+            "frontegg.user.created",
+            "frontegg.user.invitedToTenant",
+            "frontegg.user.joinedTenantUsingInvitationLink",
+        ] {
+            let mut body = documented_user_event(key);
+            body["user"]["activatedForTenant"] = json!(false);
+            let event = run(body.clone()).unwrap();
+            assert_eq!(
+                (event.kind, event.activated_for_tenant),
+                (EventKind::UserJoined, false),
+                "{key}"
+            );
+            body["user"]["activatedForTenant"] = json!(null);
+            assert!(!run(body.clone()).unwrap().activated_for_tenant, "{key}: null");
+            body["user"].as_object_mut().unwrap().remove("activatedForTenant");
+            assert!(!run(body).unwrap().activated_for_tenant, "{key}: absent");
+        }
+        let bare =
+            json!({"eventKey": "frontegg.user.invitedToTenant", "eventContext": {"tenantId": "t", "userId": "u"}});
+        assert!(!run(bare).unwrap().activated_for_tenant);
+    }
+
+    #[test]
+    fn a_join_with_activated_for_tenant_that_is_not_a_boolean_names_the_field() {
+        for bad in [json!("true"), json!(1), json!({})] {
+            let mut body = documented_user_event("frontegg.user.invitedToTenant");
+            body["user"]["activatedForTenant"] = bad.clone();
+            let err = run(body).unwrap_err();
+            assert_eq!(err.code(), "invalid_field", "{bad}");
+            assert_eq!(err.field(), Some("user.activatedForTenant"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn other_kinds_never_look_at_activated_for_tenant() {
+        let mut body = documented_user_event("frontegg.user.activated");
+        body["user"]["activatedForTenant"] = json!("yes");
+        let event = run(body).unwrap();
+        assert_eq!(event.kind, EventKind::UserActivated);
+        assert!(!event.activated_for_tenant);
+    }
+
+    #[test]
+    fn a_join_without_a_user_id_names_event_context_user_id() {
+        let body = json!({"eventKey": "frontegg.user.invitedToTenant", "eventContext": {"tenantId": "t-1"}});
+        assert_eq!(run(body), Err(NormalizeError::MissingField("eventContext.userId")));
     }
 }

@@ -16,6 +16,10 @@ pub enum EventKind {
     TenantUpdated,
     /// A tenant was deleted: archive or delete its workspace, or leave a tombstone.
     TenantDeleted,
+    /// A user joined a tenant (created in it, invited to it, or joined it by an invitation link):
+    /// a member of the tenant, `active` or `invited` as the payload's `user.activatedForTenant`
+    /// says.
+    UserJoined,
     /// A user became active in a tenant.
     UserActivated,
     /// A user was deactivated, deleted or removed from a tenant.
@@ -28,7 +32,7 @@ pub enum EventKind {
 
 /// Every accepted sender-side event name and its kind. Names not listed here map to
 /// [`EventKind::Ignored`]. Matching is exact (case-sensitive), as Frontegg's keys are camelCase.
-pub(super) const NAMES: [(&str, EventKind); 15] = [
+pub(super) const NAMES: [(&str, EventKind); 18] = [
     ("frontegg.tenant.created", EventKind::TenantCreated),
     ("tenant.created", EventKind::TenantCreated),
     ("organization.created", EventKind::TenantCreated),
@@ -37,6 +41,9 @@ pub(super) const NAMES: [(&str, EventKind); 15] = [
     ("frontegg.tenant.deleted", EventKind::TenantDeleted),
     ("tenant.deleted", EventKind::TenantDeleted),
     ("organization.deleted", EventKind::TenantDeleted),
+    ("frontegg.user.created", EventKind::UserJoined),
+    ("frontegg.user.invitedToTenant", EventKind::UserJoined),
+    ("frontegg.user.joinedTenantUsingInvitationLink", EventKind::UserJoined),
     ("frontegg.user.activated", EventKind::UserActivated),
     ("user.activated", EventKind::UserActivated),
     ("user.deactivated", EventKind::UserDeactivated),
@@ -48,10 +55,11 @@ pub(super) const NAMES: [(&str, EventKind); 15] = [
 
 impl EventKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 7] = [
+    pub const ALL: [EventKind; 8] = [
         EventKind::TenantCreated,
         EventKind::TenantUpdated,
         EventKind::TenantDeleted,
+        EventKind::UserJoined,
         EventKind::UserActivated,
         EventKind::UserDeactivated,
         EventKind::SsoChanged,
@@ -64,6 +72,7 @@ impl EventKind {
             EventKind::TenantCreated => "tenant_created",
             EventKind::TenantUpdated => "tenant_updated",
             EventKind::TenantDeleted => "tenant_deleted",
+            EventKind::UserJoined => "user_joined",
             EventKind::UserActivated => "user_activated",
             EventKind::UserDeactivated => "user_deactivated",
             EventKind::SsoChanged => "sso_changed",
@@ -90,7 +99,8 @@ impl EventKind {
 
     /// The per-event alias route segment (`/api/webhooks/frontegg/{alias}`) from the Frontegg
     /// setup guide: `"tenant-created"`, `"tenant-deleted"`, `"user-activated"`,
-    /// `"user-deactivated"`, `"sso-changed"`; `None` for kinds without an alias route.
+    /// `"user-deactivated"`, `"sso-changed"`; `None` for kinds without an alias route (the
+    /// guide's aliases are fixed, so kinds added since have none).
     pub fn alias(&self) -> Option<&'static str> {
         match self {
             EventKind::TenantCreated => Some("tenant-created"),
@@ -98,7 +108,7 @@ impl EventKind {
             EventKind::UserActivated => Some("user-activated"),
             EventKind::UserDeactivated => Some("user-deactivated"),
             EventKind::SsoChanged => Some("sso-changed"),
-            EventKind::TenantUpdated | EventKind::Ignored => None,
+            EventKind::TenantUpdated | EventKind::UserJoined | EventKind::Ignored => None,
         }
     }
 
@@ -117,7 +127,7 @@ impl fmt::Display for EventKind {
 /// The error of parsing an [`EventKind`] from a string that is not one of the
 /// [`EventKind::as_str`] names. Its message lists the allowed values.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown event kind `{given}`; expected one of: tenant_created, tenant_updated, tenant_deleted, user_activated, user_deactivated, sso_changed, ignored")]
+#[error("unknown event kind `{given}`; expected one of: tenant_created, tenant_updated, tenant_deleted, user_joined, user_activated, user_deactivated, sso_changed, ignored")]
 pub struct ParseEventKindError {
     /// The rejected input, cut to 64 characters so a huge query value is not echoed whole.
     pub given: String,
@@ -153,6 +163,9 @@ mod tests {
             ("frontegg.tenant.deleted", EventKind::TenantDeleted),
             ("tenant.deleted", EventKind::TenantDeleted),
             ("organization.deleted", EventKind::TenantDeleted),
+            ("frontegg.user.created", EventKind::UserJoined),
+            ("frontegg.user.invitedToTenant", EventKind::UserJoined),
+            ("frontegg.user.joinedTenantUsingInvitationLink", EventKind::UserJoined),
             ("frontegg.user.activated", EventKind::UserActivated),
             ("user.activated", EventKind::UserActivated),
             ("user.deactivated", EventKind::UserDeactivated),
@@ -170,9 +183,12 @@ mod tests {
     #[test]
     fn unknown_and_differently_cased_names_are_ignored() {
         for name in [
-            "frontegg.user.created",
             "frontegg.user.signedUp",
+            "frontegg.user.authenticated",
             "frontegg.user.removedfromtenant",
+            "frontegg.user.invitedtotenant",
+            "user.created",
+            "user.joined",
             "Tenant.Created",
             "",
             "billing.invoice.paid",
@@ -196,6 +212,26 @@ mod tests {
     }
 
     #[test]
+    fn a_user_created_invited_or_joining_by_link_is_a_user_joined() {
+        let names: Vec<_> = EventKind::UserJoined.event_names().collect();
+        assert_eq!(
+            names,
+            [
+                "frontegg.user.created",
+                "frontegg.user.invitedToTenant",
+                "frontegg.user.joinedTenantUsingInvitationLink"
+            ]
+        );
+        assert_eq!(EventKind::UserJoined.as_str(), "user_joined");
+        assert_eq!("user_joined".parse::<EventKind>(), Ok(EventKind::UserJoined));
+        assert_eq!(
+            EventKind::UserJoined.alias(),
+            None,
+            "the setup guide's aliases are fixed"
+        );
+    }
+
+    #[test]
     fn alias_round_trips_for_every_kind_that_has_one() {
         let mut with_alias = 0;
         for kind in EventKind::ALL {
@@ -206,6 +242,7 @@ mod tests {
         }
         assert_eq!(with_alias, 5);
         assert_eq!(EventKind::TenantUpdated.alias(), None);
+        assert_eq!(EventKind::UserJoined.alias(), None);
         assert_eq!(EventKind::Ignored.alias(), None);
         assert_eq!(EventKind::from_alias("tenant-updated"), None);
         assert_eq!(EventKind::from_alias("tenant_created"), None);

@@ -44,6 +44,10 @@ pub struct LifecycleEvent {
     pub email: Option<String>,
     /// The SSO provider: `Some` for [`EventKind::SsoChanged`], `None` for every other kind.
     pub sso_provider: Option<String>,
+    /// For [`EventKind::UserJoined`]: whether the user is already active in the tenant
+    /// (`user.activatedForTenant`; absent means not yet, i.e. invited). `false` for every other
+    /// kind, which never looks at it.
+    pub activated_for_tenant: bool,
     /// When the event happened according to the payload; `None` when the payload does not say.
     pub occurred_at: Option<DateTime<Utc>>,
     /// `user.metadata` (else `tenant.metadata`) or the flat `metadata`, as a JSON value.
@@ -142,6 +146,7 @@ struct Candidates<'a> {
     tenant_id: Vec<Source<'a>>,
     user_id: Vec<Source<'a>>,
     sso_provider: Vec<Source<'a>>,
+    activated_for_tenant: Vec<Source<'a>>,
     tenant_name: Vec<Source<'a>>,
     email: Vec<Source<'a>>,
     occurred_at: Vec<Source<'a>>,
@@ -160,7 +165,10 @@ fn build(
     }
     let tenant_id = fields::id(&found.tenant_id)?.ok_or_else(|| fields::missing(&found.tenant_id))?;
     let user_id = fields::id(&found.user_id)?;
-    let needs_user = matches!(kind, EventKind::UserActivated | EventKind::UserDeactivated);
+    let needs_user = matches!(
+        kind,
+        EventKind::UserJoined | EventKind::UserActivated | EventKind::UserDeactivated
+    );
     if needs_user && user_id.is_none() {
         return Err(fields::missing(&found.user_id));
     }
@@ -171,6 +179,9 @@ fn build(
     } else {
         None
     };
+    // Only a join asks whether the user is active in the tenant yet.
+    let activated_for_tenant =
+        kind == EventKind::UserJoined && fields::flag(&found.activated_for_tenant)?.unwrap_or(false);
     Ok(LifecycleEvent {
         kind,
         event_type,
@@ -179,6 +190,7 @@ fn build(
         tenant_name: fields::text(&found.tenant_name)?,
         email: fields::text(&found.email)?,
         sso_provider,
+        activated_for_tenant,
         occurred_at: fields::timestamp(&found.occurred_at, not_after)?,
         metadata: fields::metadata(&found.metadata),
     })
@@ -195,6 +207,7 @@ fn build_ignored(event_type: String, found: &Candidates<'_>, not_after: DateTime
         tenant_name: fields::text(&found.tenant_name).ok().flatten(),
         email: fields::text(&found.email).ok().flatten(),
         sso_provider: None,
+        activated_for_tenant: false,
         occurred_at: fields::timestamp(&found.occurred_at, not_after).ok().flatten(),
         metadata: fields::metadata(&found.metadata),
     }

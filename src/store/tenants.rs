@@ -23,6 +23,17 @@ pub mod mapping_status {
     }
 }
 
+/// A user's status in a tenant (`tenant_users.status`).
+pub mod user_status {
+    /// Invited to the tenant, not activated yet (Frontegg's `activatedForTenant: false`).
+    pub const INVITED: &str = "invited";
+    pub const ACTIVE: &str = "active";
+    /// Deactivated in, deleted from or removed from the tenant.
+    pub const DEACTIVATED: &str = "deactivated";
+    /// Soft-deleted with the tenant.
+    pub const DELETED: &str = "deleted";
+}
+
 /// A tenant's mapping row. Written whole by [`Effect::Mapping`].
 #[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable, Serialize, Deserialize)]
 #[diesel(table_name = mappings)]
@@ -295,7 +306,7 @@ fn soft_delete_tenant_rows(conn: &mut DbConn, tenant: &str, at: NaiveDateTime) -
                 .filter(u::deleted_at.is_null()),
         )
         .set((
-            u::status.eq("deleted"),
+            u::status.eq(user_status::DELETED),
             u::deleted_at.eq(Some(at)),
             u::updated_at.eq(at),
         ))

@@ -27,6 +27,7 @@ mod openapi_answers;
 mod provisioning_airbyte;
 mod provisioning_outage;
 mod provisioning_outcome;
+mod provisioning_users;
 mod provisioning_worker;
 mod proxy;
 mod retention;

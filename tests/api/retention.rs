@@ -137,7 +137,7 @@ async fn store_old_ignored(db: &Database, count: usize) {
                 source: "frontegg".into(),
                 idempotency_key: format!("header:bulk-{i}"),
                 body_sha256: format!("{i:064}"),
-                event_type: "frontegg.user.created".into(),
+                event_type: "frontegg.user.authenticated".into(),
                 kind: "ignored".into(),
                 tenant_id: None,
                 user_id: None,

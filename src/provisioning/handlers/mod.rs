@@ -135,6 +135,7 @@ pub async fn handle(
         EventKind::TenantCreated => tenant::created(ctx, &job).await,
         EventKind::TenantUpdated => tenant::updated(ctx, &job).await,
         EventKind::TenantDeleted => tenant::deleted(ctx, &job).await,
+        EventKind::UserJoined => user::joined(ctx, &job).await,
         EventKind::UserActivated => user::activated(ctx, &job).await,
         EventKind::UserDeactivated => user::deactivated(ctx, &job).await,
         EventKind::SsoChanged => user::sso_changed(ctx, &job).await,

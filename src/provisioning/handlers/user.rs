@@ -1,22 +1,81 @@
 //! Users and SSO settings: recorded per tenant, newest event wins.
+//!
+//! A user is `invited` or `active` once they joined the tenant, `active` once activated, and
+//! `deactivated` once deactivated, deleted or removed; see [`Change`].
 
 use serde_json::json;
 
 use super::{Context, HandlerError, Job, Outcome};
 use crate::notifications;
-use crate::store::tenants::{self, Effect, Mapping, TenantSso, TenantUser};
+use crate::store::tenants::{self, user_status, Effect, Mapping, TenantSso, TenantUser};
 use crate::store::{DbConn, StoreError};
 
+pub async fn joined(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerError> {
+    let activated = job.event.activated_for_tenant;
+    set_user(ctx, job, Change::Join { activated }).await
+}
+
 pub async fn activated(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerError> {
-    set_user(ctx, job, "active", notifications::USER_ACTIVATED).await
+    set_user(ctx, job, Change::Activate).await
 }
 
 pub async fn deactivated(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerError> {
-    set_user(ctx, job, "deactivated", notifications::USER_DEACTIVATED).await
+    set_user(ctx, job, Change::Deactivate).await
 }
 
-/// Records the user's status; `action` names both the audit entry and the notification.
-async fn set_user(ctx: &Context, job: &Job<'_>, status: &str, action: &str) -> Result<Outcome, HandlerError> {
+/// What a user event does to the user's row in the tenant.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Change {
+    /// The user joined the tenant (created in it, invited to it, joined it by a link):
+    /// `active` when `activated` (the payload's `user.activatedForTenant`), else `invited`.
+    Join { activated: bool },
+    /// The user is active in the tenant (an invited user becomes active).
+    Activate,
+    /// The user was deactivated in, deleted from or removed from the tenant.
+    Deactivate,
+}
+
+/// The audit action of a join.
+const USER_JOINED: &str = "user.joined";
+
+impl Change {
+    /// The user's status after the change. A join never downgrades a user already active in
+    /// the tenant; a deactivated (or deleted) user who joins again is invited or active as the
+    /// payload says.
+    fn status(self, existing: Option<&TenantUser>) -> &'static str {
+        match self {
+            Change::Join { .. } if existing.is_some_and(|u| u.status == user_status::ACTIVE) => user_status::ACTIVE,
+            Change::Join { activated: true } | Change::Activate => user_status::ACTIVE,
+            Change::Join { activated: false } => user_status::INVITED,
+            Change::Deactivate => user_status::DEACTIVATED,
+        }
+    }
+
+    fn audit_action(self) -> &'static str {
+        match self {
+            Change::Join { .. } => USER_JOINED,
+            Change::Activate => notifications::USER_ACTIVATED,
+            Change::Deactivate => notifications::USER_DEACTIVATED,
+        }
+    }
+
+    /// The notification subscribers get. A join announces only a user who became active by
+    /// it: an invitation is not an activation (subscribers hear of the invited user once
+    /// `frontegg.user.activated` arrives), and a join that leaves an active user active changes
+    /// nothing they were told.
+    fn notification(self, status: &str, previous: Option<&str>) -> Option<&'static str> {
+        match self {
+            Change::Join { .. } => (status == user_status::ACTIVE && previous != Some(user_status::ACTIVE))
+                .then_some(notifications::USER_ACTIVATED),
+            Change::Activate => Some(notifications::USER_ACTIVATED),
+            Change::Deactivate => Some(notifications::USER_DEACTIVATED),
+        }
+    }
+}
+
+/// Records the user's status in the tenant as `change` says, with its audit entry and
+/// notification; the one way every user event sets a user.
+async fn set_user(ctx: &Context, job: &Job<'_>, change: Change) -> Result<Outcome, HandlerError> {
     let user = job.event.user_id.clone();
     let (mapping, existing) = match &job.known {
         Some(known) => (known.mapping.clone(), known.user.clone()),
@@ -39,6 +98,8 @@ async fn set_user(ctx: &Context, job: &Job<'_>, status: &str, action: &str) -> R
     if let Some(existing) = existing.as_ref().filter(|u| job.is_older_than(u.last_event_at)) {
         return Ok(stale(existing.last_event_at));
     }
+    let status = change.status(existing.as_ref());
+    let previous = existing.as_ref().map(|u| u.status.as_str());
     let row = TenantUser {
         tenant_id: job.tenant_id.clone(),
         user_id: user_id.clone(),
@@ -53,14 +114,20 @@ async fn set_user(ctx: &Context, job: &Job<'_>, status: &str, action: &str) -> R
         updated_at: job.now,
         deleted_at: None,
     };
-    let audit = job.audit(action, json!({"user_id": user_id, "status": status}));
-    let notice = job.notify(
-        action,
-        json!({"user_id": user_id, "email": row.email, "status": status}),
-    );
-    Ok(Outcome::Done {
-        effects: vec![Effect::User(row), audit, notice],
-    })
+    let mut detail = json!({"user_id": user_id, "status": status});
+    if let Change::Join { activated } = change {
+        detail["activated_for_tenant"] = activated.into();
+        detail["previous_status"] = previous.into();
+    }
+    let notice = change.notification(status, previous).map(|notification| {
+        job.notify(
+            notification,
+            json!({"user_id": user_id, "email": row.email, "status": status}),
+        )
+    });
+    let mut effects = vec![Effect::User(row), job.audit(change.audit_action(), detail)];
+    effects.extend(notice);
+    Ok(Outcome::Done { effects })
 }
 
 pub async fn sso_changed(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerError> {
@@ -134,5 +201,72 @@ fn stale(applied: Option<chrono::NaiveDateTime>) -> Outcome {
     Outcome::Skipped {
         reason: format!("stale: a newer event (at {applied}) was already applied"),
         effects: vec![],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(status: &str) -> TenantUser {
+        let at = chrono::NaiveDateTime::default();
+        TenantUser {
+            tenant_id: "t".into(),
+            user_id: "u".into(),
+            email: None,
+            status: status.into(),
+            last_event_at: Some(at),
+            created_at: at,
+            updated_at: at,
+            deleted_at: None,
+        }
+    }
+
+    #[test]
+    fn a_join_is_active_or_invited_as_the_payload_says_and_never_downgrades_an_active_user() {
+        let invited = Change::Join { activated: false };
+        let active = Change::Join { activated: true };
+        let cases = [
+            (invited, None, "invited"),
+            (active, None, "active"),
+            (invited, Some("active"), "active"),
+            (active, Some("active"), "active"),
+            (invited, Some("invited"), "invited"),
+            (active, Some("invited"), "active"),
+            (invited, Some("deactivated"), "invited"),
+            (active, Some("deactivated"), "active"),
+            (invited, Some("deleted"), "invited"),
+            (Change::Activate, Some("invited"), "active"),
+            (Change::Deactivate, Some("active"), "deactivated"),
+        ];
+        for (change, before, after) in cases {
+            let existing = before.map(user);
+            assert_eq!(change.status(existing.as_ref()), after, "{change:?} on {before:?}");
+        }
+    }
+
+    #[test]
+    fn a_join_announces_only_a_user_it_made_active() {
+        let join = Change::Join { activated: true };
+        assert_eq!(join.notification("active", None), Some(notifications::USER_ACTIVATED));
+        assert_eq!(
+            join.notification("active", Some("invited")),
+            Some(notifications::USER_ACTIVATED)
+        );
+        assert_eq!(
+            join.notification("active", Some("deactivated")),
+            Some(notifications::USER_ACTIVATED)
+        );
+        assert_eq!(join.notification("active", Some("active")), None);
+        assert_eq!(Change::Join { activated: false }.notification("invited", None), None);
+        assert_eq!(
+            Change::Activate.notification("active", Some("active")),
+            Some(notifications::USER_ACTIVATED)
+        );
+        assert_eq!(
+            Change::Deactivate.notification("deactivated", None),
+            Some(notifications::USER_DEACTIVATED)
+        );
+        assert_eq!(join.audit_action(), "user.joined");
     }
 }

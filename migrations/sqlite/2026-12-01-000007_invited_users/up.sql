@@ -1,0 +1,18 @@
+-- A user who joined a tenant but is not activated for it yet (Frontegg's
+-- `activatedForTenant: false`, e.g. `frontegg.user.invitedToTenant`) is stored `invited`.
+-- SQLite cannot change a CHECK constraint in place: the table is rebuilt (nothing references it).
+CREATE TABLE tenant_users_new (
+    tenant_id     TEXT      NOT NULL,
+    user_id       TEXT      NOT NULL,
+    email         TEXT,
+    status        TEXT      NOT NULL CHECK (status IN ('invited', 'active', 'deactivated', 'deleted')),
+    last_event_at TIMESTAMP,
+    created_at    TIMESTAMP NOT NULL,
+    updated_at    TIMESTAMP NOT NULL,
+    deleted_at    TIMESTAMP,
+    PRIMARY KEY (tenant_id, user_id)
+);
+INSERT INTO tenant_users_new (tenant_id, user_id, email, status, last_event_at, created_at, updated_at, deleted_at)
+    SELECT tenant_id, user_id, email, status, last_event_at, created_at, updated_at, deleted_at FROM tenant_users;
+DROP TABLE tenant_users;
+ALTER TABLE tenant_users_new RENAME TO tenant_users;

@@ -55,6 +55,8 @@ const PATHS: &[&str] = &[
     "user.tenantId",
     "user.email",
     "user.metadata",
+    "user.activatedForTenant",
+    "activatedForTenant",
     "sso",
     "sso.provider",
     "timestamp",
@@ -100,6 +102,7 @@ const REASONS: &[&str] = &[
     "must be a string",
     "must be an RFC 3339 date-time or Unix seconds/milliseconds",
     "must be between the years 1970 and 9999",
+    "must be a boolean",
 ];
 
 fuzz_target!(|data: &[u8]| {
@@ -229,8 +232,14 @@ fn check_event(body: &[u8], root: &Map<String, Value>, event: &LifecycleEvent) {
     if !ignored {
         assert!(event.tenant_id.is_some(), "a {} event without a tenant", event.kind);
     }
-    if matches!(event.kind, EventKind::UserActivated | EventKind::UserDeactivated) {
+    if matches!(
+        event.kind,
+        EventKind::UserActivated | EventKind::UserDeactivated | EventKind::UserJoined
+    ) {
         assert!(event.user_id.is_some(), "a user event without a user");
+    }
+    if event.kind != EventKind::UserJoined {
+        assert!(!event.activated_for_tenant, "only a join reads activatedForTenant");
     }
     assert_eq!(
         event.sso_provider.is_some(),

@@ -17,14 +17,16 @@ use crate::config::Settings;
 use crate::health::HealthMonitor;
 use crate::http::{self, AppState};
 use crate::ingest::{Recorder, Source};
+use crate::jobs::periodic::Scheduler;
+use crate::jobs::Runner;
 use crate::metrics::Metrics;
-use crate::notifications::dispatcher::Dispatcher;
+use crate::notifications::queue::DeliveryQueue;
 use crate::notifications::reseal::seal_stored_secrets;
 use crate::notifications::sealing::Sealer;
 use crate::notifications::sender::Sender;
 use crate::provisioning::handlers::Context as HandlerContext;
 use crate::provisioning::provider::WorkspaceProvider;
-use crate::provisioning::worker::Workers;
+use crate::provisioning::queue::EventQueue;
 use crate::provisioning::{build_provider, dry_run::DryRun};
 use crate::retention::RetentionJob;
 use crate::store::{notify, Database, DatabaseUrl};
@@ -175,9 +177,9 @@ struct Engine {
     notifier: Sender,
     sealer: Sealer,
     notices: Arc<Notify>,
-    workers: Option<Workers>,
-    retention: Option<RetentionJob>,
-    dispatcher: Option<Dispatcher>,
+    workers: Option<Runner<EventQueue>>,
+    periodic: Scheduler,
+    dispatcher: Option<Runner<DeliveryQueue>>,
     stop_listening: Arc<AtomicBool>,
     listener: Option<std::thread::JoinHandle<()>>,
 }
@@ -203,7 +205,7 @@ impl Engine {
                 sealer,
                 notices,
                 workers: None,
-                retention: None,
+                periodic: Scheduler::default(),
                 dispatcher: None,
                 stop_listening,
                 listener: None,
@@ -216,16 +218,25 @@ impl Engine {
             }
             Database::Sqlite(_) => None,
         };
-        let retention = settings
-            .retention
-            .enabled
-            .then(|| RetentionJob::spawn(db.clone(), settings.retention.clone(), metrics.clone()));
+        let mut periodic = Scheduler::default();
+        if settings.retention.enabled {
+            periodic.start(RetentionJob {
+                db: db.clone(),
+                settings: settings.retention.clone(),
+                metrics: metrics.clone(),
+            });
+        }
         let dispatcher = settings.notifications.enabled.then(|| {
-            Dispatcher::spawn(
+            let queue = DeliveryQueue::new(
                 db.clone(),
                 notifier.clone(),
                 sealer.clone(),
                 settings.notifications.clone(),
+                metrics.clone(),
+            );
+            Runner::spawn(
+                queue,
+                DeliveryQueue::runner_settings(&settings.notifications),
                 notices.clone(),
                 metrics.clone(),
             )
@@ -237,13 +248,19 @@ impl Engine {
             deletion_policy: settings.provider.deletion_policy,
             name_template: settings.provider.workspace_name_template.clone(),
             destinations: settings.provider.default_destinations.clone(),
-            metrics,
+            metrics: metrics.clone(),
         };
         let release_delay = match settings.provider.kind {
             crate::config::ProviderKind::Airbyte => Duration::from_millis(settings.provider.airbyte.request_timeout_ms),
             crate::config::ProviderKind::DryRun => Duration::ZERO,
         };
-        let workers = Workers::spawn(ctx, settings.worker.clone(), wake.clone(), release_delay);
+        let runner_settings = EventQueue::runner_settings(&settings.worker, release_delay);
+        let workers = Runner::spawn(
+            EventQueue::new(ctx, settings.worker.clone()),
+            runner_settings,
+            wake.clone(),
+            metrics,
+        );
         Ok(Self {
             provider,
             wake,
@@ -251,7 +268,7 @@ impl Engine {
             sealer,
             notices,
             workers: Some(workers),
-            retention,
+            periodic,
             dispatcher,
             stop_listening,
             listener,
@@ -260,11 +277,10 @@ impl Engine {
 
     async fn stop(self) {
         self.stop_listening.store(true, Ordering::Relaxed);
-        if let Some(retention) = self.retention {
-            retention.shutdown().await;
-        }
+        self.periodic.shutdown().await;
         if let Some(workers) = self.workers {
             workers.shutdown().await;
+            tracing::info!("provisioning workers stopped");
         }
         if let Some(dispatcher) = self.dispatcher {
             dispatcher.shutdown().await;

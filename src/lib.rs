@@ -8,6 +8,7 @@ pub mod events;
 pub mod health;
 pub mod http;
 pub mod ingest;
+pub mod jobs;
 pub mod metrics;
 pub mod notifications;
 pub mod provisioning;

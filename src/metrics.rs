@@ -42,6 +42,8 @@ pub struct Metrics {
     /// Subscriptions the gauges were last set for: a deleted one's series are removed.
     reported_subscriptions: Arc<Mutex<BTreeSet<String>>>,
     malformed: IntCounter,
+    jobs_running: IntGaugeVec,
+    leases: IntCounterVec,
 }
 
 /// The outcomes the recent delivery gauges count, each a delivery status but `pending`, which
@@ -143,6 +145,21 @@ impl Metrics {
             "malformed_requests_total",
             "Requests refused before routing because their HTTP could not be parsed (logged at most once per second)",
         )?;
+        let jobs_running = IntGaugeVec::new(
+            Opts::new(
+                "jobs_running",
+                "Items being run by this process, by queue (events, notifications)",
+            ),
+            &["queue"],
+        )?;
+        let leases = IntCounterVec::new(
+            Opts::new(
+                "job_leases_total",
+                "Claims of this process by queue and what became of them: claimed, lost (the work was \
+                 abandoned because its lease could not be renewed), released (given back at shutdown)",
+            ),
+            &["queue", "event"],
+        )?;
         for collector in [
             Box::new(received.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(verification_failures.clone()),
@@ -158,6 +175,8 @@ impl Metrics {
             Box::new(recent_deliveries_by_type.clone()),
             Box::new(success_ratio.clone()),
             Box::new(malformed.clone()),
+            Box::new(jobs_running.clone()),
+            Box::new(leases.clone()),
         ] {
             registry.register(collector)?;
         }
@@ -178,7 +197,26 @@ impl Metrics {
             success_ratio,
             reported_subscriptions: Arc::default(),
             malformed,
+            jobs_running,
+            leases,
         })
+    }
+
+    /// `count` items claimed from `queue`.
+    pub fn claimed(&self, queue: &str, count: usize) {
+        self.leases
+            .with_label_values(&[queue, "claimed"])
+            .inc_by(u64::try_from(count).unwrap_or(u64::MAX));
+    }
+
+    /// One more (`1`) or one fewer (`-1`) item of `queue` running.
+    pub fn running(&self, queue: &str, change: i64) {
+        self.jobs_running.with_label_values(&[queue]).add(change);
+    }
+
+    /// A claim of `queue` `lost` or `released`.
+    pub fn lease_event(&self, queue: &str, event: &str) {
+        self.leases.with_label_values(&[queue, event]).inc();
     }
 
     pub fn delivery(&self, kind: &str, outcome: &str) {

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{NaiveDateTime, Utc};
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 use crate::config::RetentionSettings;
+use crate::jobs::periodic::PeriodicJob;
 use crate::metrics::Metrics;
 use crate::store::retention::{self, Purged, Scope, Turn};
 use crate::store::{Database, StoreError};
@@ -19,10 +19,6 @@ pub const CHUNK: i64 = 1_000;
 
 /// Pause between two chunks, so that other writers (a SQLite inbox above all) get their turn.
 const CHUNK_PAUSE: Duration = Duration::from_millis(20);
-
-/// The first run comes this long after start (or after the interval, if shorter), once the
-/// instance has settled.
-const FIRST_RUN_DELAY: Duration = Duration::from_secs(10);
 
 /// The moment `days` days ago: events that finished before it are old enough to purge.
 pub fn cutoff(days: u32) -> NaiveDateTime {
@@ -84,44 +80,23 @@ pub async fn purge(
     PurgeRun { purged, ended }
 }
 
-/// The running job; stop it with [`RetentionJob::shutdown`].
+/// The periodic purge: a first one shortly after start, then one every
+/// `retention.interval_secs` (run by [`crate::jobs::periodic::Scheduler`]).
 pub struct RetentionJob {
-    stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
+    pub db: Database,
+    pub settings: RetentionSettings,
+    pub metrics: Arc<Metrics>,
 }
 
-impl RetentionJob {
-    /// Starts the job on the current runtime: a first purge shortly after start, then one
-    /// every `retention.interval_secs`.
-    pub fn spawn(db: Database, settings: RetentionSettings, metrics: Arc<Metrics>) -> Self {
-        let (stop, stopped) = watch::channel(false);
-        tracing::info!(
-            retention.finished_after_days = settings.finished_after_days,
-            retention.interval_secs = settings.interval_secs,
-            "retention job started"
-        );
-        let task = tokio::spawn(run(db, settings, metrics, stopped));
-        Self { stop, task }
+impl PeriodicJob for RetentionJob {
+    const NAME: &'static str = "retention";
+
+    fn interval(&self) -> Duration {
+        self.settings.interval()
     }
 
-    /// Stops the job, letting a chunk in progress commit.
-    pub async fn shutdown(self) {
-        self.stop.send_replace(true);
-        if let Err(e) = self.task.await {
-            tracing::warn!(error = %e, "the retention job ended abnormally");
-        }
-    }
-}
-
-async fn run(db: Database, settings: RetentionSettings, metrics: Arc<Metrics>, mut stop: watch::Receiver<bool>) {
-    let mut wait = FIRST_RUN_DELAY.min(settings.interval());
-    loop {
-        tokio::select! {
-            () = tokio::time::sleep(wait) => {}
-            _ = stop.changed() => return,
-        }
-        run_once(&db, &settings, &metrics, &stop).await;
-        wait = settings.interval();
+    async fn run_once(&self, stop: &watch::Receiver<bool>) {
+        run_once(&self.db, &self.settings, &self.metrics, stop).await;
     }
 }
 

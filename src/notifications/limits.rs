@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::config::NotificationSettings;
-use crate::provisioning::retry;
+use crate::jobs::retry::Policy;
 use crate::store::notifications::Subscription;
 
 /// Most attempts a subscription may ask for. With the shipped schedule's last step (12 h)
@@ -66,32 +66,12 @@ pub fn check_name(name: Option<String>) -> Result<Option<String>, OutOfRange> {
     Ok(Some(name))
 }
 
-/// Attempts a delivery to `subscription` gets before it is dead: its own `max_attempts`, else
-/// a first attempt and one more per step of `notifications.retry_schedule_secs`.
-pub fn max_attempts(settings: &NotificationSettings, subscription: &Subscription) -> u32 {
-    subscription
-        .max_attempts
-        .and_then(|n| u32::try_from(n).ok())
-        .unwrap_or_else(|| u32::try_from(settings.retry_schedule_secs.len()).map_or(u32::MAX, |n| n.saturating_add(1)))
-}
-
-/// The delay before the next attempt after `attempts` failed ones, or `None` once the delivery
-/// has had its attempts. A subscription allowing fewer attempts than the schedule has steps cuts
-/// it short; one allowing more repeats its last step. `Retry-After` is honoured up to the
-/// schedule's longest step, whatever the subscription asks for.
-pub fn next_delay(
-    settings: &NotificationSettings,
-    subscription: &Subscription,
-    attempts: u32,
-    retry_after: Option<Duration>,
-    spread: f64,
-) -> Option<Duration> {
-    if attempts >= max_attempts(settings, subscription) {
-        return None;
-    }
-    let schedule = settings.retry_schedule();
-    let step = attempts.min(u32::try_from(schedule.len()).unwrap_or(u32::MAX));
-    retry::next_delay(&schedule, settings.retry_jitter, step, retry_after, spread)
+/// How deliveries to `subscription` are retried: on `notifications.retry_schedule_secs`, for
+/// its own `max_attempts` if it set one, else a first attempt and one more per step.
+/// `Retry-After` is honoured up to the schedule's longest step, whatever the subscription asks.
+pub fn retry_policy(settings: &NotificationSettings, subscription: &Subscription) -> Policy {
+    Policy::new(settings.retry_schedule(), settings.retry_jitter)
+        .with_max_attempts(subscription.max_attempts.and_then(|n| u32::try_from(n).ok()))
 }
 
 #[cfg(test)]

@@ -13,9 +13,9 @@ pub mod catalog;
 #[cfg(test)]
 mod catalog_tests;
 pub mod destination;
-pub mod dispatcher;
 pub mod limits;
 pub mod outcome;
+pub mod queue;
 pub mod reseal;
 pub mod sealing;
 pub mod sender;

@@ -3,7 +3,7 @@
 //! writes it in one transaction.
 //!
 //! Any answer but 2xx is retried on `notifications.retry_schedule_secs` with jitter (honouring
-//! `Retry-After`) until the subscription's attempts are spent ([`limits::next_delay`]): by
+//! `Retry-After`) until the subscription's attempts are spent ([`limits::retry_policy`]): by
 //! default a first attempt and one per step of the schedule. 410 Gone disables the
 //! subscription at once.
 
@@ -14,7 +14,7 @@ use chrono::NaiveDateTime;
 use super::limits;
 use super::sender::SendResult;
 use crate::config::NotificationSettings;
-use crate::provisioning::retry;
+use crate::jobs::retry::Next;
 use crate::store::notifications::{delivery_status as ds, AttemptRecord, Claimed, Finish, Health};
 
 /// How an attempt ends: what the delivery becomes and how the subscriber is doing.
@@ -63,23 +63,15 @@ pub fn plan(
         ),
     };
     let attempts = u32::try_from(delivery.attempts_in_round()).unwrap_or(u32::MAX);
-    let delay = limits::next_delay(
-        settings,
-        subscription,
+    let policy = limits::retry_policy(settings, subscription);
+    match policy.after_failure(
         attempts,
+        result.error.as_deref().unwrap_or("no answer"),
         result.retry_after,
-        retry::random_spread(),
-    );
-    match delay
-        .and_then(|d| chrono::Duration::from_std(d).ok())
-        .and_then(|d| now.checked_add_signed(d))
-    {
-        Some(next) => end(ds::FAILED_RETRYING, Some(next), record, health),
-        None => {
-            let error = format!(
-                "gave up after {attempts} attempts: {}",
-                result.error.as_deref().unwrap_or("no answer")
-            );
+        now,
+    ) {
+        Next::Retry { at } => end(ds::FAILED_RETRYING, Some(at), record, health),
+        Next::GiveUp { error } => {
             let record = AttemptRecord {
                 error: Some(error),
                 ..record

@@ -6,8 +6,7 @@ pub mod dry_run;
 pub mod handlers;
 pub mod outcome;
 pub mod provider;
-pub mod retry;
-pub mod worker;
+pub mod queue;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -9,8 +9,8 @@ use chrono::NaiveDateTime;
 use tokio::sync::Notify;
 
 use super::handlers::{HandlerError, Outcome};
-use super::retry;
 use crate::config::WorkerSettings;
+use crate::jobs::retry::{Next, Policy};
 use crate::notifications;
 use crate::store::claims::{self, Attempt, Completion};
 use crate::store::group_commit::GroupCommit;
@@ -153,6 +153,12 @@ fn completion_of(
     }
 }
 
+/// How failed events are retried: on `worker.retry_schedule_secs`, a first attempt and one more
+/// per step.
+pub fn retry_policy(settings: &WorkerSettings) -> Policy {
+    Policy::new(settings.retry_schedule(), settings.retry_jitter)
+}
+
 /// The next retry on the schedule, or dead once the schedule is spent.
 pub fn retry_or_dead(
     settings: &WorkerSettings,
@@ -162,21 +168,12 @@ pub fn retry_or_dead(
     now: NaiveDateTime,
 ) -> Completion {
     let attempts = u32::try_from(row.attempts_in_round()).unwrap_or(u32::MAX);
-    let delay = retry::next_delay(
-        &settings.retry_schedule(),
-        settings.retry_jitter,
-        attempts,
-        retry_after,
-        retry::random_spread(),
-    );
-    match delay
-        .and_then(|d| chrono::Duration::from_std(d).ok())
-        .and_then(|d| now.checked_add_signed(d))
-    {
-        Some(next_attempt_at) => Completion::Retry { next_attempt_at, error },
-        None => Completion::Dead {
-            error: format!("gave up after {attempts} attempts: {error}"),
+    match retry_policy(settings).after_failure(attempts, &error, retry_after, now) {
+        Next::Retry { at } => Completion::Retry {
+            next_attempt_at: at,
+            error,
         },
+        Next::GiveUp { error } => Completion::Dead { error },
     }
 }
 

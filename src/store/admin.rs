@@ -6,9 +6,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::audit::NewAudit;
 use super::inbox::{status, EventRow};
 use super::schema::{audit_log, tenant_airbyte_workspaces as mappings, webhook_events};
-use super::tenants::{Mapping, NewAudit};
+use super::tenants::Mapping;
 use super::{DbConn, StoreError};
 use crate::with_conn;
 

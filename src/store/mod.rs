@@ -16,12 +16,14 @@ macro_rules! push_binds {
 }
 
 pub mod admin;
+pub mod audit;
 pub mod claims;
 mod claims_pg;
 pub mod delivery_stats;
 pub mod group_commit;
 pub mod inbox;
 mod inbox_pg;
+pub mod locks;
 mod migrate;
 pub mod notifications;
 pub mod notify;

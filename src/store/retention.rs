@@ -13,14 +13,14 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use serde::Serialize;
 
+use super::audit::{self, NewAudit};
 use super::inbox::status;
-use super::schema::{audit_log, event_attempts, webhook_events};
-use super::tenants::NewAudit;
+use super::schema::{event_attempts, webhook_events};
 use super::{DbConn, StoreError};
 use crate::with_conn;
 
 /// Key of the advisory lock purges take turns with (Postgres).
-pub const PURGE_LOCK: i64 = 0x7465_6e61_7267;
+pub const PURGE_LOCK: i64 = super::locks::Lock::Purge.key();
 
 /// Which events a purge deletes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,16 +172,5 @@ pub fn audit_purge(
         "events": purged.events,
         "attempts": purged.attempts,
     });
-    let entry = NewAudit {
-        at,
-        tenant_id: None,
-        user_id: None,
-        event_id: None,
-        action: "events.purged".into(),
-        detail: Some(detail.to_string()),
-    };
-    with_conn!(conn, |c| diesel::insert_into(audit_log::table)
-        .values(&entry)
-        .execute(c))?;
-    Ok(())
+    audit::write(conn, [&NewAudit::general(at, "events.purged", detail)])
 }

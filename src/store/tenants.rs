@@ -4,7 +4,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::schema::{audit_log, tenant_airbyte_workspaces as mappings, tenant_sso, tenant_users};
+use super::audit::{self, NewAudit};
+use super::schema::{tenant_airbyte_workspaces as mappings, tenant_sso, tenant_users};
 use super::{DbConn, StoreError};
 use crate::with_conn;
 
@@ -71,29 +72,6 @@ pub struct TenantSso {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub deleted_at: Option<NaiveDateTime>,
-}
-
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Serialize)]
-#[diesel(table_name = audit_log)]
-pub struct AuditEntry {
-    pub id: i64,
-    pub at: NaiveDateTime,
-    pub tenant_id: Option<String>,
-    pub user_id: Option<String>,
-    pub event_id: Option<i64>,
-    pub action: String,
-    pub detail: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Insertable)]
-#[diesel(table_name = audit_log)]
-pub struct NewAudit {
-    pub at: NaiveDateTime,
-    pub tenant_id: Option<String>,
-    pub user_id: Option<String>,
-    pub event_id: Option<i64>,
-    pub action: String,
-    pub detail: Option<String>,
 }
 
 /// A change a handler asks for; applied in the transaction that finishes the event.
@@ -202,15 +180,6 @@ pub fn rows_of(conn: &mut DbConn, tenant_id: &str, user_id: Option<&str>) -> Res
     })
 }
 
-pub fn audit_of(conn: &mut DbConn, tenant_id: &str) -> Result<Vec<AuditEntry>, StoreError> {
-    use audit_log::dsl as a;
-    with_conn!(conn, |c| Ok(a::audit_log
-        .filter(a::tenant_id.eq(tenant_id))
-        .order(a::id.asc())
-        .select(AuditEntry::as_select())
-        .load(c)?))
-}
-
 /// Applies handler effects: mappings and soft deletions in order, then users, SSO settings and
 /// audit entries, each kind in one statement (call inside the finishing transaction). The
 /// effects of one batch concern different tenants, so only their order within a kind matters.
@@ -230,11 +199,7 @@ pub fn apply<'a>(conn: &mut DbConn, effects: impl IntoIterator<Item = &'a Effect
     let queued = super::notifications::enqueue(conn, notices)?;
     save_users(conn, users)?;
     save_ssos(conn, ssos)?;
-    if !audits.is_empty() {
-        with_conn!(conn, |c| diesel::insert_into(audit_log::table)
-            .values(audits)
-            .execute(c))?;
-    }
+    audit::write(conn, audits)?;
     Ok(queued)
 }
 

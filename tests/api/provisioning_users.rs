@@ -60,7 +60,11 @@ async fn user(app: &TestApp, tenant: &'static str, user: &'static str) -> Tenant
 }
 
 async fn audit_actions(app: &TestApp, tenant: &'static str) -> Vec<String> {
-    let audit = app.db.run(move |c| tenants::audit_of(c, tenant)).await.unwrap();
+    let audit = app
+        .db
+        .run(move |c| tenantgate::store::audit::audit_of(c, tenant))
+        .await
+        .unwrap();
     audit.into_iter().map(|entry| entry.action).collect()
 }
 

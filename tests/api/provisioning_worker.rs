@@ -41,7 +41,7 @@ on_both_backends! {
         }
         let (mapping, users, sso, audit) = app
             .db
-            .run(|c| Ok((tenants::mapping(c, "t1")?, tenants::users_of(c, "t1")?, tenants::sso(c, "t1")?, tenants::audit_of(c, "t1")?)))
+            .run(|c| Ok((tenants::mapping(c, "t1")?, tenants::users_of(c, "t1")?, tenants::sso(c, "t1")?, tenantgate::store::audit::audit_of(c, "t1")?)))
             .await
             .unwrap();
         let mapping = mapping.unwrap();

@@ -16,8 +16,9 @@ use chrono::NaiveDateTime;
 use super::provider::{DestinationTemplate, ProviderError, WorkspaceProvider};
 use crate::config::DeletionPolicy;
 use crate::events::{self, EventKind, LifecycleEvent};
+use crate::store::audit::NewAudit;
 use crate::store::inbox::EventRow;
-use crate::store::tenants::{Effect, NewAudit};
+use crate::store::tenants::Effect;
 use crate::store::{Database, StoreError};
 
 /// What handlers work with; built once.

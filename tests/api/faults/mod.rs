@@ -20,7 +20,7 @@ mod storm;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use tenantgate::store::claims::Attempt;
@@ -199,6 +199,27 @@ impl Inbox {
         work: impl FnOnce(&mut DbConn) -> Result<T, StoreError> + Send + 'static,
     ) -> T {
         self.db.run(work).await.expect("the test's query runs")
+    }
+
+    /// How long until each of `held` (event id, attempt of a claim that was cut short) has been
+    /// claimed again or finished; `timeout` at most.
+    pub async fn claims_redone(&self, held: &[(i64, i32)], timeout: Duration) -> Duration {
+        let started = Instant::now();
+        loop {
+            let events = self.events().await;
+            let waiting = held
+                .iter()
+                .filter(|(id, attempt)| {
+                    events
+                        .iter()
+                        .any(|e| e.id == *id && e.status == "processing" && e.attempts == *attempt)
+                })
+                .count();
+            if waiting == 0 || started.elapsed() > timeout {
+                return started.elapsed();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     pub async fn events(&self) -> Vec<EventRow> {

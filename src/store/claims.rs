@@ -15,23 +15,8 @@ use super::tenants::{self, TenantRows};
 use super::{claims_pg, DbConn, StoreError};
 use crate::with_conn;
 
-// The claim on Postgres is in `claims_pg`, with the same rule: an event may be claimed when it is
-// its tenant's head, the tenant's event being processed if there is one (so only its own
-// expired lease frees it), else its earliest unfinished event by order_at then id.
-const CLAIM_SQLITE: &str = "
-UPDATE webhook_events SET status = 'processing', locked_until = ?1, attempts = attempts + 1
-WHERE id IN (
-    SELECT e.id FROM webhook_events e
-    WHERE e.status IN ('pending', 'processing', 'failed_retrying')
-      AND ((e.status IN ('pending', 'failed_retrying') AND e.next_attempt_at <= ?2)
-           OR (e.status = 'processing' AND e.locked_until < ?2))
-      AND (e.tenant_id IS NULL OR e.id = (
-          SELECT h.id FROM webhook_events h
-          WHERE h.tenant_id = e.tenant_id AND h.status IN ('pending', 'processing', 'failed_retrying')
-          ORDER BY CASE WHEN h.status = 'processing' THEN 0 ELSE 1 END, h.order_at, h.id LIMIT 1))
-    ORDER BY e.order_at, e.id
-    LIMIT ?3)
-RETURNING *";
+/// The claim on SQLite; on Postgres it is `sql/claim.postgres.sql` (see `claims_pg`).
+const CLAIM_SQLITE: &str = include_str!("sql/claim.sqlite.sql");
 
 /// A claimed event, with its tenant's rows as they stood at the claim (`None` for an event
 /// without a tenant).

@@ -11,6 +11,8 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp, Untyped};
 use diesel::{PgConnection, QueryResult, RunQueryDsl};
 
+use super::placeholders::{self, Piece};
+
 /// Opens a transaction that runs these statements, with settings that end with it.
 ///
 /// A generic plan is made once for all values, from the tables as they are at its first use.
@@ -33,42 +35,8 @@ macro_rules! plan_once {
 }
 use plan_once;
 
-// An event may be claimed when it is its tenant's head: the tenant's event being processed if
-// there is one (so only its own expired lease frees it), else its earliest unfinished event by
-// order_at then id. Tenants with a live lease are set aside first with one hashed look-up, so
-// the correlated head look-up runs only for the rows that may be claimed, not for every event
-// queued behind a tenant in flight.
-const CLAIM: [&str; 6] = [
-    "UPDATE webhook_events SET status = 'processing', locked_until = ",
-    ", attempts = attempts + 1
-WHERE id IN (
-    SELECT e.id FROM webhook_events e
-    WHERE e.status IN ('pending', 'processing', 'failed_retrying')
-      AND ((e.status IN ('pending', 'failed_retrying') AND e.next_attempt_at <= ",
-    ")
-           OR (e.status = 'processing' AND e.locked_until < ",
-    "))
-      AND (e.tenant_id IS NULL OR (
-          e.tenant_id NOT IN (
-              SELECT b.tenant_id FROM webhook_events b
-              WHERE b.status = 'processing' AND b.locked_until >= ",
-    " AND b.tenant_id IS NOT NULL)
-          AND e.id = (
-              SELECT h.id FROM webhook_events h
-              WHERE h.tenant_id = e.tenant_id AND h.status IN ('pending', 'processing', 'failed_retrying')
-              ORDER BY CASE WHEN h.status = 'processing' THEN 0 ELSE 1 END, h.order_at, h.id LIMIT 1)))
-    ORDER BY e.order_at, e.id
-    LIMIT ",
-    "
-    FOR UPDATE SKIP LOCKED)
-RETURNING webhook_events.*,
-    (SELECT row_to_json(m)::text FROM tenant_airbyte_workspaces m
-     WHERE m.tenant_id = webhook_events.tenant_id) AS tenant_mapping,
-    (SELECT row_to_json(u)::text FROM tenant_users u
-     WHERE u.tenant_id = webhook_events.tenant_id AND u.user_id = webhook_events.user_id) AS tenant_user,
-    (SELECT row_to_json(s)::text FROM tenant_sso s
-     WHERE s.tenant_id = webhook_events.tenant_id) AS tenant_sso",
-];
+/// The claim's text, whole; its placeholders are numbered as [`Claim`] binds them.
+const CLAIM: &str = include_str!("sql/claim.postgres.sql");
 
 /// Claims up to `limit` due events until `lease_until`; loads each event's row with its tenant's
 /// rows as they stand, as JSON (see `claims::ClaimedPg`). A tenant has one event in flight, so
@@ -81,38 +49,21 @@ pub struct Claim {
 
 impl QueryFragment<Pg> for Claim {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql(CLAIM[0]);
-        out.push_bind_param::<Timestamp, _>(&self.lease_until)?;
-        for (sql, now) in CLAIM[1..4].iter().zip([&self.now; 3]) {
-            out.push_sql(sql);
-            out.push_bind_param::<Timestamp, _>(now)?;
+        for piece in placeholders::split(CLAIM) {
+            match piece {
+                Piece::Sql(sql) => out.push_sql(sql),
+                Piece::Bind(1) => out.push_bind_param::<Timestamp, _>(&self.lease_until)?,
+                Piece::Bind(2) => out.push_bind_param::<Timestamp, _>(&self.now)?,
+                Piece::Bind(3) => out.push_bind_param::<BigInt, _>(&self.limit)?,
+                Piece::Bind(n) => return Err(placeholders::unknown(n)),
+            }
         }
-        out.push_sql(CLAIM[4]);
-        out.push_bind_param::<BigInt, _>(&self.limit)?;
-        out.push_sql(CLAIM[5]);
         Ok(())
     }
 }
 
-// Attempt rows are logged only for the attempts whose claim held, the ones `finished` returns.
-const FINISH: [&str; 2] = [
-    "WITH v AS (SELECT * FROM UNNEST(",
-    ") AS v(id, attempts, status, next_attempt_at, last_error, finished_at,
-            started_at, ended_at, outcome, error, http_status, duration_ms)),
-finished AS (
-    UPDATE webhook_events AS e
-    SET status = v.status, next_attempt_at = v.next_attempt_at, locked_until = NULL,
-        last_error = v.last_error, finished_at = v.finished_at
-    FROM v
-    WHERE e.id = v.id AND e.attempts = v.attempts AND e.status = 'processing'
-    RETURNING e.id, e.attempts),
-logged AS (
-    INSERT INTO event_attempts
-        (event_id, attempt, started_at, finished_at, outcome, error, http_status, duration_ms)
-    SELECT v.id, v.attempts, v.started_at, v.ended_at, v.outcome, v.error, v.http_status, v.duration_ms
-    FROM v WHERE (v.id, v.attempts) IN (SELECT id, attempts FROM finished))
-SELECT id, attempts FROM finished",
-];
+/// The finish's text, whole; its placeholders are numbered as [`Finish`] binds them.
+const FINISH: &str = include_str!("sql/finish.postgres.sql");
 
 /// Sets each event's status after its attempt and logs the attempt, if the event is still
 /// claimed by that attempt; loads the `(id, attempts)` of those events.
@@ -133,22 +84,24 @@ pub struct Finish<'a> {
 
 impl QueryFragment<Pg> for Finish<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql(FINISH[0]);
-        push_binds!(out,
-            Array<BigInt> => &self.id,
-            Array<Integer> => &self.attempts,
-            Array<Text> => &self.status,
-            Array<Timestamp> => &self.next_attempt_at,
-            Array<Nullable<Text>> => &self.last_error,
-            Array<Nullable<Timestamp>> => &self.finished_at,
-            Array<Timestamp> => &self.started_at,
-            Array<Timestamp> => &self.ended_at,
-            Array<Text> => &self.outcome,
-            Array<Nullable<Text>> => &self.error,
-            Array<Nullable<Integer>> => &self.http_status,
-            Array<BigInt> => &self.duration_ms,
-        );
-        out.push_sql(FINISH[1]);
+        for piece in placeholders::split(FINISH) {
+            match piece {
+                Piece::Sql(sql) => out.push_sql(sql),
+                Piece::Bind(1) => out.push_bind_param::<Array<BigInt>, _>(&self.id)?,
+                Piece::Bind(2) => out.push_bind_param::<Array<Integer>, _>(&self.attempts)?,
+                Piece::Bind(3) => out.push_bind_param::<Array<Text>, _>(&self.status)?,
+                Piece::Bind(4) => out.push_bind_param::<Array<Timestamp>, _>(&self.next_attempt_at)?,
+                Piece::Bind(5) => out.push_bind_param::<Array<Nullable<Text>>, _>(&self.last_error)?,
+                Piece::Bind(6) => out.push_bind_param::<Array<Nullable<Timestamp>>, _>(&self.finished_at)?,
+                Piece::Bind(7) => out.push_bind_param::<Array<Timestamp>, _>(&self.started_at)?,
+                Piece::Bind(8) => out.push_bind_param::<Array<Timestamp>, _>(&self.ended_at)?,
+                Piece::Bind(9) => out.push_bind_param::<Array<Text>, _>(&self.outcome)?,
+                Piece::Bind(10) => out.push_bind_param::<Array<Nullable<Text>>, _>(&self.error)?,
+                Piece::Bind(11) => out.push_bind_param::<Array<Nullable<Integer>>, _>(&self.http_status)?,
+                Piece::Bind(12) => out.push_bind_param::<Array<BigInt>, _>(&self.duration_ms)?,
+                Piece::Bind(n) => return Err(placeholders::unknown(n)),
+            }
+        }
         Ok(())
     }
 }

@@ -27,6 +27,7 @@ pub mod locks;
 mod migrate;
 pub mod notifications;
 pub mod notify;
+mod placeholders;
 pub mod retention;
 pub mod schema;
 pub mod subscription_secrets;

@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod credentials;
+mod database_url;
 pub mod notifications;
 pub mod retention;
 mod seconds;
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use crate::provisioning::provider::DestinationTemplate;
 
 pub use admin::{AdminSettings, Role};
+pub use database_url::DatabaseUrl;
 pub use notifications::NotificationSettings;
 pub use retention::RetentionSettings;
 pub use source::SourceSettings;
@@ -409,7 +411,7 @@ fn redact_all<S: Serializer>(secrets: &[SecretString], s: S) -> Result<S::Ok, S:
 
 /// Keeps the scheme and host of a database URL (useful to see), hides credentials.
 fn redact_url<S: Serializer>(url: &SecretString, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&crate::store::DatabaseUrl::describe(url.expose_secret()))
+    s.serialize_str(&DatabaseUrl::describe(url.expose_secret()))
 }
 
 /// Renders a JSON object as TOML-ish sections for `check-config`.

@@ -7,12 +7,18 @@ use serde::{Deserialize, Serialize};
 
 use crate::verify::{Scheme, VerifyOptions};
 
+/// `[sources]`: every webhook sender, by name.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct SourcesSettings {
+    pub frontegg: SourceSettings,
+}
+
 /// One webhook sender: how its requests are authenticated and limited.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct SourceSettings {
     #[serde(deserialize_with = "schemes_by_name")]
     pub schemes: Vec<Scheme>,
-    #[serde(serialize_with = "super::redact_all")]
+    #[serde(serialize_with = "super::redact::all")]
     pub secrets: Vec<SecretString>,
     pub jwt_header: String,
     pub hmac_header: String,

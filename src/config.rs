@@ -33,7 +33,7 @@ pub use ingest::IngestSettings;
 pub use log::{LogFormat, LogSettings};
 pub use metrics::MetricsSettings;
 pub use notifications::NotificationSettings;
-pub use provider::{AirbyteSettings, DeletionPolicy, ProviderKind, ProviderSettings};
+pub use provider::{AirbyteSettings, DeletionPolicy, DestinationTemplate, ProviderKind, ProviderSettings};
 pub use retention::RetentionSettings;
 pub use server::ServerSettings;
 pub use source::{SourceSettings, SourcesSettings};

@@ -4,8 +4,6 @@ use anyhow::bail;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use crate::provisioning::provider::DestinationTemplate;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ProviderKind {
@@ -28,6 +26,18 @@ pub struct ProviderSettings {
     pub workspace_name_template: String,
     pub default_destinations: Vec<DestinationTemplate>,
     pub airbyte: AirbyteSettings,
+}
+
+/// A destination created in every new workspace, from `provider.default_destinations`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DestinationTemplate {
+    /// Destination name; `{tenant_id}` and `{tenant_name}` are replaced.
+    pub name: String,
+    /// Airbyte's destination configuration object (it names its `destinationType`).
+    pub configuration: serde_json::Value,
+    /// Optional destination definition id (needed for custom connectors).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -14,6 +14,7 @@ pub mod notifications;
 mod provider;
 mod redact;
 pub mod retention;
+mod scheme;
 mod seconds;
 mod server;
 mod source;
@@ -36,7 +37,8 @@ pub use notifications::NotificationSettings;
 pub use provider::{AirbyteSettings, DeletionPolicy, DestinationTemplate, ProviderKind, ProviderSettings};
 pub use retention::RetentionSettings;
 pub use server::ServerSettings;
-pub use source::{SourceSettings, SourcesSettings};
+pub use scheme::{Scheme, UnknownScheme};
+pub use source::{gives_a_key_anyone_can_sign_with, SourceSettings, SourcesSettings};
 pub use worker::WorkerSettings;
 
 /// The environment chosen when `TENANTGATE_ENV` is unset.

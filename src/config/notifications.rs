@@ -8,7 +8,7 @@ use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-/// How notifications are delivered (see `crate::notifications`).
+/// How notifications are delivered (read by the `notifications` module).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct NotificationSettings {
     /// Deliver queued notifications alongside the workers (`serve` with workers, and `worker`).

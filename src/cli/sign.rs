@@ -51,7 +51,7 @@ impl Signer {
         Ok(Self {
             scheme,
             secret: secret.clone(),
-            options: source.verify_options(),
+            options: VerifyOptions::from(source),
         })
     }
 

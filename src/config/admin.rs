@@ -72,7 +72,7 @@ pub struct AdminSettings {
     pub tokens: Vec<TokenEntry>,
     /// Read-only tokens (`TENANTGATE__ADMIN__VIEWER_TOKENS`, for deployments configured by
     /// environment variables only).
-    #[serde(serialize_with = "super::redact_all")]
+    #[serde(serialize_with = "super::redact::all")]
     pub viewer_tokens: Vec<SecretString>,
 }
 

@@ -16,8 +16,7 @@ use base64::Engine as _;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::admin::TokenEntry;
-use super::Settings;
-use crate::store::DatabaseUrl;
+use super::{DatabaseUrl, Settings};
 
 /// The environment that generates its own credentials.
 pub const DEVELOPMENT: &str = "development";

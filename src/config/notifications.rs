@@ -8,7 +8,7 @@ use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-/// How notifications are delivered (see `crate::notifications`).
+/// How notifications are delivered (read by the `notifications` module).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct NotificationSettings {
     /// Deliver queued notifications alongside the workers (`serve` with workers, and `worker`).
@@ -43,7 +43,7 @@ pub struct NotificationSettings {
     /// Keys encrypting subscription signing secrets in the database (base64 of 32 bytes each):
     /// the first encrypts, every one decrypts, so an older key listed second keeps its rows
     /// readable while they are encrypted again with the first.
-    #[serde(serialize_with = "super::redact_all")]
+    #[serde(serialize_with = "super::redact::all")]
     pub encryption_keys: Vec<SecretString>,
 }
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 /// Longest accepted `finished_after_days` (a century): keeps the cutoff within chrono's range.
 pub const MAX_DAYS: u32 = 36_500;
 
-/// The periodic purge of finished events (see `crate::retention`).
+/// The periodic purge of finished events (read by the `retention` module).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct RetentionSettings {
     /// Run the purge alongside the workers (`serve` with workers, and `worker`).

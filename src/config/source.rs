@@ -1,18 +1,36 @@
 //! `[sources.frontegg]`: how one webhook sender is authenticated and limited.
 
 use anyhow::bail;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::{alphabet, Engine as _};
 use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use crate::verify::{Scheme, VerifyOptions};
+use super::Scheme;
+
+/// A Standard Webhooks secret may be written `whsec_<base64>`: it stands for the decoded bytes.
+const STANDARD_SECRET_PREFIX: &str = "whsec_";
+
+/// Decodes base64 whether or not the `=` padding was kept.
+const LENIENT_B64: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// `[sources]`: every webhook sender, by name.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct SourcesSettings {
+    pub frontegg: SourceSettings,
+}
 
 /// One webhook sender: how its requests are authenticated and limited.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct SourceSettings {
     #[serde(deserialize_with = "schemes_by_name")]
     pub schemes: Vec<Scheme>,
-    #[serde(serialize_with = "super::redact_all")]
+    #[serde(serialize_with = "super::redact::all")]
     pub secrets: Vec<SecretString>,
     pub jwt_header: String,
     pub hmac_header: String,
@@ -31,18 +49,6 @@ pub struct SourceSettings {
 }
 
 impl SourceSettings {
-    /// Header names and tolerances for the verifier.
-    pub fn verify_options(&self) -> VerifyOptions {
-        VerifyOptions {
-            jwt_header: self.jwt_header.to_ascii_lowercase(),
-            hmac_header: self.hmac_header.to_ascii_lowercase(),
-            tolerance_secs: self.timestamp_tolerance_secs,
-            jwt_max_age_secs: self.jwt_max_age_secs,
-            jwt_allow_untimed: self.jwt_allow_untimed_tokens,
-            ..VerifyOptions::default()
-        }
-    }
-
     /// The allow-list as networks; validated at load, so parsing cannot fail later.
     pub fn allowed_networks(&self) -> Vec<IpNet> {
         parse_networks(&self.allowed_ips)
@@ -68,11 +74,7 @@ impl SourceSettings {
                 if !secret.is_empty() && secret.trim().is_empty() {
                     bail!("{key}.secrets[{n}] is blank: use the secret the sender signs with");
                 }
-                let keys = [
-                    secret.as_bytes().to_vec(),
-                    crate::verify::standard::key_from_secret(secret),
-                ];
-                if !secret.is_empty() && keys.iter().any(|k| crate::verify::signs_for_anyone(k)) {
+                if !secret.is_empty() && gives_a_key_anyone_can_sign_with(secret) {
                     bail!("{key}.secrets[{n}] gives a key of zero bytes only, which anyone can sign with: use a real secret");
                 }
             }
@@ -111,6 +113,19 @@ impl SourceSettings {
     pub fn body_unauthenticated(&self) -> bool {
         !self.insecure_skip_verification && self.schemes.contains(&Scheme::FronteggJwt) && self.allowed_ips.is_empty()
     }
+}
+
+/// Whether a configured secret stands for an HMAC key of zero bytes only, read as its UTF-8
+/// bytes or, written `whsec_<base64>`, as the bytes the base64 decodes to. HMAC pads a short key
+/// with zero bytes, so such a key is the empty key, and anyone can sign with it. The verifier
+/// reads a secret the same two ways (`verify::standard::key_from_secret`) and matches nothing
+/// with such a key; a test in `verify` holds the two readings together.
+pub fn gives_a_key_anyone_can_sign_with(secret: &str) -> bool {
+    let zero_bytes_only = |key: &[u8]| key.iter().all(|b| *b == 0);
+    let decoded = secret
+        .strip_prefix(STANDARD_SECRET_PREFIX)
+        .and_then(|rest| LENIENT_B64.decode(rest).ok());
+    zero_bytes_only(secret.as_bytes()) || decoded.is_some_and(|key| zero_bytes_only(&key))
 }
 
 pub(super) fn parse_networks(items: &[String]) -> Vec<IpNet> {

@@ -20,7 +20,7 @@ use crate::events::{self, EventKind, LifecycleEvent, NormalizeError};
 use crate::store::inbox::{status, InsertOutcome, NewEvent};
 use crate::store::StoreError;
 use crate::telemetry::Sampled;
-use crate::verify::{HeaderSource, Verified, Verifier, VerifyError};
+use crate::verify::{HeaderSource, Verified, Verifier, VerifyError, VerifyOptions};
 
 /// Longest idempotency key taken from a signed message id; longer ids fall back to the body hash.
 const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
@@ -94,7 +94,7 @@ impl Source {
         let verifier = Verifier::new(
             settings.schemes.clone(),
             settings.secrets.clone(),
-            settings.verify_options(),
+            VerifyOptions::from(&settings),
         );
         let allowed = settings.allowed_networks();
         let trusted_proxies = settings.trusted_proxy_networks();

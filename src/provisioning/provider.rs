@@ -5,6 +5,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+pub use crate::config::DestinationTemplate;
+
 /// A workspace as the provider knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Workspace {
@@ -17,18 +19,6 @@ pub struct Workspace {
 pub struct WorkspaceSpec {
     pub tenant_id: String,
     pub name: String,
-}
-
-/// A destination created in every new workspace, from `provider.default_destinations`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DestinationTemplate {
-    /// Destination name; `{tenant_id}` and `{tenant_name}` are replaced.
-    pub name: String,
-    /// Airbyte's destination configuration object (it names its `destinationType`).
-    pub configuration: serde_json::Value,
-    /// Optional destination definition id (needed for custom connectors).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub definition_id: Option<String>,
 }
 
 /// Why a provider call failed, and whether trying again may help.

@@ -32,7 +32,6 @@ pub mod retention;
 pub mod schema;
 pub mod subscription_secrets;
 pub mod tenants;
-mod url;
 
 use std::time::Duration;
 
@@ -43,7 +42,7 @@ use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
 
 pub use migrate::MigrationState;
-pub use url::DatabaseUrl;
+pub use crate::config::DatabaseUrl;
 
 /// How long SQLite waits for another writer before giving up with "database is locked".
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;

@@ -2,8 +2,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
-mod calls;
 pub mod conformance;
+mod conformance_checks;
+mod failures;
+mod operations;
+mod paging;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

@@ -1,4 +1,4 @@
-//! Which backend a database URL names.
+//! `database.url`: which backend it names, and how to show it without its credentials.
 
 use std::path::PathBuf;
 

@@ -36,8 +36,8 @@ pub use metrics::MetricsSettings;
 pub use notifications::NotificationSettings;
 pub use provider::{AirbyteSettings, DeletionPolicy, DestinationTemplate, ProviderKind, ProviderSettings};
 pub use retention::RetentionSettings;
-pub use server::ServerSettings;
 pub use scheme::{Scheme, UnknownScheme};
+pub use server::ServerSettings;
 pub use source::{gives_a_key_anyone_can_sign_with, SourceSettings, SourcesSettings};
 pub use worker::WorkerSettings;
 

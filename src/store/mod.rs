@@ -17,6 +17,7 @@ macro_rules! push_binds {
 
 pub mod admin;
 pub mod audit;
+mod claim_plan;
 pub mod claims;
 mod claims_pg;
 pub mod delivery_stats;
@@ -41,8 +42,8 @@ use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnectio
 use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
 
-pub use migrate::MigrationState;
 pub use crate::config::DatabaseUrl;
+pub use migrate::MigrationState;
 
 /// How long SQLite waits for another writer before giving up with "database is locked".
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;

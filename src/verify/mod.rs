@@ -18,8 +18,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 pub use crate::config::{Scheme, UnknownScheme};
 pub use error::VerifyError;
-pub use headers::HeaderSource;
 use headers::present;
+pub use headers::HeaderSource;
 pub use options::VerifyOptions;
 
 /// What verified the request, and what its signature covers besides the body.

@@ -157,8 +157,21 @@ fn the_start_up_check_refuses_exactly_the_secrets_whose_key_anyone_can_sign_with
     // The settings refuse such a secret at start (`config::gives_a_key_anyone_can_sign_with`),
     // reading it as this module does; the two readings must not drift apart.
     let secrets = [
-        "", "\0", "\0\0\0", "   ", "s3cret", "whsec_", "whsec_AA==", "whsec_AA", "whsec_AAAAAAAA", "whsec_AAAA=",
-        "whsec_AAE=", "whsec_c2VjcmV0", "whsec_not base64!", "whsec_\0", "WHSEC_AA==",
+        "",
+        "\0",
+        "\0\0\0",
+        "   ",
+        "s3cret",
+        "whsec_",
+        "whsec_AA==",
+        "whsec_AA",
+        "whsec_AAAAAAAA",
+        "whsec_AAAA=",
+        "whsec_AAE=",
+        "whsec_c2VjcmV0",
+        "whsec_not base64!",
+        "whsec_\0",
+        "WHSEC_AA==",
     ];
     for secret in secrets {
         let weak = signs_for_anyone(secret.as_bytes()) || signs_for_anyone(&standard::key_from_secret(secret));

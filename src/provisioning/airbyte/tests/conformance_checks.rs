@@ -25,7 +25,8 @@ fn the_token_request_needs_grant_type_with_an_underscore() {
     assert!(json_call("POST", "/v1/applications/token", hyphen_only)
         .unwrap()
         .contains("grant_type"));
-    let both = r#"{"client_id":"c","client_secret":"s","grant_type":"client_credentials","grant-type":"client_credentials"}"#;
+    let both =
+        r#"{"client_id":"c","client_secret":"s","grant_type":"client_credentials","grant-type":"client_credentials"}"#;
     assert_eq!(json_call("POST", "/v1/applications/token", both), None);
     let wrong = r#"{"client_id":"c","client_secret":"s","grant_type":"x","grant-type":"password"}"#;
     assert!(json_call("POST", "/v1/applications/token", wrong).is_some());

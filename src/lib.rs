@@ -10,6 +10,7 @@ pub mod http;
 pub mod ingest;
 pub mod metrics;
 pub mod notifications;
+pub mod operations;
 pub mod provisioning;
 pub mod retention;
 pub mod store;

@@ -10,9 +10,10 @@ use super::output::{one_line, or_dash, print_table, time};
 use super::{EventsCommand, EventsReplayArgs, ListArgs};
 use crate::app::open_database;
 use crate::config::Settings;
+use crate::operations::events::{self as operation, EventHistory};
 use crate::store::admin::{self, Replay, FINISHED};
 use crate::store::inbox::EventRow;
-use crate::store::{claims, inbox, notify, Database, DatabaseUrl};
+use crate::store::{notify, Database, DatabaseUrl};
 
 /// Events requeued per transaction in a bulk replay.
 const CHUNK: usize = 500;
@@ -55,19 +56,11 @@ pub(super) async fn open(settings: &Settings) -> anyhow::Result<Database> {
 }
 
 async fn list(db: &Database, args: &ListArgs) -> anyhow::Result<()> {
-    let (filter, before, limit) = (args.filter.to_filter(), args.before, args.limit);
-    // One more than a page tells whether another page follows.
-    let mut rows = db
-        .run(move |c| admin::list_events(c, &filter, before, limit + 1))
+    let page = operation::list(db, args.filter.to_filter(), args.before, args.limit)
         .await
         .context("cannot list events")?;
-    let page = usize::try_from(limit).unwrap_or(usize::MAX);
-    let more = rows.len() > page;
-    rows.truncate(page);
-    let next = rows
-        .last()
-        .filter(|_| more)
-        .map(|row| format!("next page: --before {}", row.id));
+    let rows = page.items;
+    let next = page.next.map(|id| format!("next page: --before {id}"));
     if args.json {
         for row in &rows {
             println!("{}", serde_json::to_string(row)?);
@@ -101,11 +94,10 @@ async fn list(db: &Database, args: &ListArgs) -> anyhow::Result<()> {
 }
 
 async fn show(db: &Database, id: i64) -> anyhow::Result<()> {
-    let found = db
-        .run(move |c| Ok((inbox::find(c, id)?, claims::attempts_of(c, id)?)))
+    let found = operation::find(db, id)
         .await
         .with_context(|| format!("cannot read event {id}"))?;
-    let (Some(event), attempts) = found else {
+    let Some(EventHistory { event, attempts }) = found else {
         bail!("event {id} not found");
     };
     print_fields(&event);

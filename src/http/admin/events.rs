@@ -9,9 +9,10 @@ use crate::events::EventKind;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::responses::AdminFailures;
 use crate::http::AppState;
+use crate::operations::events::{self as operation, EventHistory};
 use crate::store::admin::{self, EventFilter, Replay};
-use crate::store::claims::{self, Attempt};
-use crate::store::inbox::{self, status, EventRow};
+use crate::store::claims::Attempt;
+use crate::store::inbox::{status, EventRow};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -102,15 +103,11 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let filter = filter_from(&query)?;
     let limit = limit(query.limit)?;
-    let before = query.cursor;
-    let rows = state
-        .db
-        .run(move |c| admin::list_events(c, &filter, before, limit + 1))
-        .await?;
-    let more = rows.len() as i64 > limit;
-    let events: Vec<EventSummary> = rows.iter().take(limit as usize).map(EventSummary::from).collect();
-    let next_cursor = if more { events.last().map(|e| e.id) } else { None };
-    Ok(HttpResponse::Ok().json(EventPage { events, next_cursor }))
+    let page = operation::list(&state.db, filter, query.cursor, limit).await?;
+    Ok(HttpResponse::Ok().json(EventPage {
+        events: page.items.iter().map(EventSummary::from).collect(),
+        next_cursor: page.next,
+    }))
 }
 
 /// One attempt as shown.
@@ -158,11 +155,7 @@ pub struct EventDetail {
     security(("bearer" = ["viewer"])))]
 pub async fn show(_: Viewer, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let found = state
-        .db
-        .run(move |c| Ok((inbox::find(c, id)?, claims::attempts_of(c, id)?)))
-        .await?;
-    let (Some(row), attempts) = found else {
+    let Some(EventHistory { event: row, attempts }) = operation::find(&state.db, id).await? else {
         return Err(ApiError::NotFound {
             method: "GET".into(),
             path: format!("event {id}"),

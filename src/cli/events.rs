@@ -11,6 +11,7 @@ use super::{EventsCommand, EventsReplayArgs, ListArgs};
 use crate::app::open_database;
 use crate::config::Settings;
 use crate::operations::events::{self as operation, EventHistory};
+use crate::operations::Actor;
 use crate::store::admin::{self, Replay, FINISHED};
 use crate::store::inbox::EventRow;
 use crate::store::{notify, Database, DatabaseUrl};
@@ -26,7 +27,7 @@ pub(super) async fn run(settings: &Settings, command: EventsCommand) -> anyhow::
         EventsCommand::List(args) => list(&db, &args).await,
         EventsCommand::Show { id } => show(&db, id).await,
         EventsCommand::Replay(args) => replay(&db, &args).await,
-        EventsCommand::Purge(args) => super::purge::run(&db, settings, &args).await,
+        EventsCommand::Purge(args) => super::purge::run(&db, settings, &args, &operator()).await,
     }
 }
 
@@ -181,7 +182,7 @@ async fn replay(db: &Database, args: &EventsReplayArgs) -> anyhow::Result<()> {
     let bar = progress_bar(ids.len());
     let mut requeued = 0;
     for chunk in ids.chunks(CHUNK) {
-        let (chunk, now, by) = (chunk.to_vec(), chrono::Utc::now().naive_utc(), actor());
+        let (chunk, now, by) = (chunk.to_vec(), chrono::Utc::now().naive_utc(), operator().to_string());
         let len = chunk.len();
         requeued += db
             .run(move |c| admin::replay_ids(c, &chunk, now, &by))
@@ -202,7 +203,7 @@ async fn replay(db: &Database, args: &EventsReplayArgs) -> anyhow::Result<()> {
 }
 
 async fn replay_one(db: &Database, id: i64) -> anyhow::Result<()> {
-    let (now, by) = (chrono::Utc::now().naive_utc(), actor());
+    let (now, by) = (chrono::Utc::now().naive_utc(), operator().to_string());
     let outcome = db
         .run(move |c| admin::replay_one(c, id, now, &by))
         .await
@@ -226,12 +227,11 @@ async fn wake_workers(db: &Database) {
     let _ = db.run(notify::announce).await;
 }
 
-/// Who requeued or purged, for the audit log.
-pub(super) fn actor() -> String {
-    match std::env::var("USER").or_else(|_| std::env::var("USERNAME")) {
-        Ok(user) if !user.is_empty() => format!("cli:{user}"),
-        _ => "cli".to_owned(),
-    }
+/// The person at the terminal, as audit entries name them: the login name from `USER`
+/// (`USERNAME` on Windows).
+fn operator() -> Actor {
+    let login = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).ok();
+    Actor::cli(login.as_deref())
 }
 
 /// Drawn on stderr, and only when it is a terminal.

@@ -6,6 +6,9 @@ use std::process::Output;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::Value;
+use tenantgate::operations::replay_matching::{replay_matching, Progress, Replayed, Selection};
+use tenantgate::operations::Actor;
+use tenantgate::store::admin::EventFilter;
 use tenantgate::store::claims::Attempt;
 use tenantgate::store::inbox::{self, NewEvent};
 use tenantgate::store::schema::{audit_log, event_attempts, webhook_events};
@@ -138,6 +141,15 @@ pub struct AuditEntry {
     pub detail: Value,
 }
 
+impl AuditEntry {
+    /// The entry without the actor, which names the door.
+    pub fn without_actor(&self) -> Self {
+        let mut entry = self.clone();
+        entry.detail.as_object_mut().unwrap().remove("by");
+        entry
+    }
+}
+
 /// The audit entries of `action`, oldest first.
 fn read_audit_entries(conn: &mut DbConn, action: &str) -> Vec<AuditEntry> {
     use audit_log::dsl as l;
@@ -252,6 +264,30 @@ on_both_backends! {
         assert_eq!(entries.len(), 1, "one audit entry for the whole replay: {entries:?}");
         assert_eq!(entries[0].detail["requeued"], count, "{entries:?}");
         assert_eq!(audit_entries(&app.db, "event.replayed").await, vec![], "no entry per event");
+    }
+
+    async fn a_replay_by_filter_reports_progress_after_each_chunk_and_its_entry_counts_each_committed_chunk(backend) {
+        let app = spawn_app(backend).await;
+        store_dead(&app.db, 1_203).await;
+        let dead = EventFilter { status: Some("dead".into()), ..EventFilter::default() };
+        let selection = Selection::new(dead, false).unwrap();
+        let db = app.db.clone();
+        let mut seen = Vec::new();
+        let mut watch = |p: Progress| {
+            // What the audit log holds at that moment, read beside the replay.
+            let entries = tokio::task::block_in_place(|| read_audit_entries(&mut db.get().unwrap(), "events.replayed"));
+            let counted: Vec<i64> = entries.iter().map(|e| e.detail["requeued"].as_i64().unwrap()).collect();
+            seen.push((p.done, p.total, counted));
+        };
+        let replayed = replay_matching(&app.db, &selection, &Actor::cli(Some("ops")), Some(&mut watch)).await.unwrap();
+        assert_eq!(replayed, Replayed { matched: 1_203, requeued: 1_203 });
+        assert_eq!(
+            seen,
+            vec![(0, 1_203, vec![]), (500, 1_203, vec![500]), (1_000, 1_203, vec![1_000]), (1_203, 1_203, vec![1_203])],
+            "a progress report after each chunk; one entry, counting what is committed"
+        );
+        let entries = audit_entries(&app.db, "events.replayed").await;
+        assert_eq!(entries[0].detail["by"], "cli:ops");
     }
 }
 

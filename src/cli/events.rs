@@ -1,5 +1,5 @@
 //! `tenantgate events list|show|replay`: stored events, read and requeued in the database
-//! directly (no server needed).
+//! directly (no server needed), through the same operations as the admin API.
 
 use anyhow::{bail, Context};
 use chrono::NaiveDateTime;
@@ -10,12 +10,13 @@ use super::output::{one_line, or_dash, print_table, time};
 use super::{EventsCommand, EventsReplayArgs, ListArgs};
 use crate::app::open_database;
 use crate::config::Settings;
-use crate::store::admin::{self, Replay, FINISHED};
+use crate::operations::events::{self as operation, EventHistory};
+use crate::operations::replay::{replay_one as replay_event, Replay, FINISHED};
+use crate::operations::replay_matching::{replay_matching as replay_selection, Progress, Selection};
+use crate::operations::Actor;
 use crate::store::inbox::EventRow;
-use crate::store::{claims, inbox, notify, Database, DatabaseUrl};
+use crate::store::{Database, DatabaseUrl};
 
-/// Events requeued per transaction in a bulk replay.
-const CHUNK: usize = 500;
 /// Longest last error shown in the list.
 const ERROR_WIDTH: usize = 60;
 
@@ -25,7 +26,7 @@ pub(super) async fn run(settings: &Settings, command: EventsCommand) -> anyhow::
         EventsCommand::List(args) => list(&db, &args).await,
         EventsCommand::Show { id } => show(&db, id).await,
         EventsCommand::Replay(args) => replay(&db, &args).await,
-        EventsCommand::Purge(args) => super::purge::run(&db, settings, &args).await,
+        EventsCommand::Purge(args) => super::purge::run(&db, settings, &args, &operator()).await,
     }
 }
 
@@ -55,19 +56,11 @@ pub(super) async fn open(settings: &Settings) -> anyhow::Result<Database> {
 }
 
 async fn list(db: &Database, args: &ListArgs) -> anyhow::Result<()> {
-    let (filter, before, limit) = (args.filter.to_filter(), args.before, args.limit);
-    // One more than a page tells whether another page follows.
-    let mut rows = db
-        .run(move |c| admin::list_events(c, &filter, before, limit + 1))
+    let page = operation::list(db, args.filter.to_filter(), args.before, args.limit)
         .await
         .context("cannot list events")?;
-    let page = usize::try_from(limit).unwrap_or(usize::MAX);
-    let more = rows.len() > page;
-    rows.truncate(page);
-    let next = rows
-        .last()
-        .filter(|_| more)
-        .map(|row| format!("next page: --before {}", row.id));
+    let rows = page.items;
+    let next = page.next.map(|id| format!("next page: --before {id}"));
     if args.json {
         for row in &rows {
             println!("{}", serde_json::to_string(row)?);
@@ -101,11 +94,10 @@ async fn list(db: &Database, args: &ListArgs) -> anyhow::Result<()> {
 }
 
 async fn show(db: &Database, id: i64) -> anyhow::Result<()> {
-    let found = db
-        .run(move |c| Ok((inbox::find(c, id)?, claims::attempts_of(c, id)?)))
+    let found = operation::find(db, id)
         .await
         .with_context(|| format!("cannot read event {id}"))?;
-    let (Some(event), attempts) = found else {
+    let Some(EventHistory { event, attempts }) = found else {
         bail!("event {id} not found");
     };
     print_fields(&event);
@@ -168,56 +160,43 @@ async fn replay(db: &Database, args: &EventsReplayArgs) -> anyhow::Result<()> {
     if let Some(id) = args.id {
         return replay_one(db, id).await;
     }
-    let filter = args.filter.to_filter();
-    if filter.is_empty() && !args.all {
+    let Ok(selection) = Selection::new(args.filter.to_filter(), args.all) else {
         bail!("refusing to requeue every finished event: narrow it with --status, --kind, --tenant, --since or --until, or pass --all");
-    }
-    if let Some(status) = filter.status.as_deref().filter(|s| !FINISHED.contains(s)) {
+    };
+    if let Some(status) = selection.filter().status.as_deref().filter(|s| !FINISHED.contains(s)) {
         bail!(
             "--status {status}: only finished events ({}) can be replayed",
             FINISHED.join(", ")
         );
     }
-    let ids = db
-        .run(move |c| admin::finished_ids(c, &filter))
-        .await
-        .context("cannot list the events to requeue")?;
-    if ids.is_empty() {
+    let bar = progress_bar();
+    let mut draw = |p: Progress| {
+        bar.set_length(u64::try_from(p.total).unwrap_or(u64::MAX));
+        bar.set_position(u64::try_from(p.done).unwrap_or(u64::MAX));
+    };
+    let replayed = replay_selection(db, &selection, &operator(), Some(&mut draw)).await;
+    bar.finish_and_clear();
+    let replayed = replayed?;
+    if replayed.matched == 0 {
         println!("no finished events match: nothing requeued");
         return Ok(());
     }
-    let bar = progress_bar(ids.len());
-    let mut requeued = 0;
-    for chunk in ids.chunks(CHUNK) {
-        let (chunk, now, by) = (chunk.to_vec(), chrono::Utc::now().naive_utc(), actor());
-        let len = chunk.len();
-        requeued += db
-            .run(move |c| admin::replay_ids(c, &chunk, now, &by))
-            .await
-            .with_context(|| format!("requeuing stopped after {requeued} event(s)"))?;
-        bar.inc(u64::try_from(len).unwrap_or(u64::MAX));
-    }
-    bar.finish_and_clear();
-    wake_workers(db).await;
-    println!("requeued {requeued} event(s)");
-    if requeued < ids.len() {
+    println!("requeued {} event(s)", replayed.requeued);
+    if replayed.requeued < replayed.matched {
         println!(
             "{} matching event(s) changed status meanwhile and were left alone",
-            ids.len() - requeued
+            replayed.matched - replayed.requeued
         );
     }
     Ok(())
 }
 
 async fn replay_one(db: &Database, id: i64) -> anyhow::Result<()> {
-    let (now, by) = (chrono::Utc::now().naive_utc(), actor());
-    let outcome = db
-        .run(move |c| admin::replay_one(c, id, now, &by))
+    let outcome = replay_event(db, id, &operator())
         .await
         .with_context(|| format!("cannot requeue event {id}"))?;
     match outcome {
         Replay::Requeued => {
-            wake_workers(db).await;
             println!("event {id} requeued");
             Ok(())
         }
@@ -229,22 +208,16 @@ async fn replay_one(db: &Database, id: i64) -> anyhow::Result<()> {
     }
 }
 
-/// Tells running workers (Postgres) at once; otherwise they find the events at their next poll.
-async fn wake_workers(db: &Database) {
-    let _ = db.run(notify::announce).await;
-}
-
-/// Who requeued or purged, for the audit log.
-pub(super) fn actor() -> String {
-    match std::env::var("USER").or_else(|_| std::env::var("USERNAME")) {
-        Ok(user) if !user.is_empty() => format!("cli:{user}"),
-        _ => "cli".to_owned(),
-    }
+/// The person at the terminal, as audit entries name them: the login name from `USER`
+/// (`USERNAME` on Windows).
+fn operator() -> Actor {
+    let login = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).ok();
+    Actor::cli(login.as_deref())
 }
 
 /// Drawn on stderr, and only when it is a terminal.
-fn progress_bar(len: usize) -> ProgressBar {
-    let bar = ProgressBar::new(u64::try_from(len).unwrap_or(u64::MAX));
+fn progress_bar() -> ProgressBar {
+    let bar = ProgressBar::new(0);
     if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} requeued") {
         bar.set_style(style);
     }

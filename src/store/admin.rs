@@ -1,4 +1,5 @@
-//! Operator queries: listing and filtering events, replays, tenants, statistics.
+//! Operator queries: listing and filtering events, requeuing finished ones, operator audit
+//! entries, tenants, statistics. The actions built on them are in `crate::operations`.
 
 use std::collections::BTreeMap;
 
@@ -74,50 +75,14 @@ pub fn list_events(
     })
 }
 
-/// What replaying one event did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Replay {
-    Requeued,
-    NotFound,
-    /// Still pending or being processed: nothing to replay yet.
-    NotFinished(String),
-}
-
-/// Puts a finished event back to `pending`, keeping its attempt history, with an audit entry.
-pub fn replay_one(conn: &mut DbConn, id: i64, now: NaiveDateTime, by: &str) -> Result<Replay, StoreError> {
-    conn.transaction(|conn| {
-        let Some(row) = super::inbox::find(conn, id)? else {
-            return Ok(Replay::NotFound);
-        };
-        if !FINISHED.contains(&row.status.as_str()) {
-            return Ok(Replay::NotFinished(row.status));
-        }
-        let filter = EventFilter::default();
-        requeue(conn, &filter, Some(&[id]), now)?;
-        audit(
-            conn,
-            now,
-            row.tenant_id,
-            Some(id),
-            "event.replayed",
-            serde_json::json!({"by": by, "previous_status": row.status}),
-        )?;
-        Ok(Replay::Requeued)
-    })
-}
-
-/// Requeues every finished event matching `filter`; returns how many.
-pub fn replay_matching(
-    conn: &mut DbConn,
-    filter: &EventFilter,
-    now: NaiveDateTime,
-    by: &str,
-) -> Result<usize, StoreError> {
-    conn.transaction(|conn| {
-        let count = requeue(conn, filter, None, now)?;
-        let detail = serde_json::json!({"by": by, "filter": filter, "requeued": count});
-        audit(conn, now, filter.tenant_id.clone(), None, "events.replayed", detail)?;
-        Ok(count)
+/// The tenant and status of one event, locked until the transaction ends (Postgres; SQLite's
+/// `BEGIN IMMEDIATE` holds the write lock already): what a replay checks before it requeues.
+pub fn lock_for_replay(conn: &mut DbConn, id: i64) -> Result<Option<(Option<String>, String)>, StoreError> {
+    use webhook_events::dsl as e;
+    let query = e::webhook_events.find(id).select((e::tenant_id, e::status));
+    Ok(match conn {
+        DbConn::Pg(c) => query.for_update().first(&mut **c).optional()?,
+        DbConn::Sqlite(c) => query.first(&mut **c).optional()?,
     })
 }
 
@@ -130,40 +95,16 @@ pub fn finished_ids(conn: &mut DbConn, filter: &EventFilter) -> Result<Vec<i64>,
     })
 }
 
-/// Requeues those of `ids` that are finished, like [`replay_one`] for each (history kept, one
-/// audit entry per event), in one transaction; returns how many. Give it a chunk at a time.
-pub fn replay_ids(conn: &mut DbConn, ids: &[i64], now: NaiveDateTime, by: &str) -> Result<usize, StoreError> {
-    use webhook_events::dsl as e;
-    conn.transaction(|conn| {
-        let finished: Vec<(i64, Option<String>, String)> = with_conn!(conn, |c| e::webhook_events
-            .filter(e::id.eq_any(ids))
-            .filter(e::status.eq_any(FINISHED))
-            .select((e::id, e::tenant_id, e::status))
-            .load(c))?;
-        let finished_ids: Vec<i64> = finished.iter().map(|(id, _, _)| *id).collect();
-        let count = requeue(conn, &EventFilter::default(), Some(&finished_ids), now)?;
-        for (id, tenant_id, previous) in finished {
-            let detail = serde_json::json!({"by": by, "previous_status": previous});
-            audit(conn, now, tenant_id, Some(id), "event.replayed", detail)?;
-        }
-        Ok(count)
-    })
-}
-
-fn requeue(
-    conn: &mut DbConn,
-    filter: &EventFilter,
-    ids: Option<&[i64]>,
-    now: NaiveDateTime,
-) -> Result<usize, StoreError> {
+/// Puts those of `ids` that are finished and still match `filter` back to `pending`, keeping
+/// their attempt history; returns how many. An event not finished (a worker may hold it) is
+/// never touched.
+pub fn requeue(conn: &mut DbConn, filter: &EventFilter, ids: &[i64], now: NaiveDateTime) -> Result<usize, StoreError> {
     use webhook_events::dsl as e;
     with_conn!(conn, |c| {
-        let mut update = filtered!(diesel::update(e::webhook_events).into_boxed(), filter);
-        update = update.filter(e::status.eq_any(FINISHED));
-        if let Some(ids) = ids {
-            update = update.filter(e::id.eq_any(ids));
-        }
+        let update = filtered!(diesel::update(e::webhook_events).into_boxed(), filter);
         Ok(update
+            .filter(e::status.eq_any(FINISHED))
+            .filter(e::id.eq_any(ids))
             .set((
                 e::status.eq(status::PENDING),
                 e::next_attempt_at.eq(now),
@@ -177,24 +118,20 @@ fn requeue(
     })
 }
 
-fn audit(
-    conn: &mut DbConn,
-    at: NaiveDateTime,
-    tenant_id: Option<String>,
-    event_id: Option<i64>,
-    action: &str,
-    detail: serde_json::Value,
-) -> Result<(), StoreError> {
-    let entry = NewAudit {
-        at,
-        tenant_id,
-        user_id: None,
-        event_id,
-        action: action.into(),
-        detail: Some(detail.to_string()),
-    };
-    with_conn!(conn, |c| diesel::insert_into(audit_log::table)
-        .values(&entry)
+/// Writes an operator's audit entry; returns its id.
+pub fn insert_audit(conn: &mut DbConn, entry: &NewAudit) -> Result<i64, StoreError> {
+    with_conn!(conn, |c| Ok(diesel::insert_into(audit_log::table)
+        .values(entry)
+        .returning(audit_log::id)
+        .get_result(c)?))
+}
+
+/// Replaces the detail of the audit entry `id`: an action done in chunks keeps its one entry
+/// up to date with what is committed.
+pub fn update_audit_detail(conn: &mut DbConn, id: i64, detail: &str) -> Result<(), StoreError> {
+    use audit_log::dsl as l;
+    with_conn!(conn, |c| diesel::update(l::audit_log.find(id))
+        .set(l::detail.eq(Some(detail)))
         .execute(c))?;
     Ok(())
 }

@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 use tenantgate::store::schema::webhook_events;
 use tenantgate::with_conn;
 
+use crate::cli_events::{audit_entries, events, flat, stdout, AuditEntry};
 use crate::helpers::*;
 use crate::on_both_backends;
 
@@ -233,5 +234,91 @@ on_both_backends! {
         assert_eq!(stats["by_kind"], json!({"user_activated": 1, "user_deactivated": 1, "ignored": 1}));
         assert!(stats["oldest_pending_age_secs"].as_i64().is_some());
         assert_eq!((stats["received_last_hour"].as_i64(), stats["received_last_day"].as_i64()), (Some(3), Some(3)));
+    }
+}
+
+/// Sets an event `processing` under a worker's lease, as a claim would.
+async fn hold(app: &TestApp, id: i64) {
+    app.db
+        .run(move |conn| {
+            use webhook_events::dsl as e;
+            let lease = chrono::Utc::now().naive_utc() + chrono::Duration::minutes(5);
+            with_conn!(conn, |c| diesel::update(e::webhook_events.find(id))
+                .set((e::status.eq("processing"), e::locked_until.eq(Some(lease))))
+                .execute(c))?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+}
+
+// The same action through the admin API and through the CLI leaves the same audit entry; only
+// `by` names the door.
+on_both_backends! {
+    async fn replaying_one_event_leaves_the_same_audit_entry_through_the_api_and_the_cli(backend) {
+        let app = spawn_admin_app(backend).await;
+        let by_api = app.deliver(&flat("user.activated", "tenant-a")).await;
+        let by_cli = app.deliver(&flat("user.activated", "tenant-b")).await;
+        app.force_status(by_api, "dead").await;
+        app.force_status(by_cli, "dead").await;
+
+        let (status, body) = app.admin_post(&format!("/api/admin/events/{by_api}/replay"), json!({})).await;
+        assert_eq!(status, 200, "{body}");
+        stdout(&events(&app.database_url, &["replay", &by_cli.to_string()]).await);
+
+        let entries = audit_entries(&app.db, "event.replayed").await;
+        assert_eq!(entries.len(), 2, "one entry per replay: {entries:?}");
+        let (api, cli) = (&entries[0], &entries[1]);
+        assert_eq!((api.tenant_id.as_deref(), api.event_id), (Some("tenant-a"), Some(by_api)));
+        assert_eq!((cli.tenant_id.as_deref(), cli.event_id), (Some("tenant-b"), Some(by_cli)));
+        assert_eq!(api.detail, json!({"by": "admin-api", "previous_status": "dead"}));
+        assert_eq!(cli.without_actor().detail, json!({"previous_status": "dead"}));
+        assert!(cli.detail["by"].as_str().unwrap().starts_with("cli"), "{cli:?}");
+    }
+
+    async fn a_replay_by_filter_leaves_one_and_the_same_audit_entry_through_the_api_and_the_cli(backend) {
+        let app = spawn_admin_app(backend).await;
+        let mut dead = Vec::new();
+        for user in ["u-1", "u-2", "u-3"] {
+            let mut body = flat("user.activated", "tenant-a");
+            body["userId"] = user.into();
+            dead.push(app.deliver(&body).await);
+        }
+        let held = app.deliver(&flat("user.deactivated", "tenant-a")).await;
+        let other = app.deliver(&flat("user.activated", "tenant-b")).await;
+        for &id in dead.iter().chain([&other]) {
+            app.force_status(id, "dead").await;
+        }
+        hold(&app, held).await;
+        let since = "2020-01-01T00:00:00Z";
+
+        // The filter selects the event a worker holds too: it is never requeued under its worker.
+        let (status, body) = app.admin_post("/api/admin/events/replay", json!({"tenant_id": "tenant-a", "since": since})).await;
+        assert_eq!((status, body["requeued"].as_i64()), (200, Some(3)), "{body}");
+        for &id in &dead {
+            app.force_status(id, "dead").await;
+        }
+        let out = stdout(&events(&app.database_url, &["replay", "--tenant", "tenant-a", "--since", since]).await);
+        assert_eq!(out, "requeued 3 event(s)\n");
+        assert_eq!(app.event(held).await.status, "processing");
+        assert_eq!(app.event(other).await.status, "dead");
+
+        let entries = audit_entries(&app.db, "events.replayed").await;
+        assert_eq!(entries.len(), 2, "one entry per replay, whatever the door: {entries:?}");
+        let (api, cli) = (&entries[0], &entries[1]);
+        let filter = json!({"status": null, "kind": null, "tenant_id": "tenant-a", "since": "2020-01-01T00:00:00", "until": null});
+        let expected = AuditEntry { tenant_id: Some("tenant-a".into()), event_id: None, detail: json!({"filter": filter, "requeued": 3}) };
+        assert_eq!(api.without_actor(), expected);
+        assert_eq!(cli.without_actor(), expected);
+        assert_eq!(api.detail["by"], "admin-api");
+        assert!(cli.detail["by"].as_str().unwrap().starts_with("cli"), "{cli:?}");
+        assert_eq!(audit_entries(&app.db, "event.replayed").await, vec![], "no entry per event, whatever the door");
+
+        // A replay that requeues nothing leaves no entry, through either door.
+        let (_, body) = app.admin_post("/api/admin/events/replay", json!({"tenant_id": "tenant-a", "status": "dead"})).await;
+        assert_eq!(body["requeued"], 0);
+        let out = stdout(&events(&app.database_url, &["replay", "--tenant", "tenant-a", "--status", "dead"]).await);
+        assert_eq!(out, "no finished events match: nothing requeued\n");
+        assert_eq!(audit_entries(&app.db, "events.replayed").await.len(), 2);
     }
 }

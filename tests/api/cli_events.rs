@@ -5,22 +5,26 @@ use std::process::Output;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use serde_json::Value;
+use tenantgate::operations::replay_matching::{replay_matching, Progress, Replayed, Selection};
+use tenantgate::operations::Actor;
+use tenantgate::store::admin::EventFilter;
 use tenantgate::store::claims::Attempt;
 use tenantgate::store::inbox::{self, NewEvent};
-use tenantgate::store::schema::{event_attempts, webhook_events};
-use tenantgate::store::Database;
+use tenantgate::store::schema::{audit_log, event_attempts, webhook_events};
+use tenantgate::store::{Database, DbConn};
 
 use crate::binary::{run, run_on_database, tenantgate};
 use crate::helpers::*;
 use crate::on_both_backends;
 
 /// `tenantgate events ARGS…` with `DATABASE_URL` pointing at the test's database.
-async fn events(database_url: &str, args: &[&str]) -> Output {
+pub async fn events(database_url: &str, args: &[&str]) -> Output {
     let all: Vec<&str> = std::iter::once("events").chain(args.iter().copied()).collect();
     run_on_database(database_url, &all).await
 }
 
-fn stdout(output: &Output) -> String {
+pub fn stdout(output: &Output) -> String {
     assert!(
         output.status.success(),
         "exit {:?} (signal {:?}): {}",
@@ -91,12 +95,81 @@ async fn status_of(app: &TestApp, id: i64) -> String {
     app.event(id).await.status
 }
 
-fn flat(kind: &str, tenant: &str) -> serde_json::Value {
+pub fn flat(kind: &str, tenant: &str) -> serde_json::Value {
     let mut body = serde_json::json!({"eventType": kind, "tenantId": tenant, "tenantName": "T"});
     if kind.starts_with("user.") {
         body["userId"] = "u-1".into();
     }
     body
+}
+
+/// Stores `count` dead tenant.created events straight into the inbox, in one transaction.
+async fn store_dead(db: &Database, count: usize) {
+    let now = now_utc();
+    db.run(move |conn| {
+        conn.transaction(|conn| {
+            for i in 0..count {
+                let event = NewEvent {
+                    source: "frontegg".into(),
+                    idempotency_key: format!("bulk-{i}"),
+                    body_sha256: format!("{i:064}"),
+                    event_type: "tenant.created".into(),
+                    kind: "tenant_created".into(),
+                    tenant_id: Some(format!("bulk-tenant-{i}")),
+                    user_id: None,
+                    occurred_at: None,
+                    received_at: now,
+                    order_at: now,
+                    payload: "{}".into(),
+                    status: "dead".into(),
+                    next_attempt_at: now,
+                };
+                inbox::insert_if_absent(conn, &event)?;
+            }
+            Ok::<_, tenantgate::store::StoreError>(())
+        })
+    })
+    .await
+    .unwrap();
+}
+
+/// An audit entry as stored, its detail parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    pub tenant_id: Option<String>,
+    pub event_id: Option<i64>,
+    pub detail: Value,
+}
+
+impl AuditEntry {
+    /// The entry without the actor, which names the door.
+    pub fn without_actor(&self) -> Self {
+        let mut entry = self.clone();
+        entry.detail.as_object_mut().unwrap().remove("by");
+        entry
+    }
+}
+
+/// The audit entries of `action`, oldest first.
+fn read_audit_entries(conn: &mut DbConn, action: &str) -> Vec<AuditEntry> {
+    use audit_log::dsl as l;
+    let rows: Vec<(Option<String>, Option<i64>, Option<String>)> = tenantgate::with_conn!(conn, |c| l::audit_log
+        .filter(l::action.eq(action))
+        .order(l::id.asc())
+        .select((l::tenant_id, l::event_id, l::detail))
+        .load(c))
+    .unwrap();
+    rows.into_iter()
+        .map(|(tenant_id, event_id, detail)| AuditEntry {
+            tenant_id,
+            event_id,
+            detail: serde_json::from_str(&detail.unwrap()).unwrap(),
+        })
+        .collect()
+}
+
+pub async fn audit_entries(db: &Database, action: &'static str) -> Vec<AuditEntry> {
+    db.run(move |c| Ok(read_audit_entries(c, action))).await.unwrap()
 }
 
 on_both_backends! {
@@ -182,48 +255,39 @@ on_both_backends! {
     async fn a_bulk_replay_requeues_more_than_one_chunk(backend) {
         let app = spawn_app(backend).await;
         let count = 1_203;
-        let now = now_utc();
-        app.db
-            .run(move |conn| {
-                conn.transaction(|conn| {
-                    for i in 0..count {
-                        let event = NewEvent {
-                            source: "frontegg".into(),
-                            idempotency_key: format!("bulk-{i}"),
-                            body_sha256: format!("{i:064}"),
-                            event_type: "tenant.created".into(),
-                            kind: "tenant_created".into(),
-                            tenant_id: Some(format!("bulk-tenant-{i}")),
-                            user_id: None,
-                            occurred_at: None,
-                            received_at: now,
-                            order_at: now,
-                            payload: "{}".into(),
-                            status: "dead".into(),
-                            next_attempt_at: now,
-                        };
-                        inbox::insert_if_absent(conn, &event)?;
-                    }
-                    Ok::<_, tenantgate::store::StoreError>(())
-                })
-            })
-            .await
-            .unwrap();
+        store_dead(&app.db, count).await;
         let url = app.database_url.as_str();
         let out = stdout(&events(url, &["replay", "--status", "dead", "--kind", "tenant_created"]).await);
         assert_eq!(out, format!("requeued {count} event(s)\n"));
         assert!(app.events().await.iter().all(|e| e.status == "pending"));
-        let audited: i64 = app
-            .db
-            .run(|conn| {
-                tenantgate::with_conn!(conn, |c| {
-                    use tenantgate::store::schema::audit_log::dsl as a;
-                    Ok(a::audit_log.filter(a::action.eq("event.replayed")).count().get_result(c)?)
-                })
-            })
-            .await
-            .unwrap();
-        assert_eq!(audited, count, "one audit entry per requeued event");
+        let entries = audit_entries(&app.db, "events.replayed").await;
+        assert_eq!(entries.len(), 1, "one audit entry for the whole replay: {entries:?}");
+        assert_eq!(entries[0].detail["requeued"], count, "{entries:?}");
+        assert_eq!(audit_entries(&app.db, "event.replayed").await, vec![], "no entry per event");
+    }
+
+    async fn a_replay_by_filter_reports_progress_after_each_chunk_and_its_entry_counts_each_committed_chunk(backend) {
+        let app = spawn_app(backend).await;
+        store_dead(&app.db, 1_203).await;
+        let dead = EventFilter { status: Some("dead".into()), ..EventFilter::default() };
+        let selection = Selection::new(dead, false).unwrap();
+        let db = app.db.clone();
+        let mut seen = Vec::new();
+        let mut watch = |p: Progress| {
+            // What the audit log holds at that moment, read beside the replay.
+            let entries = tokio::task::block_in_place(|| read_audit_entries(&mut db.get().unwrap(), "events.replayed"));
+            let counted: Vec<i64> = entries.iter().map(|e| e.detail["requeued"].as_i64().unwrap()).collect();
+            seen.push((p.done, p.total, counted));
+        };
+        let replayed = replay_matching(&app.db, &selection, &Actor::cli(Some("ops")), Some(&mut watch)).await.unwrap();
+        assert_eq!(replayed, Replayed { matched: 1_203, requeued: 1_203 });
+        assert_eq!(
+            seen,
+            vec![(0, 1_203, vec![]), (500, 1_203, vec![500]), (1_000, 1_203, vec![1_000]), (1_203, 1_203, vec![1_203])],
+            "a progress report after each chunk; one entry, counting what is committed"
+        );
+        let entries = audit_entries(&app.db, "events.replayed").await;
+        assert_eq!(entries[0].detail["by"], "cli:ops");
     }
 }
 

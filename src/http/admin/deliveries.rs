@@ -10,7 +10,8 @@ use crate::http::responses::AdminFailures;
 use crate::http::AppState;
 use crate::notifications::catalog::{self, CatalogEntry};
 use crate::notifications::subscriptions as subs;
-use crate::store::notifications::{self as store, AttemptRecord, Delivery, Message, Redelivery};
+use crate::operations::deliveries::{self as operation, DeliveryEntry};
+use crate::store::notifications::{self as store, AttemptRecord, Redelivery};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NotificationCatalog {
@@ -84,8 +85,9 @@ pub struct DeliveryView {
     attempt_log: Vec<DeliveryAttemptView>,
 }
 
-impl DeliveryView {
-    fn new(d: &Delivery, m: &Message, log: &[AttemptRecord]) -> Self {
+impl From<DeliveryEntry> for DeliveryView {
+    fn from(entry: DeliveryEntry) -> Self {
+        let (d, m) = (&entry.delivery, &entry.message);
         let waiting = matches!(d.status.as_str(), "pending" | "failed_retrying");
         Self {
             id: d.id,
@@ -99,11 +101,7 @@ impl DeliveryView {
             last_error: d.last_error.clone(),
             created_at: utc(d.created_at),
             finished_at: d.finished_at.map(utc),
-            attempt_log: log
-                .iter()
-                .filter(|a| a.delivery_id == d.id)
-                .map(DeliveryAttemptView::from)
-                .collect(),
+            attempt_log: entry.attempts.iter().map(DeliveryAttemptView::from).collect(),
         }
     }
 }
@@ -128,25 +126,11 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let limit = limit(query.limit)?;
     let subscription = subs::find(&state.db, &id).await?;
-    let before = query.cursor;
-    let (rows, log) = state
-        .db
-        .run(move |c| {
-            let rows = store::deliveries_of(c, &subscription.id, before, limit + 1)?;
-            let ids: Vec<i64> = rows.iter().map(|(d, _)| d.id).collect();
-            Ok((rows, store::attempts_of(c, &ids)?))
-        })
-        .await?;
-    let more = rows.len() as i64 > limit;
-    let deliveries: Vec<DeliveryView> = rows
-        .iter()
-        .take(limit as usize)
-        .map(|(d, m)| DeliveryView::new(d, m, &log))
-        .collect();
-    let next_cursor = if more { deliveries.last().map(|d| d.id) } else { None };
+    let page = operation::list(&state.db, subscription.id, query.cursor, limit).await?;
+    let page = page.map(DeliveryView::from);
     Ok(HttpResponse::Ok().json(DeliveryPage {
-        deliveries,
-        next_cursor,
+        deliveries: page.items,
+        next_cursor: page.next,
     }))
 }
 

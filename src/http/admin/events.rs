@@ -9,9 +9,13 @@ use crate::events::EventKind;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::responses::AdminFailures;
 use crate::http::AppState;
-use crate::store::admin::{self, EventFilter, Replay};
-use crate::store::claims::{self, Attempt};
-use crate::store::inbox::{self, status, EventRow};
+use crate::operations::events::{self as operation, EventHistory};
+use crate::operations::replay::{replay_one as replay_event, Replay};
+use crate::operations::replay_matching::{replay_matching as replay_selection, Selection};
+use crate::operations::Actor;
+use crate::store::admin::EventFilter;
+use crate::store::claims::Attempt;
+use crate::store::inbox::{status, EventRow};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -102,15 +106,11 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let filter = filter_from(&query)?;
     let limit = limit(query.limit)?;
-    let before = query.cursor;
-    let rows = state
-        .db
-        .run(move |c| admin::list_events(c, &filter, before, limit + 1))
-        .await?;
-    let more = rows.len() as i64 > limit;
-    let events: Vec<EventSummary> = rows.iter().take(limit as usize).map(EventSummary::from).collect();
-    let next_cursor = if more { events.last().map(|e| e.id) } else { None };
-    Ok(HttpResponse::Ok().json(EventPage { events, next_cursor }))
+    let page = operation::list(&state.db, filter, query.cursor, limit).await?;
+    Ok(HttpResponse::Ok().json(EventPage {
+        events: page.items.iter().map(EventSummary::from).collect(),
+        next_cursor: page.next,
+    }))
 }
 
 /// One attempt as shown.
@@ -158,11 +158,7 @@ pub struct EventDetail {
     security(("bearer" = ["viewer"])))]
 pub async fn show(_: Viewer, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let found = state
-        .db
-        .run(move |c| Ok((inbox::find(c, id)?, claims::attempts_of(c, id)?)))
-        .await?;
-    let (Some(row), attempts) = found else {
+    let Some(EventHistory { event: row, attempts }) = operation::find(&state.db, id).await? else {
         return Err(ApiError::NotFound {
             method: "GET".into(),
             path: format!("event {id}"),
@@ -187,12 +183,7 @@ pub async fn show(_: Viewer, state: web::Data<AppState>, id: web::Path<i64>) -> 
     security(("bearer" = ["operator"])))]
 pub async fn replay_one(_: Operator, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let now = chrono::Utc::now().naive_utc();
-    match state
-        .db
-        .run(move |c| admin::replay_one(c, id, now, "admin-api"))
-        .await?
-    {
+    match replay_event(&state.db, id, &Actor::admin_api()).await? {
         Replay::Requeued => {
             tracing::info!(event.id = id, "event replayed by an operator");
             state.wake.notify_one();
@@ -263,20 +254,16 @@ pub async fn replay_matching(
         limit: None,
         cursor: None,
     };
-    let filter = filter_from(&query)?;
-    if filter.is_empty() && !body.all {
-        return Err(ApiError::Unprocessable {
-            code: "empty_filter",
-            message:
-                "give a filter (status, kind, tenant_id, since, until) or \"all\": true to replay every finished event"
-                    .into(),
-        });
-    }
-    let now = chrono::Utc::now().naive_utc();
-    let requeued = state
-        .db
-        .run(move |c| admin::replay_matching(c, &filter, now, "admin-api"))
-        .await?;
+    let selection = Selection::new(filter_from(&query)?, body.all).map_err(|_| ApiError::Unprocessable {
+        code: "empty_filter",
+        message:
+            "give a filter (status, kind, tenant_id, since, until) or \"all\": true to replay every finished event"
+                .into(),
+    })?;
+    let replayed = replay_selection(&state.db, &selection, &Actor::admin_api(), None)
+        .await
+        .map_err(|stopped| ApiError::from(stopped.source))?;
+    let requeued = replayed.requeued;
     tracing::info!(requeued, "events replayed by an operator");
     if requeued > 0 {
         state.wake.notify_one();

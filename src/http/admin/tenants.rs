@@ -9,11 +9,9 @@ use super::{limit, utc, Viewer};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::responses::AdminFailures;
 use crate::http::AppState;
-use crate::store::admin::{self, EventFilter};
-use crate::store::tenants::{self, mapping_status, Mapping};
-
-/// Events shown with a tenant.
-const RECENT_EVENTS: i64 = 20;
+use crate::operations::tenants::{self as operation, TenantRecord};
+use crate::store::admin;
+use crate::store::tenants::{mapping_status, Mapping};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -91,19 +89,12 @@ pub async fn list(
         )));
     }
     let limit = limit(query.limit)?;
-    let (status, cursor) = (query.status.clone(), query.cursor.clone());
-    let rows = state
-        .db
-        .run(move |c| admin::list_tenants(c, status.as_deref(), cursor.as_deref(), limit + 1))
-        .await?;
-    let more = rows.len() as i64 > limit;
-    let tenants: Vec<TenantView> = rows.into_iter().take(limit as usize).map(TenantView::from).collect();
-    let next_cursor = if more {
-        tenants.last().map(|t| t.tenant_id.clone())
-    } else {
-        None
-    };
-    Ok(HttpResponse::Ok().json(TenantPage { tenants, next_cursor }))
+    let page = operation::list(&state.db, query.status.clone(), query.cursor.clone(), limit).await?;
+    let page = page.map(TenantView::from);
+    Ok(HttpResponse::Ok().json(TenantPage {
+        tenants: page.items,
+        next_cursor: page.next,
+    }))
 }
 
 /// A tenant: its mapping, users, SSO setting and recent events.
@@ -112,28 +103,18 @@ pub async fn list(
     security(("bearer" = ["viewer"])))]
 pub async fn show(_: Viewer, state: web::Data<AppState>, tenant: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let tenant = tenant.into_inner();
-    let id = tenant.clone();
-    let (mapping, users, sso, events) = state
-        .db
-        .run(move |c| {
-            let filter = EventFilter {
-                tenant_id: Some(id.clone()),
-                ..EventFilter::default()
-            };
-            Ok((
-                tenants::mapping(c, &id)?,
-                tenants::users_of(c, &id)?,
-                tenants::sso(c, &id)?,
-                admin::list_events(c, &filter, None, RECENT_EVENTS)?,
-            ))
-        })
-        .await?;
-    if mapping.is_none() && users.is_empty() && sso.is_none() && events.is_empty() {
+    let Some(TenantRecord {
+        mapping,
+        users,
+        sso,
+        recent_events: events,
+    }) = operation::find(&state.db, tenant.clone()).await?
+    else {
         return Err(ApiError::NotFound {
             method: "GET".into(),
             path: format!("tenant {tenant}"),
         });
-    }
+    };
     let time = |t: Option<chrono::NaiveDateTime>| t.map(utc);
     let users = users
         .into_iter()

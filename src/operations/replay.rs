@@ -4,7 +4,7 @@ use chrono::Utc;
 
 use super::Actor;
 use crate::store::admin::{self, EventFilter};
-use crate::store::tenants::NewAudit;
+use crate::store::audit::{self, NewAudit};
 use crate::store::{notify, Database, StoreError};
 
 /// Statuses an event can be replayed from.
@@ -39,7 +39,7 @@ pub async fn replay_one(db: &Database, id: i64, by: &Actor) -> Result<Replay, St
             let now = Utc::now().naive_utc();
             admin::requeue(c, &EventFilter::default(), &[id], now)?;
             let detail = serde_json::json!({"by": by, "previous_status": previous});
-            admin::insert_audit(
+            audit::insert(
                 c,
                 &NewAudit {
                     at: now,

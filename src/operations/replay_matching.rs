@@ -5,7 +5,7 @@ use chrono::Utc;
 
 use super::Actor;
 use crate::store::admin::{self, EventFilter};
-use crate::store::tenants::NewAudit;
+use crate::store::audit::{self, NewAudit};
 use crate::store::{notify, Database, DbConn, StoreError};
 
 /// The audit action of a replay by filter.
@@ -139,10 +139,10 @@ impl Chunk {
             .to_string();
             let entry = match self.entry {
                 Some(id) => {
-                    admin::update_audit_detail(c, id, &detail)?;
+                    audit::update_detail(c, id, &detail)?;
                     id
                 }
-                None => admin::insert_audit(
+                None => audit::insert(
                     c,
                     &NewAudit {
                         at: now,

@@ -7,9 +7,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::audit::NewAudit;
 use super::inbox::{status, EventRow};
-use super::schema::{audit_log, tenant_airbyte_workspaces as mappings, webhook_events};
+use super::schema::{tenant_airbyte_workspaces as mappings, webhook_events};
 use super::tenants::Mapping;
 use super::{DbConn, StoreError};
 use crate::with_conn;
@@ -116,24 +115,6 @@ pub fn requeue(conn: &mut DbConn, filter: &EventFilter, ids: &[i64], now: NaiveD
             ))
             .execute(c)?)
     })
-}
-
-/// Writes an operator's audit entry; returns its id.
-pub fn insert_audit(conn: &mut DbConn, entry: &NewAudit) -> Result<i64, StoreError> {
-    with_conn!(conn, |c| Ok(diesel::insert_into(audit_log::table)
-        .values(entry)
-        .returning(audit_log::id)
-        .get_result(c)?))
-}
-
-/// Replaces the detail of the audit entry `id`: an action done in chunks keeps its one entry
-/// up to date with what is committed.
-pub fn update_audit_detail(conn: &mut DbConn, id: i64, detail: &str) -> Result<(), StoreError> {
-    use audit_log::dsl as l;
-    with_conn!(conn, |c| diesel::update(l::audit_log.find(id))
-        .set(l::detail.eq(Some(detail)))
-        .execute(c))?;
-    Ok(())
 }
 
 /// Mappings, by tenant id, after the cursor `after`.

@@ -58,6 +58,24 @@ pub fn write<'a>(conn: &mut DbConn, entries: impl IntoIterator<Item = &'a NewAud
     Ok(())
 }
 
+/// Writes an operator's audit entry; returns its id.
+pub fn insert(conn: &mut DbConn, entry: &NewAudit) -> Result<i64, StoreError> {
+    with_conn!(conn, |c| Ok(diesel::insert_into(audit_log::table)
+        .values(entry)
+        .returning(audit_log::id)
+        .get_result(c)?))
+}
+
+/// Replaces the detail of the audit entry `id`: an action done in chunks keeps its one entry
+/// up to date with what is committed.
+pub fn update_detail(conn: &mut DbConn, id: i64, detail: &str) -> Result<(), StoreError> {
+    use audit_log::dsl as l;
+    with_conn!(conn, |c| diesel::update(l::audit_log.find(id))
+        .set(l::detail.eq(Some(detail)))
+        .execute(c))?;
+    Ok(())
+}
+
 /// A tenant's entries, oldest first.
 pub fn audit_of(conn: &mut DbConn, tenant_id: &str) -> Result<Vec<AuditEntry>, StoreError> {
     use audit_log::dsl as a;

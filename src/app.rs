@@ -14,6 +14,7 @@ use tokio::sync::Notify;
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
+use crate::db::{notify, Database, DatabaseUrl};
 use crate::health::HealthMonitor;
 use crate::http::{self, AppState};
 use crate::ingest::{Recorder, Source};
@@ -29,7 +30,6 @@ use crate::provisioning::provider::WorkspaceProvider;
 use crate::provisioning::queue::EventQueue;
 use crate::provisioning::{build_provider, dry_run::DryRun};
 use crate::retention::RetentionJob;
-use crate::store::{notify, Database, DatabaseUrl};
 
 /// A built, bound application that has not started serving yet.
 pub struct Application {

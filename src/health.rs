@@ -10,9 +10,10 @@ use chrono::{NaiveDateTime, Utc};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::db::Database;
+use crate::db::MigrationState;
+use crate::inbox::{listing, status};
 use crate::metrics::Metrics;
-use crate::store::MigrationState;
-use crate::store::{admin, Database};
 
 /// How often readiness (the database answers, the schema is current) is checked.
 const READINESS_INTERVAL: Duration = Duration::from_secs(2);
@@ -104,8 +105,14 @@ async fn check_readiness(db: &Database) -> Readiness {
 /// Sets the queue gauges from one aggregation; keeps the previous values when it fails.
 async fn refresh_gauges(db: &Database, metrics: &Metrics) {
     let now = Utc::now().naive_utc();
-    match db.run(move |c| admin::stats(c, now)).await {
-        Ok(stats) => metrics.set_queue(&stats, now),
+    match db.run(move |c| listing::stats(c, now)).await {
+        Ok(stats) => {
+            let counts = status::ALL.map(|s| (s, stats.by_status.get(s).copied().unwrap_or(0)));
+            let oldest = stats
+                .oldest_pending_received_at
+                .map_or(0.0, |t| (now - t).num_milliseconds().max(0) as f64 / 1000.0);
+            metrics.set_queue(counts, oldest);
+        }
         Err(e) => tracing::warn!(error = %e, "metrics: database gauges not refreshed"),
     }
     crate::notifications::stats::refresh_gauges(db, metrics, now).await;

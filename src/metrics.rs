@@ -13,10 +13,6 @@ use prometheus::{
     TextEncoder,
 };
 
-use crate::notifications::stats::DeliveryStats;
-use crate::store::admin::Stats;
-use crate::store::inbox::status;
-
 /// Latency buckets in seconds, from 1 ms to 30 s.
 const BUCKETS: [f64; 14] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -44,6 +40,16 @@ pub struct Metrics {
     malformed: IntCounter,
     jobs_running: IntGaugeVec,
     leases: IntCounterVec,
+}
+
+/// One subscription's (or notification type's) recent deliveries, for the gauges.
+#[derive(Debug, Clone, Copy)]
+pub struct RecentDeliveries<'a> {
+    /// The subscription id or the notification type.
+    pub label: &'a str,
+    /// Succeeded, failed and retrying, dead, pending: in the order of [`OUTCOMES`].
+    pub counts: [i64; 4],
+    pub success_rate: Option<f64>,
 }
 
 /// The outcomes the recent delivery gauges count, each a delivery status but `pending`, which
@@ -252,46 +258,36 @@ impl Metrics {
         self.purged.inc_by(count);
     }
 
-    /// Sets the database-derived gauges from one aggregation made at `now`.
-    pub fn set_queue(&self, stats: &Stats, now: chrono::NaiveDateTime) {
-        for s in status::ALL {
-            self.events
-                .with_label_values(&[s])
-                .set(stats.by_status.get(s).copied().unwrap_or(0));
+    /// Sets the queue gauges: events by status, and the age of the oldest unfinished one.
+    pub fn set_queue<'a>(&self, by_status: impl IntoIterator<Item = (&'a str, i64)>, oldest_pending_secs: f64) {
+        for (status, count) in by_status {
+            self.events.with_label_values(&[status]).set(count);
         }
-        let age = stats
-            .oldest_pending_received_at
-            .map_or(0.0, |t| (now - t).num_milliseconds().max(0) as f64 / 1000.0);
-        self.oldest_pending.set(age);
+        self.oldest_pending.set(oldest_pending_secs);
     }
 
-    /// Sets the recent delivery gauges from one set of statistics (counts only): every
-    /// subscription and type gets a value, 0 included; a subscription gone since the last
-    /// refresh loses its series.
-    pub fn set_delivery_stats(&self, stats: &DeliveryStats) {
-        for s in &stats.subscriptions {
-            let f = &s.figures;
-            for (outcome, count) in OUTCOMES.iter().zip([f.succeeded, f.failed_retrying, f.dead, f.pending]) {
-                self.recent_deliveries
-                    .with_label_values(&[s.subscription_id.as_str(), outcome])
-                    .set(count);
+    /// Sets the recent delivery gauges (counts only): every subscription and type gets a value,
+    /// 0 included; a subscription gone since the last refresh loses its series.
+    pub fn set_delivery_stats(&self, subscriptions: &[RecentDeliveries], event_types: &[RecentDeliveries]) {
+        for s in subscriptions {
+            for (outcome, count) in OUTCOMES.iter().zip(s.counts) {
+                self.recent_deliveries.with_label_values(&[s.label, outcome]).set(count);
             }
-            match f.success_rate {
-                Some(ratio) => self.success_ratio.with_label_values(&[&s.subscription_id]).set(ratio),
+            match s.success_rate {
+                Some(ratio) => self.success_ratio.with_label_values(&[s.label]).set(ratio),
                 None => {
-                    let _ = self.success_ratio.remove_label_values(&[&s.subscription_id]);
+                    let _ = self.success_ratio.remove_label_values(&[s.label]);
                 }
             }
         }
-        for t in &stats.event_types {
-            let f = &t.figures;
-            for (outcome, count) in OUTCOMES.iter().zip([f.succeeded, f.failed_retrying, f.dead, f.pending]) {
+        for t in event_types {
+            for (outcome, count) in OUTCOMES.iter().zip(t.counts) {
                 self.recent_deliveries_by_type
-                    .with_label_values(&[t.event_type.as_str(), outcome])
+                    .with_label_values(&[t.label, outcome])
                     .set(count);
             }
         }
-        let current: BTreeSet<String> = stats.subscriptions.iter().map(|s| s.subscription_id.clone()).collect();
+        let current: BTreeSet<String> = subscriptions.iter().map(|s| s.label.to_owned()).collect();
         let mut reported = self.reported_subscriptions.lock().unwrap_or_else(|e| e.into_inner());
         for gone in reported.difference(&current) {
             for outcome in OUTCOMES {

@@ -14,8 +14,8 @@ use serde_json::json;
 use super::BenchPipelineArgs;
 use crate::app::{open_database, Application};
 use crate::config::{ProviderKind, Settings};
-use crate::store::claims;
-use crate::store::inbox::{self, NewEvent};
+use crate::inbox::claims;
+use crate::inbox::{self, NewEvent};
 use crate::verify::Scheme;
 
 /// When each workspace name was first asked for.
@@ -61,7 +61,7 @@ pub(super) async fn run(settings: &Settings, args: &BenchPipelineArgs) -> anyhow
 }
 
 /// `n` events of the usual mix, stored in batches as the receiver would store them.
-async fn store_backlog(db: &crate::store::Database, n: usize) -> anyhow::Result<()> {
+async fn store_backlog(db: &crate::db::Database, n: usize) -> anyhow::Result<()> {
     let run = uuid::Uuid::new_v4().simple().to_string();
     let now = chrono::Utc::now().naive_utc();
     let events: Vec<NewEvent> = (0..n)

@@ -10,12 +10,12 @@ use super::output::{one_line, or_dash, print_table, time};
 use super::{EventsCommand, EventsReplayArgs, ListArgs};
 use crate::app::open_database;
 use crate::config::Settings;
+use crate::db::{Database, DatabaseUrl};
+use crate::inbox::EventRow;
 use crate::operations::events::{self as operation, EventHistory};
 use crate::operations::replay::{replay_one as replay_event, Replay, FINISHED};
 use crate::operations::replay_matching::{replay_matching as replay_selection, Progress, Selection};
 use crate::operations::Actor;
-use crate::store::inbox::EventRow;
-use crate::store::{Database, DatabaseUrl};
 
 /// Longest last error shown in the list.
 const ERROR_WIDTH: usize = 60;

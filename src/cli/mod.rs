@@ -21,8 +21,8 @@ use clap::{ArgGroup, Args, Parser, Subcommand};
 use crate::app::{open_database, Application};
 use crate::config::{default_config_dir, retention::MAX_DAYS, Settings};
 use crate::events::EventKind;
-use crate::store::admin::EventFilter;
-use crate::store::inbox::status;
+use crate::inbox::listing::EventFilter;
+use crate::inbox::status;
 use crate::verify::Scheme;
 
 /// tenantgate: verifies identity-provider lifecycle webhooks, stores each one durably before

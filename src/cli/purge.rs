@@ -7,11 +7,11 @@ use chrono::NaiveDateTime;
 use super::output::time;
 use super::EventsPurgeArgs;
 use crate::config::Settings;
+use crate::db::Database;
 use crate::operations::purge::{purge, would_purge};
 use crate::operations::Actor;
 use crate::retention;
-use crate::store::retention::{Purged, Scope};
-use crate::store::Database;
+use crate::retention::store::{Purged, Scope};
 
 pub(super) async fn run(db: &Database, settings: &Settings, args: &EventsPurgeArgs, by: &Actor) -> anyhow::Result<()> {
     let days = args.older_than_days.unwrap_or(settings.retention.finished_after_days);

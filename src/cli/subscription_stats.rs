@@ -5,8 +5,8 @@ use chrono::NaiveDateTime;
 
 use super::output::{or_dash, print_table};
 use super::SubscriptionStatsArgs;
+use crate::db::Database;
 use crate::notifications::stats::{self, Figures, Window};
-use crate::store::Database;
 
 pub(super) async fn run(db: &Database, args: &SubscriptionStatsArgs, now: NaiveDateTime) -> anyhow::Result<()> {
     let window = Window::new(args.window_secs)?;

@@ -7,13 +7,13 @@ use secrecy::ExposeSecret;
 use super::output::{one_line, or_dash, print_table, time};
 use super::{SubscriptionAddArgs, SubscriptionTestArgs, SubscriptionsCommand};
 use crate::config::Settings;
+use crate::db::Database;
 use crate::notifications::reseal::seal_stored_secrets;
 use crate::notifications::sealing::Sealer;
 use crate::notifications::sender::{SendResult, Sender};
+use crate::notifications::store;
 use crate::notifications::subscriptions::{self as subs, NewSubscription};
 use crate::notifications::test_sends;
-use crate::store::notifications as store;
-use crate::store::Database;
 
 pub(super) async fn run(settings: &Settings, command: SubscriptionsCommand) -> anyhow::Result<()> {
     let db = super::events::open(settings).await?;

@@ -5,9 +5,9 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+use crate::db::StoreError;
 use crate::events::NormalizeError;
 use crate::ingest::IngestError;
-use crate::store::StoreError;
 use crate::verify::VerifyError;
 
 /// Seconds a sender should wait before retrying when the database is unavailable.

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
-use crate::store::MigrationState;
+use crate::db::MigrationState;
 
 use super::error::{ApiError, ErrorBody};
 use super::AppState;

@@ -13,8 +13,8 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder};
 
+use crate::db::Database;
 use crate::ingest::Source;
-use crate::store::Database;
 use error::ApiError;
 
 /// What every handler may use; built once by the application.

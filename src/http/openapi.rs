@@ -167,8 +167,8 @@ mod tests {
 
     #[test]
     fn the_documented_enums_are_the_values_the_routes_accept() {
-        assert_eq!(enum_of("EventStatus"), crate::store::inbox::status::ALL);
-        assert_eq!(enum_of("MappingStatus"), crate::store::tenants::mapping_status::ALL);
+        assert_eq!(enum_of("EventStatus"), crate::inbox::status::ALL);
+        assert_eq!(enum_of("MappingStatus"), crate::tenants::mapping_status::ALL);
         let kinds: Vec<&str> = crate::events::EventKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(enum_of("EventKind"), kinds);
         let aliases: Vec<&str> = crate::events::EventKind::ALL.iter().filter_map(|k| k.alias()).collect();

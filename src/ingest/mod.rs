@@ -16,9 +16,9 @@ use ipnet::IpNet;
 use sha2::{Digest, Sha256};
 
 use crate::config::SourceSettings;
+use crate::db::StoreError;
 use crate::events::{self, EventKind, LifecycleEvent, NormalizeError};
-use crate::store::inbox::{status, InsertOutcome, NewEvent};
-use crate::store::StoreError;
+use crate::inbox::{status, InsertOutcome, NewEvent};
 use crate::telemetry::Sampled;
 use crate::verify::{HeaderSource, Verified, Verifier, VerifyError, VerifyOptions};
 

@@ -1,9 +1,9 @@
 //! Deliveries are stored by group commit (see [`GroupCommit`]): concurrent deliveries share one
 //! multi-row insert in one transaction, and each request is answered only after that commit.
 
-use crate::store::group_commit::GroupCommit;
-use crate::store::inbox::{self, InsertOutcome, NewEvent};
-use crate::store::{Database, StoreError};
+use crate::db::group_commit::GroupCommit;
+use crate::db::{Database, StoreError};
+use crate::inbox::{self, InsertOutcome, NewEvent};
 
 /// Stores deliveries in batches. Cheap to clone.
 #[derive(Debug, Clone)]

@@ -19,7 +19,7 @@ use chrono::NaiveDateTime;
 
 pub use runner::{Runner, RunnerSettings};
 
-use crate::store::StoreError;
+use crate::db::StoreError;
 
 /// What fences a claim: the row, and the attempt number the claim gave it. A write for an
 /// attempt whose lease was lost (another runner claimed the row again) changes nothing.

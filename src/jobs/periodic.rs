@@ -1,6 +1,6 @@
 //! Periodic jobs (retention now, reconciliation next): each runs once shortly after start, then
 //! every interval, until shutdown. A job that must run on one instance at a time on a shared
-//! Postgres takes its [`crate::store::locks::Lock`] for each unit of work, in the transaction doing it, and skips the
+//! Postgres takes its [`crate::db::locks::Lock`] for each unit of work, in the transaction doing it, and skips the
 //! unit when another instance holds it: the lock dies with its transaction, so an instance that
 //! crashed never keeps the others from their turn.
 

@@ -8,9 +8,9 @@ use chrono::NaiveDateTime;
 use tokio::sync::{mpsc, Notify};
 
 use super::{Runner, RunnerSettings};
+use crate::db::StoreError;
 use crate::jobs::{Lease, Queue};
 use crate::metrics::Metrics;
-use crate::store::StoreError;
 
 #[derive(Default)]
 struct State {

@@ -12,13 +12,13 @@ use serde_json::{json, Value};
 
 use super::catalog::CATALOG;
 use crate::config::DeletionPolicy;
+use crate::db::Database;
+use crate::inbox::claims::Completion;
+use crate::inbox::EventRow;
 use crate::provisioning::dry_run::DryRun;
 use crate::provisioning::handlers::{handle, Context, Outcome};
 use crate::provisioning::outcome::failure_notice;
-use crate::store::claims::Completion;
-use crate::store::inbox::EventRow;
-use crate::store::tenants::{self, Effect};
-use crate::store::Database;
+use crate::tenants::{self, Effect};
 
 type Fields = BTreeSet<String>;
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::config::NotificationSettings;
 use crate::jobs::retry::Policy;
-use crate::store::notifications::Subscription;
+use crate::notifications::store::Subscription;
 
 /// Most attempts a subscription may ask for. With the shipped schedule's last step (12 h)
 /// repeating, 50 attempts keep a delivery alive for about three weeks, longer than a subscriber

@@ -2,7 +2,7 @@
 //! SSO setting changed, subscribers get a signed notification (Standard Webhooks).
 //!
 //! Handlers queue notifications as effects, so they are written to the outbox in the same
-//! transaction as the change they announce ([`crate::store::notifications::enqueue`]); the
+//! transaction as the change they announce ([`crate::notifications::store::enqueue`]); the
 //! [`dispatcher`] delivers them with retries ([`outcome`]), within each subscription's
 //! [`limits`]; [`subscriptions`] manages who gets what, [`test_sends`] tries endpoints now, and
 //! [`stats`] says how deliveries went. [`catalog`] lists the types with an example of each.
@@ -21,12 +21,13 @@ pub mod sealing;
 pub mod sender;
 pub mod signing;
 pub mod stats;
+pub mod store;
 pub mod subscriptions;
 pub mod test_sends;
 
 use chrono::NaiveDateTime;
 
-use crate::store::notifications::Message;
+use crate::notifications::store::Message;
 
 pub const WORKSPACE_PROVISIONED: &str = "workspace.provisioned";
 pub const WORKSPACE_ARCHIVED: &str = "workspace.archived";

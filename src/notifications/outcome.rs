@@ -15,7 +15,7 @@ use super::limits;
 use super::sender::SendResult;
 use crate::config::NotificationSettings;
 use crate::jobs::retry::Next;
-use crate::store::notifications::{delivery_status as ds, AttemptRecord, Claimed, Finish, Health};
+use crate::notifications::store::{delivery_status as ds, AttemptRecord, Claimed, Finish, Health};
 
 /// How an attempt ends: what the delivery becomes and how the subscriber is doing.
 pub fn plan(
@@ -88,7 +88,7 @@ fn millis(d: Duration) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::notifications::{Delivery, Message, Subscription};
+    use crate::notifications::store::{Delivery, Message, Subscription};
 
     fn settings() -> NotificationSettings {
         NotificationSettings {

@@ -22,10 +22,10 @@ use super::sealing::Sealer;
 use super::sender::{SendResult, Sender};
 use super::signing::signing_secrets;
 use crate::config::NotificationSettings;
+use crate::db::{Database, StoreError};
 use crate::jobs::{Lease, Queue, RunnerSettings};
 use crate::metrics::Metrics;
-use crate::store::notifications::{self as store, delivery_status as ds, Claimed};
-use crate::store::{Database, StoreError};
+use crate::notifications::store::{self as store, delivery_status as ds, Claimed};
 
 /// The outbox's deliveries, as a queue of the job runner ([`crate::jobs`]).
 pub struct DeliveryQueue {

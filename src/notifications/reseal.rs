@@ -13,8 +13,8 @@ use std::collections::BTreeSet;
 use anyhow::Context;
 
 use super::sealing::{Reseal, SealError, Sealer};
-use crate::store::subscription_secrets::{self as store, SecretColumn};
-use crate::store::{Database, DbConn, StoreError};
+use crate::db::{Database, DbConn, StoreError};
+use crate::notifications::store::secrets::{self as store, SecretColumn};
 
 /// Passes over the rows at most; another only follows one that met a value changed meanwhile,
 /// which takes another instance or a rotation writing at that very moment.

@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use secrecy::SecretString;
 
 use super::sealing::{SealError, Sealer};
-use crate::store::notifications::Subscription;
+use crate::notifications::store::Subscription;
 
 /// Bytes of randomness in a generated secret (Standard Webhooks allows 24 to 64).
 const SECRET_BYTES: usize = 32;

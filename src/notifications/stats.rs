@@ -13,10 +13,10 @@ use utoipa::ToSchema;
 
 use super::catalog::CATALOG;
 use super::subscriptions::SubscriptionError;
-use crate::metrics::Metrics;
-use crate::store::delivery_stats::{self as store, Counted, Latencies, Latency};
-use crate::store::notifications::{delivery_status as ds, list_subscriptions, subscription, Subscription};
-use crate::store::{Database, StoreError};
+use crate::db::{Database, StoreError};
+use crate::metrics::{Metrics, RecentDeliveries};
+use crate::notifications::store::delivery_stats::{self as store, Counted, Latencies, Latency};
+use crate::notifications::store::{delivery_status as ds, list_subscriptions, subscription, Subscription};
 
 /// The window unless another is asked for: a day.
 pub const DEFAULT_WINDOW_SECS: u64 = 86_400;
@@ -178,7 +178,24 @@ pub async fn collect(
 /// values when the database does not answer.
 pub async fn refresh_gauges(db: &Database, metrics: &Metrics, now: NaiveDateTime) {
     match counts_only(db, Window::default(), now).await {
-        Ok(stats) => metrics.set_delivery_stats(&stats),
+        Ok(stats) => {
+            let recent = |label, f: &Figures| RecentDeliveries {
+                label,
+                counts: [f.succeeded, f.failed_retrying, f.dead, f.pending],
+                success_rate: f.success_rate,
+            };
+            let subscriptions: Vec<_> = stats
+                .subscriptions
+                .iter()
+                .map(|s| recent(s.subscription_id.as_str(), &s.figures))
+                .collect();
+            let types: Vec<_> = stats
+                .event_types
+                .iter()
+                .map(|t| recent(t.event_type.as_str(), &t.figures))
+                .collect();
+            metrics.set_delivery_stats(&subscriptions, &types);
+        }
         Err(e) => tracing::warn!(error = %e, "metrics: notification delivery gauges not refreshed"),
     }
 }
@@ -192,7 +209,7 @@ async fn counts_only(db: &Database, window: Window, now: NaiveDateTime) -> Resul
     Ok(assemble(window, now, &subscriptions, &counted, &Latencies::default()))
 }
 
-fn subscriptions_of(c: &mut crate::store::DbConn, only: Option<&str>) -> Result<Vec<Subscription>, StoreError> {
+fn subscriptions_of(c: &mut crate::db::DbConn, only: Option<&str>) -> Result<Vec<Subscription>, StoreError> {
     match only {
         Some(id) => Ok(subscription(c, id)?.into_iter().collect()),
         None => list_subscriptions(c),

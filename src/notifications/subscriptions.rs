@@ -14,9 +14,9 @@ use super::limits::{self, OutOfRange};
 use super::sealing::Sealer;
 use super::sender::Sender;
 use super::signing::generate_secret;
-use crate::store::notifications::{self as store, Subscription, SubscriptionUpdate};
-use crate::store::subscription_secrets as secrets_store;
-use crate::store::{Database, StoreError};
+use crate::db::{Database, StoreError};
+use crate::notifications::store::secrets as secrets_store;
+use crate::notifications::store::{self as store, Subscription, SubscriptionUpdate};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SubscriptionError {

@@ -14,8 +14,8 @@ use super::sender::{SendResult, Sender};
 use super::signing::{generate_secret, signing_secrets};
 use super::subscriptions::{find, SubscriptionError};
 use super::SUBSCRIPTION_TEST;
-use crate::store::notifications::{self as store, Subscription};
-use crate::store::Database;
+use crate::db::Database;
+use crate::notifications::store::{self as store, Subscription};
 
 /// Test sends in flight at once when every subscriber is tried: enough that a few slow
 /// endpoints do not hold up the rest, few enough not to open a connection per subscriber.

@@ -1,8 +1,8 @@
 //! Reading a subscription's delivery log, a page at a time.
 
 use super::Page;
-use crate::store::notifications::{self as store, AttemptRecord, Delivery, Message};
-use crate::store::{Database, StoreError};
+use crate::db::{Database, StoreError};
+use crate::notifications::store::{self as store, AttemptRecord, Delivery, Message};
 
 /// One delivery of a notification to a subscription, with its attempts, oldest first.
 #[derive(Debug, Clone)]

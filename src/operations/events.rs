@@ -1,10 +1,10 @@
 //! Reading stored events: a filtered page, newest first, and one event with its attempts.
 
 use super::Page;
-use crate::store::admin::{self, EventFilter};
-use crate::store::claims::{self, Attempt};
-use crate::store::inbox::{self, EventRow};
-use crate::store::{Database, StoreError};
+use crate::db::{Database, StoreError};
+use crate::inbox::claims::{self, Attempt};
+use crate::inbox::listing::{self, EventFilter};
+use crate::inbox::{self, EventRow};
 
 /// Events matching `filter`, newest first, at most `limit`, with ids below `before` (the cursor
 /// of the previous page).
@@ -18,7 +18,7 @@ pub async fn list(
         Page::read(
             c,
             limit,
-            |c, rows| admin::list_events(c, &filter, before, rows),
+            |c, rows| listing::list_events(c, &filter, before, rows),
             |e| e.id,
         )
     })

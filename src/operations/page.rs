@@ -1,7 +1,7 @@
 //! Pages of a list read in key order: fetch one row more than the page, cut it off, and make the
 //! cursor from the last row shown. Every list of the admin API and the CLI pages this way.
 
-use crate::store::{DbConn, StoreError};
+use crate::db::{DbConn, StoreError};
 
 /// One page of rows, and the key to pass as the cursor for the next page (`None` on the last).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,9 +4,9 @@
 use chrono::{NaiveDateTime, Utc};
 
 use super::Actor;
+use crate::db::{Database, StoreError};
+use crate::retention::store::{audit_purge, count, Purged, Scope, Turn};
 use crate::retention::{self, Ended};
-use crate::store::retention::{audit_purge, count, Purged, Scope, Turn};
-use crate::store::{Database, StoreError};
 
 /// What a purge of `scope` before `cutoff` would delete now (a dry run).
 pub async fn would_purge(db: &Database, scope: Scope, cutoff: NaiveDateTime) -> Result<Purged, StoreError> {

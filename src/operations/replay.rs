@@ -3,12 +3,12 @@
 use chrono::Utc;
 
 use super::Actor;
-use crate::store::admin::{self, EventFilter};
-use crate::store::audit::{self, NewAudit};
-use crate::store::{notify, Database, StoreError};
+use crate::db::audit::{self, NewAudit};
+use crate::db::{notify, Database, StoreError};
+use crate::inbox::listing::{self, EventFilter};
 
 /// Statuses an event can be replayed from.
-pub use crate::store::admin::FINISHED;
+pub use crate::inbox::listing::FINISHED;
 
 /// The audit action of a replay of one event.
 pub const ACTION: &str = "event.replayed";
@@ -30,14 +30,14 @@ pub async fn replay_one(db: &Database, id: i64, by: &Actor) -> Result<Replay, St
     db.run(move |c| {
         c.transaction(|c| {
             // Locked: no worker or other replay changes the event between the check and the update.
-            let Some((tenant_id, previous)) = admin::lock_for_replay(c, id)? else {
+            let Some((tenant_id, previous)) = listing::lock_for_replay(c, id)? else {
                 return Ok(Replay::NotFound);
             };
             if !FINISHED.contains(&previous.as_str()) {
                 return Ok(Replay::NotFinished(previous));
             }
             let now = Utc::now().naive_utc();
-            admin::requeue(c, &EventFilter::default(), &[id], now)?;
+            listing::requeue(c, &EventFilter::default(), &[id], now)?;
             let detail = serde_json::json!({"by": by, "previous_status": previous});
             audit::insert(
                 c,

@@ -4,9 +4,9 @@
 use chrono::Utc;
 
 use super::Actor;
-use crate::store::admin::{self, EventFilter};
-use crate::store::audit::{self, NewAudit};
-use crate::store::{notify, Database, DbConn, StoreError};
+use crate::db::audit::{self, NewAudit};
+use crate::db::{notify, Database, DbConn, StoreError};
+use crate::inbox::listing::{self, EventFilter};
 
 /// The audit action of a replay by filter.
 pub const ACTION: &str = "events.replayed";
@@ -77,7 +77,7 @@ pub async fn replay_matching(
 ) -> Result<Replayed, ReplayStopped> {
     let filter = selection.filter().clone();
     let ids = db
-        .run(move |c| admin::finished_ids(c, &filter))
+        .run(move |c| listing::finished_ids(c, &filter))
         .await
         .map_err(|source| ReplayStopped { requeued: 0, source })?;
     let total = ids.len();
@@ -127,7 +127,7 @@ impl Chunk {
         conn.transaction(|c| {
             // The update checks the status and the filter again: an event changed since the ids
             // were read (held by a worker, replayed and finished otherwise) is left alone.
-            let count = admin::requeue(c, &self.filter, &self.ids, now)?;
+            let count = listing::requeue(c, &self.filter, &self.ids, now)?;
             if count == 0 {
                 return Ok((0, self.entry));
             }

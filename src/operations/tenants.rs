@@ -1,10 +1,10 @@
 //! Reading tenants: their mappings a page at a time, and everything known of one tenant.
 
 use super::Page;
-use crate::store::admin::{self, EventFilter};
-use crate::store::inbox::EventRow;
-use crate::store::tenants::{self, Mapping, TenantSso, TenantUser};
-use crate::store::{Database, StoreError};
+use crate::db::{Database, StoreError};
+use crate::inbox::listing::{self, EventFilter};
+use crate::inbox::EventRow;
+use crate::tenants::{self, Mapping, TenantSso, TenantUser};
 
 /// Events shown with a tenant, newest first.
 pub const RECENT_EVENTS: i64 = 20;
@@ -21,7 +21,7 @@ pub async fn list(
         Page::read(
             c,
             limit,
-            |c, rows| admin::list_tenants(c, status.as_deref(), after.as_deref(), rows),
+            |c, rows| crate::tenants::listing::list_tenants(c, status.as_deref(), after.as_deref(), rows),
             |m| m.tenant_id.clone(),
         )
     })
@@ -50,7 +50,7 @@ pub async fn find(db: &Database, tenant_id: String) -> Result<Option<TenantRecor
             mapping: tenants::mapping(c, &tenant_id)?,
             users: tenants::users_of(c, &tenant_id)?,
             sso: tenants::sso(c, &tenant_id)?,
-            recent_events: admin::list_events(c, &filter, None, RECENT_EVENTS)?,
+            recent_events: listing::list_events(c, &filter, None, RECENT_EVENTS)?,
         };
         let unknown = record.mapping.is_none()
             && record.users.is_empty()

@@ -10,13 +10,13 @@ use tokio::sync::Notify;
 
 use super::handlers::{HandlerError, Outcome};
 use crate::config::WorkerSettings;
+use crate::db::group_commit::GroupCommit;
+use crate::db::{Database, DbConn, StoreError};
+use crate::inbox::claims::{self, Attempt, Completion};
+use crate::inbox::EventRow;
 use crate::jobs::retry::{Next, Policy};
 use crate::notifications;
-use crate::store::claims::{self, Attempt, Completion};
-use crate::store::group_commit::GroupCommit;
-use crate::store::inbox::EventRow;
-use crate::store::tenants::{self, Effect};
-use crate::store::{Database, DbConn, StoreError};
+use crate::tenants::{self, Effect};
 
 /// Outcomes written together at most; more wait for the next batch.
 const MAX_BATCH: usize = 64;

@@ -7,12 +7,12 @@ use std::time::{Duration, Instant};
 
 use chrono::{NaiveDateTime, Utc};
 
-use super::handlers::{self, Context, Known};
+use super::handlers::{self, Context};
 use super::outcome::{self, complete, error_of, retry_or_dead, Finished};
 use crate::config::WorkerSettings;
+use crate::db::StoreError;
+use crate::inbox::claims::{self, Attempt, Claimed, Completion};
 use crate::jobs::{Lease, Queue, RunnerSettings};
-use crate::store::claims::{self, Attempt, Claimed, Completion};
-use crate::store::StoreError;
 
 /// The longest pause before writing an outcome again while the database is unavailable.
 const DATABASE_BACKOFF: Duration = Duration::from_secs(1);
@@ -100,8 +100,7 @@ impl Queue for EventQueue {
     }
 
     async fn run(&self, claimed: Claimed) {
-        let known = Known::of(&claimed);
-        process(self, claimed, known).await;
+        process(self, claimed).await;
     }
 
     async fn extend(&self, lease: Lease, until: NaiveDateTime) -> Result<bool, StoreError> {
@@ -139,11 +138,11 @@ impl EventQueue {
 }
 
 #[tracing::instrument(name = "process", skip_all, fields(event.id = claimed.row.id, event.kind = %claimed.row.kind, tenant.id = claimed.row.tenant_id.as_deref().unwrap_or("-"), attempt = claimed.row.attempts))]
-async fn process(shared: &EventQueue, claimed: Claimed, known: Option<Known>) {
-    let row = claimed.row;
+async fn process(shared: &EventQueue, claimed: Claimed) {
+    let Claimed { row, tenant } = claimed;
     let started = Instant::now();
     let started_at = Utc::now().naive_utc();
-    let result = handlers::handle(&shared.ctx, &row, started_at, known).await;
+    let result = handlers::handle(&shared.ctx, &row, started_at, tenant).await;
     let now = Utc::now().naive_utc();
     let (completion, effects, http_status) = complete(&shared.settings, &row, result, now);
     let attempt = Attempt {

@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 use serde_json::{json, Value};
-use tenantgate::store::schema::webhook_events;
+use tenantgate::db::schema::webhook_events;
 use tenantgate::with_conn;
 
 use crate::cli_events::{audit_entries, events, flat, stdout, AuditEntry};

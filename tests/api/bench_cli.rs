@@ -1,7 +1,8 @@
 //! `tenantgate bench ingest` against a running `tenantgate serve`: every request it reports as
 //! answered 2xx is stored, and its report adds up.
 
-use tenantgate::store::{inbox, Database};
+use tenantgate::db::Database;
+use tenantgate::inbox;
 
 use crate::binary::{run, tenantgate, Server};
 

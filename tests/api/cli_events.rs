@@ -6,13 +6,13 @@ use std::process::Output;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::Value;
+use tenantgate::db::schema::{audit_log, event_attempts, webhook_events};
+use tenantgate::db::{Database, DbConn};
+use tenantgate::inbox::claims::Attempt;
+use tenantgate::inbox::listing::EventFilter;
+use tenantgate::inbox::{self, NewEvent};
 use tenantgate::operations::replay_matching::{replay_matching, Progress, Replayed, Selection};
 use tenantgate::operations::Actor;
-use tenantgate::store::admin::EventFilter;
-use tenantgate::store::claims::Attempt;
-use tenantgate::store::inbox::{self, NewEvent};
-use tenantgate::store::schema::{audit_log, event_attempts, webhook_events};
-use tenantgate::store::{Database, DbConn};
 
 use crate::binary::{run, run_on_database, tenantgate};
 use crate::helpers::*;
@@ -126,7 +126,7 @@ async fn store_dead(db: &Database, count: usize) {
                 };
                 inbox::insert_if_absent(conn, &event)?;
             }
-            Ok::<_, tenantgate::store::StoreError>(())
+            Ok::<_, tenantgate::db::StoreError>(())
         })
     })
     .await

@@ -7,8 +7,8 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 use secrecy::{ExposeSecret, SecretString};
 use tenantgate::app::Application;
 use tenantgate::config::Settings;
-use tenantgate::store::inbox::{self, EventRow};
-use tenantgate::store::Database;
+use tenantgate::db::Database;
+use tenantgate::inbox::{self, EventRow};
 use tenantgate::verify::{self, Scheme, VerifyOptions};
 
 /// TEST SECRETS: labelled as such, used only by the test suite.

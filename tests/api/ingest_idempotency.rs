@@ -59,13 +59,13 @@ on_both_backends! {
 /// key order, so neither waits for the other in a cycle (a deadlock would fail one of them).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_batches_of_the_same_deliveries_in_opposite_orders_never_deadlock() {
-    use tenantgate::store::inbox::{self, InsertOutcome, NewEvent};
+    use tenantgate::inbox::{self, InsertOutcome, NewEvent};
     if postgres_url().is_none() {
         eprintln!("skipped: TEST_DATABASE_URL is not set");
         return;
     }
     let database = TestDatabase::create(Backend::Postgres);
-    let db = tenantgate::store::Database::connect(&database.url, 4, std::time::Duration::from_secs(5)).unwrap();
+    let db = tenantgate::db::Database::connect(&database.url, 4, std::time::Duration::from_secs(5)).unwrap();
     let at = chrono::Utc::now().naive_utc();
     for round in 0..20 {
         let batch: Vec<NewEvent> = (0..50)

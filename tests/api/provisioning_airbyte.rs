@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tenantgate::config::{DeletionPolicy, ProviderKind, Settings};
-use tenantgate::store::{claims, tenants};
+use tenantgate::inbox::claims;
+use tenantgate::tenants;
 
 use crate::fake_airbyte::{Failure, FakeAirbyte};
 use crate::helpers::*;

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use secrecy::ExposeSecret;
 use tenantgate::config::ProviderKind;
-use tenantgate::store::claims;
+use tenantgate::inbox::claims;
 
 use crate::fake_airbyte::{Failure, FakeAirbyte};
 use crate::helpers::*;

@@ -3,11 +3,11 @@
 
 use chrono::{NaiveDateTime, SubsecRound, Utc};
 use serde_json::json;
-use tenantgate::provisioning::handlers::Known;
+use tenantgate::inbox::claims::{self, Attempt, Completion};
+use tenantgate::inbox::EventRow;
 use tenantgate::provisioning::outcome::{self, Finished};
-use tenantgate::store::claims::{self, Attempt, Completion};
-use tenantgate::store::inbox::EventRow;
-use tenantgate::store::tenants::{self, Effect, Mapping, TenantSso, TenantUser};
+use tenantgate::tenants::TenantRows;
+use tenantgate::tenants::{self, Effect, Mapping, TenantSso, TenantUser};
 
 use crate::helpers::*;
 use crate::on_both_backends;
@@ -162,9 +162,9 @@ on_both_backends! {
             .run(move |c| claims::claim_with_tenants(c, later, later + chrono::Duration::seconds(60), 10))
             .await
             .unwrap();
-        let of = |tenant: &str| -> Known {
+        let of = |tenant: &str| -> TenantRows {
             let claimed = claimed.iter().find(|c| c.row.tenant_id.as_deref() == Some(tenant)).unwrap();
-            Known::of(claimed).unwrap()
+            claimed.tenant.clone().unwrap()
         };
         assert_eq!(of("k1").user.as_ref().map(|u| u.status.as_str()), Some("active"), "k1's user as it stands");
         let stored = app
@@ -237,7 +237,7 @@ async fn a_transaction_whose_opening_settings_fail_leaves_its_connection_usable(
         .db
         .run(|c| {
             let opened = c.transaction_beginning("BEGIN; SET LOCAL enable_seqscan = 'sometimes'", |_| {
-                Ok::<_, tenantgate::store::StoreError>(())
+                Ok::<_, tenantgate::db::StoreError>(())
             });
             Ok((opened, claims::any_unfinished(c)))
         })

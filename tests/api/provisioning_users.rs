@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tenantgate::store::tenants::{self, TenantUser};
+use tenantgate::tenants::{self, TenantUser};
 
 use crate::helpers::*;
 use crate::notifications::spawn_notifying_app;
@@ -62,7 +62,7 @@ async fn user(app: &TestApp, tenant: &'static str, user: &'static str) -> Tenant
 async fn audit_actions(app: &TestApp, tenant: &'static str) -> Vec<String> {
     let audit = app
         .db
-        .run(move |c| tenantgate::store::audit::audit_of(c, tenant))
+        .run(move |c| tenantgate::db::audit::audit_of(c, tenant))
         .await
         .unwrap();
     audit.into_iter().map(|entry| entry.action).collect()
@@ -129,7 +129,7 @@ on_both_backends! {
         let sub_id = sub.id.clone();
         let queued = app
             .db
-            .run(move |c| tenantgate::store::notifications::deliveries_of(c, &sub_id, None, 10))
+            .run(move |c| tenantgate::notifications::store::deliveries_of(c, &sub_id, None, 10))
             .await
             .unwrap();
         assert_eq!(queued.len(), 1, "one notification for the active user");

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::json;
+use tenantgate::inbox::claims;
 use tenantgate::provisioning::dry_run::DryRun;
-use tenantgate::store::claims;
-use tenantgate::store::tenants;
+use tenantgate::tenants;
 
 use crate::helpers::*;
 use crate::on_both_backends;
@@ -41,7 +41,7 @@ on_both_backends! {
         }
         let (mapping, users, sso, audit) = app
             .db
-            .run(|c| Ok((tenants::mapping(c, "t1")?, tenants::users_of(c, "t1")?, tenants::sso(c, "t1")?, tenantgate::store::audit::audit_of(c, "t1")?)))
+            .run(|c| Ok((tenants::mapping(c, "t1")?, tenants::users_of(c, "t1")?, tenants::sso(c, "t1")?, tenantgate::db::audit::audit_of(c, "t1")?)))
             .await
             .unwrap();
         let mapping = mapping.unwrap();

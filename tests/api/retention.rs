@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use tenantgate::db::audit::NewAudit;
+use tenantgate::db::schema::{audit_log, event_attempts, webhook_events};
+use tenantgate::db::{Database, StoreError};
+use tenantgate::inbox::claims::Attempt;
+use tenantgate::inbox::{self, NewEvent};
+use tenantgate::retention::store::{Scope, Turn};
 use tenantgate::retention::{self, Ended};
-use tenantgate::store::audit::NewAudit;
-use tenantgate::store::claims::Attempt;
-use tenantgate::store::inbox::{self, NewEvent};
-use tenantgate::store::retention::{Scope, Turn};
-use tenantgate::store::schema::{audit_log, event_attempts, webhook_events};
-use tenantgate::store::{Database, StoreError};
 use tenantgate::verify::Scheme;
 use tenantgate::with_conn;
 
@@ -75,7 +75,7 @@ pub async fn seed(db: &Database) -> BTreeMap<&'static str, i64> {
 }
 
 fn seed_one(
-    conn: &mut tenantgate::store::DbConn,
+    conn: &mut tenantgate::db::DbConn,
     name: &str,
     status: &str,
     received_at: NaiveDateTime,
@@ -315,7 +315,7 @@ async fn a_purge_that_finds_another_one_running_skips_its_turn() {
         conn.transaction(|c| {
             let lock = format!(
                 "SELECT pg_advisory_xact_lock({})",
-                tenantgate::store::retention::PURGE_LOCK
+                tenantgate::retention::store::PURGE_LOCK
             );
             diesel::sql_query(lock).execute(c)?;
             held.0.send(()).unwrap();

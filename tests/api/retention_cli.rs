@@ -5,8 +5,8 @@ use std::process::Output;
 use std::time::Duration;
 
 use diesel::prelude::*;
-use tenantgate::store::schema::audit_log;
-use tenantgate::store::Database;
+use tenantgate::db::schema::audit_log;
+use tenantgate::db::Database;
 use tenantgate::with_conn;
 
 use crate::binary::{run, run_on_database, tenantgate, Server};

@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 
 use diesel::prelude::*;
 use diesel::sql_types::Text;
-use tenantgate::store::DbConn;
+use tenantgate::db::DbConn;
 
 use crate::helpers::*;
 

@@ -9,9 +9,9 @@ use crate::http::error::{ApiError, ErrorBody};
 use crate::http::responses::AdminFailures;
 use crate::http::AppState;
 use crate::notifications::catalog::{self, CatalogEntry};
+use crate::notifications::store::{self as store, AttemptRecord, Redelivery};
 use crate::notifications::subscriptions as subs;
 use crate::operations::deliveries::{self as operation, DeliveryEntry};
-use crate::store::notifications::{self as store, AttemptRecord, Redelivery};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NotificationCatalog {

@@ -9,13 +9,13 @@ use crate::events::EventKind;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::responses::AdminFailures;
 use crate::http::AppState;
+use crate::inbox::claims::Attempt;
+use crate::inbox::listing::EventFilter;
+use crate::inbox::{status, EventRow};
 use crate::operations::events::{self as operation, EventHistory};
 use crate::operations::replay::{replay_one as replay_event, Replay};
 use crate::operations::replay_matching::{replay_matching as replay_selection, Selection};
 use crate::operations::Actor;
-use crate::store::admin::EventFilter;
-use crate::store::claims::Attempt;
-use crate::store::inbox::{status, EventRow};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

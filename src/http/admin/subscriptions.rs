@@ -11,10 +11,10 @@ use crate::http::error::{ApiError, ErrorBody};
 use crate::http::responses::AdminFailures;
 use crate::http::AppState;
 use crate::notifications::destination::DestinationError;
+use crate::notifications::store::{self as store, Subscription};
 use crate::notifications::subscriptions::{
     self as subs, NewSubscription, SubscriptionChange, SubscriptionError, WithSecret,
 };
-use crate::store::notifications::{self as store, Subscription};
 
 /// A subscription as shown; its secret never is, except once when it is made.
 #[derive(Debug, Serialize, ToSchema)]

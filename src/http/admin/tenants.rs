@@ -9,9 +9,9 @@ use super::{limit, utc, Viewer};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::responses::AdminFailures;
 use crate::http::AppState;
+use crate::inbox::listing;
 use crate::operations::tenants::{self as operation, TenantRecord};
-use crate::store::admin;
-use crate::store::tenants::{mapping_status, Mapping};
+use crate::tenants::{mapping_status, Mapping};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -186,7 +186,7 @@ pub struct StatsView {
     responses((status = 200, body = StatsView), AdminFailures), security(("bearer" = ["viewer"])))]
 pub async fn stats(_: Viewer, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let now = chrono::Utc::now().naive_utc();
-    let stats = state.db.run(move |c| admin::stats(c, now)).await?;
+    let stats = state.db.run(move |c| listing::stats(c, now)).await?;
     Ok(HttpResponse::Ok().json(StatsView {
         by_status: stats.by_status,
         by_kind: stats.by_kind,

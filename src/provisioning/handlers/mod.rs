@@ -3,11 +3,8 @@
 //! workspace's id), and returns the rest as effects that the worker writes in the same
 //! transaction as the event's final status.
 
-mod known;
 mod tenant;
 mod user;
-
-pub use known::Known;
 
 use std::sync::Arc;
 
@@ -15,11 +12,11 @@ use chrono::NaiveDateTime;
 
 use super::provider::{DestinationTemplate, ProviderError, WorkspaceProvider};
 use crate::config::DeletionPolicy;
+use crate::db::audit::NewAudit;
+use crate::db::{Database, StoreError};
 use crate::events::{self, EventKind, LifecycleEvent};
-use crate::store::audit::NewAudit;
-use crate::store::inbox::EventRow;
-use crate::store::tenants::Effect;
-use crate::store::{Database, StoreError};
+use crate::inbox::EventRow;
+use crate::tenants::{self, Effect, TenantRows};
 
 /// What handlers work with; built once.
 #[derive(Debug)]
@@ -64,8 +61,9 @@ pub struct Job<'a> {
     pub event: LifecycleEvent,
     pub tenant_id: String,
     pub now: NaiveDateTime,
-    /// The tenant's rows as read at the claim, if they were.
-    pub known: Option<Known>,
+    /// The tenant's rows before this event: read with the claim, or by [`handle`] when the
+    /// claim could not read them. Handlers read them from here, never from the database.
+    pub tenant: TenantRows,
 }
 
 impl Job<'_> {
@@ -111,12 +109,13 @@ impl Job<'_> {
     }
 }
 
-/// Runs the handler for the event's kind, with the tenant's rows read at the claim if given.
+/// Runs the handler for the event's kind, with the tenant's rows read at the claim if given
+/// (else read here).
 pub async fn handle(
     ctx: &Context,
     row: &EventRow,
     now: NaiveDateTime,
-    known: Option<Known>,
+    read_with_claim: Option<TenantRows>,
 ) -> Result<Outcome, HandlerError> {
     let event = events::normalize(row.payload.as_bytes())
         .map_err(|e| HandlerError::Invalid(format!("stored payload no longer normalizes: {e}")))?;
@@ -124,22 +123,32 @@ pub async fn handle(
         .tenant_id
         .clone()
         .ok_or_else(|| HandlerError::Invalid("the event has no tenant id".into()))?;
-    let known = known.filter(|k| k.tenant_id == tenant_id && k.user_id == event.user_id);
+    // The claim read the rows of the stored columns; the payload decides whose rows they are.
+    let same_rows = row.tenant_id.as_deref() == Some(tenant_id.as_str()) && row.user_id == event.user_id;
+    let tenant = match read_with_claim.filter(|_| same_rows) {
+        Some(rows) => rows,
+        None => {
+            let (tenant, user) = (tenant_id.clone(), event.user_id.clone());
+            ctx.db
+                .run(move |c| tenants::rows_of(c, &tenant, user.as_deref()))
+                .await?
+        }
+    };
     let job = Job {
         row,
         event,
         tenant_id,
         now,
-        known,
+        tenant,
     };
     match job.event.kind {
         EventKind::TenantCreated => tenant::created(ctx, &job).await,
         EventKind::TenantUpdated => tenant::updated(ctx, &job).await,
         EventKind::TenantDeleted => tenant::deleted(ctx, &job).await,
-        EventKind::UserJoined => user::joined(ctx, &job).await,
-        EventKind::UserActivated => user::activated(ctx, &job).await,
-        EventKind::UserDeactivated => user::deactivated(ctx, &job).await,
-        EventKind::SsoChanged => user::sso_changed(ctx, &job).await,
+        EventKind::UserJoined => user::joined(&job),
+        EventKind::UserActivated => user::activated(&job),
+        EventKind::UserDeactivated => user::deactivated(&job),
+        EventKind::SsoChanged => user::sso_changed(&job),
         EventKind::Ignored => Ok(Outcome::Skipped {
             reason: "event type has no effect".into(),
             effects: vec![],

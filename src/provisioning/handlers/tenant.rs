@@ -6,12 +6,12 @@ use super::{workspace_name, Context, HandlerError, Job, Outcome};
 use crate::config::DeletionPolicy;
 use crate::notifications;
 use crate::provisioning::provider::{Workspace, WorkspaceSpec};
-use crate::store::tenants::{self, mapping_status as ms, Effect, Mapping};
+use crate::tenants::{self, mapping_status as ms, Effect, Mapping};
 
 /// Ensures the tenant has exactly one workspace.
 pub async fn created(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerError> {
     let name = workspace_name(&ctx.name_template, &job.tenant_id, job.event.tenant_name.as_deref());
-    let mut mapping = match load(ctx, job).await? {
+    let mut mapping = match job.tenant.mapping.clone() {
         Some(m) if ms::is_gone(&m.status) && job.is_known_newer_than(m.last_event_at) => {
             // A create that says it happened after the tenant's deletion: the tenant came back.
             let fresh = Mapping {
@@ -134,7 +134,7 @@ pub async fn updated(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerErr
     let Some(tenant_name) = job.event.tenant_name.as_deref() else {
         return Ok(skipped("the payload has no tenant name"));
     };
-    let mapping = match load(ctx, job).await? {
+    let mapping = match job.tenant.mapping.clone() {
         Some(m) if job.is_older_than(m.last_event_at) => return Ok(skipped(&stale(&m))),
         Some(m) if m.status == ms::ACTIVE && m.workspace_id.is_some() => m,
         Some(m) => return Ok(skipped(&format!("the tenant's workspace is {}", m.status))),
@@ -169,7 +169,7 @@ pub async fn deleted(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerErr
         tenant_id: job.tenant_id.clone(),
         at: job.at(),
     };
-    let Some(mapping) = load(ctx, job).await? else {
+    let Some(mapping) = job.tenant.mapping.clone() else {
         let tombstone = Mapping {
             workspace_name: None,
             status: ms::TOMBSTONE.into(),
@@ -239,14 +239,6 @@ pub async fn deleted(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerErr
     let mut effects = vec![Effect::Mapping(gone), soft_delete, audit];
     effects.extend(notice);
     Ok(Outcome::Done { effects })
-}
-
-async fn load(ctx: &Context, job: &Job<'_>) -> Result<Option<Mapping>, HandlerError> {
-    if let Some(known) = &job.known {
-        return Ok(known.mapping.clone());
-    }
-    let tenant = job.tenant_id.clone();
-    Ok(ctx.db.run(move |c| tenants::mapping(c, &tenant)).await?)
 }
 
 async fn save(ctx: &Context, row: Mapping) -> Result<(), HandlerError> {

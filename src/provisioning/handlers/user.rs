@@ -5,22 +5,21 @@
 
 use serde_json::json;
 
-use super::{Context, HandlerError, Job, Outcome};
+use super::{HandlerError, Job, Outcome};
 use crate::notifications;
-use crate::store::tenants::{self, user_status, Effect, Mapping, TenantSso, TenantUser};
-use crate::store::{DbConn, StoreError};
+use crate::tenants::{self, user_status, Effect, Mapping, TenantSso, TenantUser};
 
-pub async fn joined(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerError> {
+pub fn joined(job: &Job<'_>) -> Result<Outcome, HandlerError> {
     let activated = job.event.activated_for_tenant;
-    set_user(ctx, job, Change::Join { activated }).await
+    set_user(job, Change::Join { activated })
 }
 
-pub async fn activated(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerError> {
-    set_user(ctx, job, Change::Activate).await
+pub fn activated(job: &Job<'_>) -> Result<Outcome, HandlerError> {
+    set_user(job, Change::Activate)
 }
 
-pub async fn deactivated(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerError> {
-    set_user(ctx, job, Change::Deactivate).await
+pub fn deactivated(job: &Job<'_>) -> Result<Outcome, HandlerError> {
+    set_user(job, Change::Deactivate)
 }
 
 /// What a user event does to the user's row in the tenant.
@@ -75,18 +74,8 @@ impl Change {
 
 /// Records the user's status in the tenant as `change` says, with its audit entry and
 /// notification; the one way every user event sets a user.
-async fn set_user(ctx: &Context, job: &Job<'_>, change: Change) -> Result<Outcome, HandlerError> {
-    let user = job.event.user_id.clone();
-    let (mapping, existing) = match &job.known {
-        Some(known) => (known.mapping.clone(), known.user.clone()),
-        None => {
-            read_with_mapping(ctx, job, move |c, tenant| match &user {
-                Some(user) => tenants::user(c, tenant, user),
-                None => Ok(None),
-            })
-            .await?
-        }
-    };
+fn set_user(job: &Job<'_>, change: Change) -> Result<Outcome, HandlerError> {
+    let (mapping, existing) = (job.tenant.mapping.clone(), job.tenant.user.clone());
     if let Some(skip) = tenant_gone(job, mapping) {
         return Ok(skip);
     }
@@ -130,11 +119,8 @@ async fn set_user(ctx: &Context, job: &Job<'_>, change: Change) -> Result<Outcom
     Ok(Outcome::Done { effects })
 }
 
-pub async fn sso_changed(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerError> {
-    let (mapping, existing) = match &job.known {
-        Some(known) => (known.mapping.clone(), known.sso.clone()),
-        None => read_with_mapping(ctx, job, tenants::sso).await?,
-    };
+pub fn sso_changed(job: &Job<'_>) -> Result<Outcome, HandlerError> {
+    let (mapping, existing) = (job.tenant.mapping.clone(), job.tenant.sso.clone());
     if let Some(skip) = tenant_gone(job, mapping) {
         return Ok(skip);
     }
@@ -167,19 +153,6 @@ pub async fn sso_changed(ctx: &Context, job: &Job<'_>) -> Result<Outcome, Handle
     Ok(Outcome::Done {
         effects: vec![Effect::Sso(row), audit, notice],
     })
-}
-
-/// The tenant's mapping and one of the tenant's own rows, read in one go.
-async fn read_with_mapping<T: Send + 'static>(
-    ctx: &Context,
-    job: &Job<'_>,
-    read: impl FnOnce(&mut DbConn, &str) -> Result<T, StoreError> + Send + 'static,
-) -> Result<(Option<Mapping>, T), HandlerError> {
-    let tenant = job.tenant_id.clone();
-    Ok(ctx
-        .db
-        .run(move |c| Ok((tenants::mapping(c, &tenant)?, read(c, &tenant)?)))
-        .await?)
 }
 
 /// A user or SSO event for a tenant that was deleted, unless it says it happened afterwards:

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use tenantgate::store::tenants;
+use tenantgate::tenants;
 
 use super::chaos_front::{ChaosFront, Fate};
 use super::load::{self, Delivery};

@@ -23,9 +23,10 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
-use tenantgate::store::claims::Attempt;
-use tenantgate::store::inbox::{self, EventRow};
-use tenantgate::store::{admin, schema, Database, DbConn, StoreError};
+use tenantgate::db::{schema, Database, DbConn, StoreError};
+use tenantgate::inbox::claims::Attempt;
+use tenantgate::inbox::listing;
+use tenantgate::inbox::{self, EventRow};
 use tenantgate::with_conn;
 
 use crate::binary::{self, Server};
@@ -173,7 +174,7 @@ impl Inbox {
     /// Events by status.
     pub async fn counts(&self) -> Option<BTreeMap<String, i64>> {
         let now = chrono::Utc::now().naive_utc();
-        let stats = self.db.run(move |c| admin::stats(c, now)).await.ok()?;
+        let stats = self.db.run(move |c| listing::stats(c, now)).await.ok()?;
         Some(stats.by_status)
     }
 

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tenantgate::store::inbox::{self, NewEvent};
-use tenantgate::store::Database;
+use tenantgate::db::Database;
+use tenantgate::inbox::{self, NewEvent};
 
 use super::load::{self, ms, quantile, Delivery};
 use super::{exclusive, panics, summary, Config};

@@ -34,7 +34,7 @@ on_both_backends! {
         let envelope = verified(&sub.secret, &requests[0]).expect("the delivery verifies with the subscription's secret");
         assert!(verified("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", &requests[0]).is_err(), "another secret must not verify");
 
-        let mapping = app.db.run(|c| tenantgate::store::tenants::mapping(c, "t-notify")).await.unwrap().unwrap();
+        let mapping = app.db.run(|c| tenantgate::tenants::mapping(c, "t-notify")).await.unwrap().unwrap();
         assert_eq!(envelope["type"], "workspace.provisioned");
         assert_eq!(envelope["tenant_id"], "t-notify");
         assert_eq!(envelope["data"]["workspace_id"], mapping.workspace_id.unwrap().as_str());
@@ -323,7 +323,7 @@ async fn an_event_that_goes_dead_notifies_tenant_provisioning_failed() {
 
 pub async fn audit_actions(app: &TestApp) -> Vec<String> {
     use diesel::prelude::*;
-    use tenantgate::store::schema::audit_log;
+    use tenantgate::db::schema::audit_log;
     app.db
         .run(|conn| {
             Ok(tenantgate::with_conn!(conn, |c| audit_log::table

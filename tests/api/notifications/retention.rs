@@ -1,8 +1,8 @@
 //! Old notifications go with the retention purge once every delivery of theirs has finished.
 
 use diesel::prelude::*;
-use tenantgate::store::notifications::purge_finished;
-use tenantgate::store::schema::{notification_attempts, notification_deliveries, notification_messages};
+use tenantgate::db::schema::{notification_attempts, notification_deliveries, notification_messages};
+use tenantgate::notifications::store::purge_finished;
 use tenantgate::with_conn;
 
 use super::*;

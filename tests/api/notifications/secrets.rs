@@ -11,11 +11,11 @@ use diesel::prelude::*;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use tenantgate::db::schema::notification_subscriptions as subscriptions;
+use tenantgate::db::Database;
 use tenantgate::notifications::reseal::seal_stored_secrets;
 use tenantgate::notifications::sealing::Sealer;
-use tenantgate::store::notifications::{insert_subscription, Subscription};
-use tenantgate::store::schema::notification_subscriptions as subscriptions;
-use tenantgate::store::Database;
+use tenantgate::notifications::store::{insert_subscription, Subscription};
 
 use super::*;
 use crate::binary::{tenantgate, Server};
@@ -243,7 +243,7 @@ on_both_backends! {
         let app = spawn_app(backend).await;
         insert_plain(&app, "sub_legacy", "https://hooks.example.com/a").await;
         let foreign = Sealer::new(&[SecretString::from(NEW_KEY)]).unwrap().seal("sub_foreign", PLAIN).unwrap();
-        let row_of_another_key = move |c: &mut tenantgate::store::DbConn| {
+        let row_of_another_key = move |c: &mut tenantgate::db::DbConn| {
             tenantgate::with_conn!(c, |c| diesel::insert_into(subscriptions::table)
                 .values((
                     subscriptions::id.eq("sub_foreign"),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::{json, Value};
-use tenantgate::store::schema::{
+use tenantgate::db::schema::{
     notification_attempts as attempts, notification_deliveries as deliveries, notification_messages as messages,
 };
 

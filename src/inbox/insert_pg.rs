@@ -3,13 +3,25 @@
 //! prepared once per connection and its plan reused; a multi-row `VALUES` list is a new
 //! statement for each size, parsed, analysed and planned again for every batch.
 
+/// Pushes bind parameters of the given SQL types onto a query's AST, separated by `, `, for the
+/// statement, which binds one array per column.
+macro_rules! push_binds {
+    ($out:ident, $first_type:ty => $first:expr $(, $type:ty => $value:expr)* $(,)?) => {{
+        $out.push_bind_param::<$first_type, _>($first)?;
+        $(
+            $out.push_sql(", ");
+            $out.push_bind_param::<$type, _>($value)?;
+        )*
+    }};
+}
+
 use chrono::NaiveDateTime;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp};
 use diesel::{PgConnection, QueryResult, RunQueryDsl};
 
-use super::inbox::NewEvent;
+use super::rows::NewEvent;
 
 const INSERT: &str = "WITH inserted AS (INSERT INTO webhook_events (source, idempotency_key, body_sha256, \
      event_type, kind, tenant_id, user_id, occurred_at, received_at, order_at, payload, status, next_attempt_at) \
@@ -103,6 +115,6 @@ impl QueryFragment<Pg> for InsertBatch<'_> {
 mod tests {
     #[test]
     fn the_batch_insert_announces_on_the_channel_the_workers_listen_on() {
-        assert!(super::ON_CONFLICT.contains(&format!("pg_notify('{}'", crate::store::notify::CHANNEL)));
+        assert!(super::ON_CONFLICT.contains(&format!("pg_notify('{}'", crate::db::notify::CHANNEL)));
     }
 }

@@ -6,8 +6,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::notification_subscriptions as subscriptions;
-use super::{DbConn, StoreError};
+use crate::db::schema::notification_subscriptions as subscriptions;
+use crate::db::{DbConn, StoreError};
 use crate::with_conn;
 
 /// One subscription's secrets, as stored.

@@ -11,7 +11,7 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp, Untyped};
 use diesel::{PgConnection, QueryResult, RunQueryDsl};
 
-use super::placeholders::{self, Piece};
+use crate::db::placeholders::{self, Piece};
 
 /// Opens a transaction that runs these statements, with settings that end with it.
 ///

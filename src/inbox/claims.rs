@@ -9,10 +9,11 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
 
-use super::inbox::{status, EventRow};
-use super::schema::{event_attempts, webhook_events};
-use super::tenants::{self, TenantRows};
-use super::{claims_pg, DbConn, StoreError};
+use super::claims_pg;
+use super::rows::{status, EventRow};
+use crate::db::schema::{event_attempts, webhook_events};
+use crate::db::{DbConn, StoreError};
+use crate::tenants::{self, TenantRows};
 use crate::with_conn;
 
 /// The claim on SQLite; on Postgres it is `sql/claim.postgres.sql` (see `claims_pg`).

@@ -9,8 +9,8 @@ use super::{
     attempts, deliveries, delivery_status, messages, subscriptions, AttemptRecord, Delivery, Message, NewDelivery,
     Subscription,
 };
-use crate::store::audit;
-use crate::store::{DbConn, StoreError};
+use crate::db::audit;
+use crate::db::{DbConn, StoreError};
 use crate::with_conn;
 
 /// Rows per insert statement (5 bound values each, well within SQLite's 32,766).

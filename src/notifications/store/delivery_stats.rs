@@ -16,8 +16,8 @@ use diesel::dsl::{count_star, sum};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double, Nullable, Text, Timestamp};
 
-use super::schema::{notification_deliveries as deliveries, notification_messages as messages};
-use super::{DbConn, StoreError};
+use crate::db::schema::{notification_deliveries as deliveries, notification_messages as messages};
+use crate::db::{DbConn, StoreError};
 use crate::with_conn;
 
 /// Most attempt durations read on SQLite for one answer.

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::{attempts, deliveries, delivery_status, messages, AttemptRecord, Delivery, Message};
-use crate::store::{DbConn, StoreError};
+use crate::db::{DbConn, StoreError};
 use crate::with_conn;
 
 /// A subscription's deliveries, newest first, before the `before` id when given.

@@ -3,36 +3,13 @@
 //! Queries are plain functions taking a [`DbConn`]. Most are written once and expanded for both
 //! backends by [`with_conn!`]; the few that differ per backend match on the connection.
 
-/// Pushes bind parameters of the given SQL types onto a query's AST, separated by `, `, for the
-/// fixed statements that bind one array per column (`inbox_pg`, `claims_pg`).
-macro_rules! push_binds {
-    ($out:ident, $first_type:ty => $first:expr $(, $type:ty => $value:expr)* $(,)?) => {{
-        $out.push_bind_param::<$first_type, _>($first)?;
-        $(
-            $out.push_sql(", ");
-            $out.push_bind_param::<$type, _>($value)?;
-        )*
-    }};
-}
-
-pub mod admin;
 pub mod audit;
-mod claim_plan;
-pub mod claims;
-mod claims_pg;
-pub mod delivery_stats;
 pub mod group_commit;
-pub mod inbox;
-mod inbox_pg;
 pub mod locks;
 mod migrate;
-pub mod notifications;
 pub mod notify;
-mod placeholders;
-pub mod retention;
+pub(crate) mod placeholders;
 pub mod schema;
-pub mod subscription_secrets;
-pub mod tenants;
 
 use std::time::Duration;
 
@@ -62,11 +39,11 @@ pub enum DbConn {
 macro_rules! with_conn {
     ($conn:expr, |$c:ident| $body:expr) => {
         match $conn {
-            $crate::store::DbConn::Pg(pooled) => {
+            $crate::db::DbConn::Pg(pooled) => {
                 let $c: &mut ::diesel::pg::PgConnection = &mut *pooled;
                 $body
             }
-            $crate::store::DbConn::Sqlite(pooled) => {
+            $crate::db::DbConn::Sqlite(pooled) => {
                 let $c: &mut ::diesel::sqlite::SqliteConnection = &mut *pooled;
                 $body
             }

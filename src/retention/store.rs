@@ -13,14 +13,14 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::audit::{self, NewAudit};
-use super::inbox::status;
-use super::schema::{event_attempts, webhook_events};
-use super::{DbConn, StoreError};
+use crate::db::audit::{self, NewAudit};
+use crate::db::schema::{event_attempts, webhook_events};
+use crate::db::{DbConn, StoreError};
+use crate::inbox::status;
 use crate::with_conn;
 
 /// Key of the advisory lock purges take turns with (Postgres).
-pub const PURGE_LOCK: i64 = super::locks::Lock::Purge.key();
+pub const PURGE_LOCK: i64 = crate::db::locks::Lock::Purge.key();
 
 /// Which events a purge deletes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,8 +7,10 @@
 //! The rows are here; [`subscribers`] changes subscriptions, [`outbox`] queues, claims and
 //! finishes deliveries, [`log`] reads and redelivers them and purges old ones.
 
+pub mod delivery_stats;
 mod log;
 mod outbox;
+pub mod secrets;
 mod subscribers;
 
 pub use log::*;
@@ -19,7 +21,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::schema::{
+use crate::db::schema::{
     notification_attempts as attempts, notification_deliveries as deliveries, notification_messages as messages,
     notification_subscriptions as subscriptions,
 };

@@ -1,12 +1,14 @@
 //! Tenant state: the tenant → workspace mapping, users, SSO settings and the audit trail.
 
+pub mod listing;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::audit::{self, NewAudit};
-use super::schema::{tenant_airbyte_workspaces as mappings, tenant_sso, tenant_users};
-use super::{DbConn, StoreError};
+use crate::db::audit::{self, NewAudit};
+use crate::db::schema::{tenant_airbyte_workspaces as mappings, tenant_sso, tenant_users};
+use crate::db::{DbConn, StoreError};
 use crate::with_conn;
 
 /// Mapping statuses.
@@ -88,7 +90,7 @@ pub enum Effect {
     },
     Audit(NewAudit),
     /// Queue a notification for the subscribers that want it (the outbox).
-    Notify(super::notifications::Message),
+    Notify(crate::notifications::store::Message),
 }
 
 pub fn mapping(conn: &mut DbConn, tenant_id: &str) -> Result<Option<Mapping>, StoreError> {
@@ -196,7 +198,7 @@ pub fn apply<'a>(conn: &mut DbConn, effects: impl IntoIterator<Item = &'a Effect
             Effect::Notify(message) => notices.push(message),
         }
     }
-    let queued = super::notifications::enqueue(conn, notices)?;
+    let queued = crate::notifications::store::enqueue(conn, notices)?;
     save_users(conn, users)?;
     save_ssos(conn, ssos)?;
     audit::write(conn, audits)?;

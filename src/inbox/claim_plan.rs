@@ -2,7 +2,8 @@
 
 use diesel::prelude::*;
 
-use super::{claims_pg, DbConn, StoreError};
+use super::claims_pg;
+use crate::db::{DbConn, StoreError};
 
 /// The plan the claim runs with on Postgres, as `EXPLAIN` prints it, made the way the worker
 /// makes it (a generic plan, under [`claims_pg::BEGIN_CLAIM`]); `None` on SQLite. For tests and

@@ -9,12 +9,14 @@ use chrono::{NaiveDateTime, Utc};
 use tokio::sync::watch;
 
 use crate::config::RetentionSettings;
+use crate::db::{Database, StoreError};
 use crate::jobs::periodic::PeriodicJob;
 use crate::metrics::Metrics;
-use crate::store::retention::{self, Purged, Scope, Turn};
-use crate::store::{Database, StoreError};
+use store::{Purged, Scope, Turn};
 
 /// Events deleted per transaction, so that a large purge never holds locks for long.
+pub mod store;
+
 pub const CHUNK: i64 = 1_000;
 
 /// Pause between two chunks, so that other writers (a SQLite inbox above all) get their turn.
@@ -62,10 +64,7 @@ pub async fn purge(
         if stopped() {
             break Ended::Stopped;
         }
-        match db
-            .run(move |c| retention::purge_chunk(c, scope, cutoff, CHUNK, turn))
-            .await
-        {
+        match db.run(move |c| store::purge_chunk(c, scope, cutoff, CHUNK, turn)).await {
             Ok(None) => break Ended::Busy,
             Ok(Some(chunk)) => {
                 purged += chunk;
@@ -113,7 +112,7 @@ async fn purge_notifications(db: &Database, cutoff: NaiveDateTime, stop: &watch:
     let mut purged = 0;
     while !*stop.borrow() {
         match db
-            .run(move |c| crate::store::notifications::purge_finished(c, cutoff, CHUNK))
+            .run(move |c| crate::notifications::store::purge_finished(c, cutoff, CHUNK))
             .await
         {
             Ok(n) => {

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::{attempts, deliveries, subscriptions, Subscription};
-use crate::store::{DbConn, StoreError};
+use crate::db::{DbConn, StoreError};
 use crate::with_conn;
 
 pub fn insert_subscription(conn: &mut DbConn, row: &Subscription) -> Result<(), StoreError> {

@@ -7,10 +7,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::inbox::{status, EventRow};
-use super::schema::{tenant_airbyte_workspaces as mappings, webhook_events};
-use super::tenants::Mapping;
-use super::{DbConn, StoreError};
+use super::rows::{status, EventRow};
+use crate::db::schema::webhook_events;
+use crate::db::{DbConn, StoreError};
 use crate::with_conn;
 
 /// Statuses an event can be replayed from.
@@ -114,26 +113,6 @@ pub fn requeue(conn: &mut DbConn, filter: &EventFilter, ids: &[i64], now: NaiveD
                 e::replayed_at.eq(Some(now)),
             ))
             .execute(c)?)
-    })
-}
-
-/// Mappings, by tenant id, after the cursor `after`.
-pub fn list_tenants(
-    conn: &mut DbConn,
-    status: Option<&str>,
-    after: Option<&str>,
-    limit: i64,
-) -> Result<Vec<Mapping>, StoreError> {
-    use mappings::dsl as m;
-    with_conn!(conn, |c| {
-        let mut query = m::tenant_airbyte_workspaces.select(Mapping::as_select()).into_boxed();
-        if let Some(status) = status {
-            query = query.filter(m::status.eq(status.to_owned()));
-        }
-        if let Some(after) = after {
-            query = query.filter(m::tenant_id.gt(after.to_owned()));
-        }
-        Ok(query.order(m::tenant_id.asc()).limit(limit).load(c)?)
     })
 }
 

@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 
 use crate::db::Database;
 use crate::db::MigrationState;
-use crate::inbox::{listing, status};
+use crate::inbox::{listing, EventStatus};
 use crate::metrics::Metrics;
 
 /// How often readiness (the database answers, the schema is current) is checked.
@@ -107,7 +107,9 @@ async fn refresh_gauges(db: &Database, metrics: &Metrics) {
     let now = Utc::now().naive_utc();
     match db.run(move |c| listing::stats(c, now)).await {
         Ok(stats) => {
-            let counts = status::ALL.map(|s| (s, stats.by_status.get(s).copied().unwrap_or(0)));
+            let counts = EventStatus::TEXTS
+                .iter()
+                .map(|s| (*s, stats.by_status.get(*s).copied().unwrap_or(0)));
             let oldest = stats
                 .oldest_pending_received_at
                 .map_or(0.0, |t| (now - t).num_milliseconds().max(0) as f64 / 1000.0);

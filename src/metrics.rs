@@ -13,6 +13,8 @@ use prometheus::{
     TextEncoder,
 };
 
+use crate::db::status::DeliveryStatus;
+
 /// Latency buckets in seconds, from 1 ms to 30 s.
 const BUCKETS: [f64; 14] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -54,7 +56,12 @@ pub struct RecentDeliveries<'a> {
 
 /// The outcomes the recent delivery gauges count, each a delivery status but `pending`, which
 /// also counts deliveries being sent.
-const OUTCOMES: [&str; 4] = ["succeeded", "failed_retrying", "dead", "pending"];
+const OUTCOMES: [&str; 4] = [
+    DeliveryStatus::Succeeded.as_str(),
+    DeliveryStatus::FailedRetrying.as_str(),
+    DeliveryStatus::Dead.as_str(),
+    DeliveryStatus::Pending.as_str(),
+];
 
 impl Metrics {
     /// Registers every metric; fails only on a programming error (duplicate names).

@@ -15,7 +15,7 @@ use super::BenchPipelineArgs;
 use crate::app::{open_database, Application};
 use crate::config::{ProviderKind, Settings};
 use crate::inbox::claims;
-use crate::inbox::{self, NewEvent};
+use crate::inbox::{self, EventStatus, NewEvent};
 use crate::verify::Scheme;
 
 /// When each workspace name was first asked for.
@@ -88,7 +88,7 @@ async fn store_backlog(db: &crate::db::Database, n: usize) -> anyhow::Result<()>
                 received_at: now,
                 order_at: now + chrono::Duration::microseconds(i as i64),
                 payload,
-                status: "pending".into(),
+                status: EventStatus::Pending,
                 next_attempt_at: now,
             }
         })

@@ -11,7 +11,7 @@ use super::{EventsCommand, EventsReplayArgs, ListArgs};
 use crate::app::open_database;
 use crate::config::Settings;
 use crate::db::{Database, DatabaseUrl};
-use crate::inbox::EventRow;
+use crate::inbox::{EventRow, EventStatus};
 use crate::operations::events::{self as operation, EventHistory};
 use crate::operations::replay::{replay_one as replay_event, Replay, FINISHED};
 use crate::operations::replay_matching::{replay_matching as replay_selection, Progress, Selection};
@@ -81,7 +81,7 @@ async fn list(db: &Database, args: &ListArgs) -> anyhow::Result<()> {
             time(row.received_at),
             row.kind.clone(),
             or_dash(row.tenant_id.as_deref()),
-            row.status.clone(),
+            row.status.to_string(),
             row.attempts.to_string(),
             row.last_error
                 .as_deref()
@@ -140,7 +140,7 @@ fn print_fields(event: &EventRow) {
         ("user", or_dash(event.user_id.as_deref())),
         ("occurred", optional_time(event.occurred_at)),
         ("received", time(event.received_at)),
-        ("status", event.status.clone()),
+        ("status", event.status.to_string()),
         ("attempts", attempts),
         ("next attempt", time(event.next_attempt_at)),
         ("locked until", optional_time(event.locked_until)),
@@ -163,10 +163,10 @@ async fn replay(db: &Database, args: &EventsReplayArgs) -> anyhow::Result<()> {
     let Ok(selection) = Selection::new(args.filter.to_filter(), args.all) else {
         bail!("refusing to requeue every finished event: narrow it with --status, --kind, --tenant, --since or --until, or pass --all");
     };
-    if let Some(status) = selection.filter().status.as_deref().filter(|s| !FINISHED.contains(s)) {
+    if let Some(status) = selection.filter().status.as_deref().filter(|s| !finished_text(s)) {
         bail!(
             "--status {status}: only finished events ({}) can be replayed",
-            FINISHED.join(", ")
+            finished_texts()
         );
     }
     let bar = progress_bar();
@@ -203,7 +203,7 @@ async fn replay_one(db: &Database, id: i64) -> anyhow::Result<()> {
         Replay::NotFound => bail!("event {id} not found"),
         Replay::NotFinished(status) => bail!(
             "event {id} is {status}: only finished events ({}) can be replayed",
-            FINISHED.join(", ")
+            finished_texts()
         ),
     }
 }
@@ -222,4 +222,13 @@ fn progress_bar() -> ProgressBar {
         bar.set_style(style);
     }
     bar
+}
+
+/// Whether `status` names a status events can be replayed from.
+fn finished_text(status: &str) -> bool {
+    status.parse().is_ok_and(|s: EventStatus| FINISHED.contains(&s))
+}
+
+fn finished_texts() -> String {
+    FINISHED.map(EventStatus::as_str).join(", ")
 }

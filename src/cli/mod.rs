@@ -22,7 +22,7 @@ use crate::app::{open_database, Application};
 use crate::config::{default_config_dir, retention::MAX_DAYS, Settings};
 use crate::events::EventKind;
 use crate::inbox::listing::EventFilter;
-use crate::inbox::status;
+use crate::inbox::EventStatus;
 use crate::verify::Scheme;
 
 /// tenantgate: verifies identity-provider lifecycle webhooks, stores each one durably before
@@ -240,7 +240,7 @@ pub enum EventsCommand {
 #[derive(Debug, Args)]
 pub struct FilterArgs {
     /// Only events with this status.
-    #[arg(long, value_parser = PossibleValuesParser::new(status::ALL))]
+    #[arg(long, value_parser = PossibleValuesParser::new(EventStatus::TEXTS))]
     pub status: Option<String>,
     /// Only events of this kind.
     #[arg(long, value_parser = PossibleValuesParser::new(EventKind::ALL.map(|k| k.as_str())))]

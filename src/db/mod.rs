@@ -10,6 +10,7 @@ mod migrate;
 pub mod notify;
 pub(crate) mod placeholders;
 pub mod schema;
+pub mod status;
 
 use std::time::Duration;
 

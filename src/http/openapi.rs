@@ -47,8 +47,8 @@ use super::{error, health, webhooks};
         error::ErrorBody,
         crate::ingest::Receipt,
         crate::ingest::ReceiptStatus,
-        events::EventStatus,
-        tenants::MappingStatus,
+        crate::db::status::EventStatus,
+        crate::db::status::MappingStatus,
         crate::events::EventKind,
         webhooks::Alias
     )),
@@ -167,8 +167,8 @@ mod tests {
 
     #[test]
     fn the_documented_enums_are_the_values_the_routes_accept() {
-        assert_eq!(enum_of("EventStatus"), crate::inbox::status::ALL);
-        assert_eq!(enum_of("MappingStatus"), crate::tenants::mapping_status::ALL);
+        assert_eq!(enum_of("EventStatus"), crate::db::status::EventStatus::TEXTS);
+        assert_eq!(enum_of("MappingStatus"), crate::db::status::MappingStatus::TEXTS);
         let kinds: Vec<&str> = crate::events::EventKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(enum_of("EventKind"), kinds);
         let aliases: Vec<&str> = crate::events::EventKind::ALL.iter().filter_map(|k| k.alias()).collect();

@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
 
 use super::claims_pg;
-use super::rows::{status, EventRow};
+use super::rows::{EventRow, EventStatus};
 use crate::db::schema::{event_attempts, webhook_events};
 use crate::db::{DbConn, StoreError};
 use crate::tenants::{self, TenantRows};
@@ -197,12 +197,12 @@ pub enum Completion {
 }
 
 impl Completion {
-    pub fn status(&self) -> &'static str {
+    pub fn status(&self) -> EventStatus {
         match self {
-            Self::Succeeded => status::SUCCEEDED,
-            Self::Skipped { .. } => status::SKIPPED,
-            Self::Retry { .. } => status::FAILED_RETRYING,
-            Self::Dead { .. } => status::DEAD,
+            Self::Succeeded => EventStatus::Succeeded,
+            Self::Skipped { .. } => EventStatus::Skipped,
+            Self::Retry { .. } => EventStatus::FailedRetrying,
+            Self::Dead { .. } => EventStatus::Dead,
         }
     }
 }
@@ -255,7 +255,7 @@ pub use claims_pg::BEGIN_FINISH;
 
 /// The event row's columns once an attempt ended this way.
 struct Settled {
-    status: &'static str,
+    status: EventStatus,
     next_attempt_at: NaiveDateTime,
     last_error: Option<String>,
     finished_at: Option<NaiveDateTime>,
@@ -284,7 +284,7 @@ fn finish_one(conn: &mut DbConn, attempt: &Attempt, completion: &Completion) -> 
     let updated = with_conn!(conn, |c| {
         let target = e::webhook_events
             .filter(e::id.eq(attempt.event_id))
-            .filter(e::status.eq(status::PROCESSING))
+            .filter(e::status.eq(EventStatus::Processing))
             .filter(e::attempts.eq(attempt.attempt));
         diesel::update(target)
             .set((
@@ -317,7 +317,7 @@ fn finish_together(c: &mut diesel::PgConnection, ended: &[(&Attempt, &Completion
     let finished: std::collections::HashSet<Held> = claims_pg::Finish {
         id: attempts().map(|a| a.event_id).collect(),
         attempts: attempts().map(|a| a.attempt).collect(),
-        status: settled.iter().map(|s| s.status).collect(),
+        status: settled.iter().map(|s| s.status.as_str()).collect(),
         next_attempt_at: settled.iter().map(|s| s.next_attempt_at).collect(),
         last_error: settled.iter().map(|s| s.last_error.as_deref()).collect(),
         finished_at: settled.iter().map(|s| s.finished_at).collect(),
@@ -347,7 +347,7 @@ pub fn extend(conn: &mut DbConn, event_id: i64, attempt: i32, until: NaiveDateTi
     let updated = with_conn!(conn, |c| diesel::update(
         e::webhook_events
             .filter(e::id.eq(event_id))
-            .filter(e::status.eq(status::PROCESSING))
+            .filter(e::status.eq(EventStatus::Processing))
             .filter(e::attempts.eq(attempt))
     )
     .set(e::locked_until.eq(Some(until)))

@@ -7,13 +7,13 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::rows::{status, EventRow};
+use super::rows::{EventRow, EventStatus};
 use crate::db::schema::webhook_events;
 use crate::db::{DbConn, StoreError};
 use crate::with_conn;
 
 /// Statuses an event can be replayed from.
-pub const FINISHED: [&str; 4] = [status::SUCCEEDED, status::DEAD, status::SKIPPED, status::IGNORED];
+pub const FINISHED: [EventStatus; 4] = EventStatus::FINISHED;
 
 /// Which events: every field narrows; `since`/`until` bound the time received.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -75,7 +75,7 @@ pub fn list_events(
 
 /// The tenant and status of one event, locked until the transaction ends (Postgres; SQLite's
 /// `BEGIN IMMEDIATE` holds the write lock already): what a replay checks before it requeues.
-pub fn lock_for_replay(conn: &mut DbConn, id: i64) -> Result<Option<(Option<String>, String)>, StoreError> {
+pub fn lock_for_replay(conn: &mut DbConn, id: i64) -> Result<Option<(Option<String>, EventStatus)>, StoreError> {
     use webhook_events::dsl as e;
     let query = e::webhook_events.find(id).select((e::tenant_id, e::status));
     Ok(match conn {
@@ -104,7 +104,7 @@ pub fn requeue(conn: &mut DbConn, filter: &EventFilter, ids: &[i64], now: NaiveD
             .filter(e::status.eq_any(FINISHED))
             .filter(e::id.eq_any(ids))
             .set((
-                e::status.eq(status::PENDING),
+                e::status.eq(EventStatus::Pending),
                 e::next_attempt_at.eq(now),
                 e::locked_until.eq(None::<NaiveDateTime>),
                 e::finished_at.eq(None::<NaiveDateTime>),
@@ -139,7 +139,11 @@ pub fn stats(conn: &mut DbConn, now: NaiveDateTime) -> Result<Stats, StoreError>
             .select((e::kind, count_star()))
             .load(c)?;
         let oldest_pending = e::webhook_events
-            .filter(e::status.eq_any([status::PENDING, status::PROCESSING, status::FAILED_RETRYING]))
+            .filter(e::status.eq_any([
+                EventStatus::Pending,
+                EventStatus::Processing,
+                EventStatus::FailedRetrying,
+            ]))
             .select(min(e::received_at))
             .first::<Option<NaiveDateTime>>(c)?;
         let since = |d: chrono::Duration| e::webhook_events.filter(e::received_at.ge(now - d)).count();

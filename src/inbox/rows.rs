@@ -6,17 +6,7 @@ use serde::Serialize;
 
 use crate::db::schema::webhook_events;
 
-/// Every status an event can have.
-pub mod status {
-    pub const PENDING: &str = "pending";
-    pub const PROCESSING: &str = "processing";
-    pub const SUCCEEDED: &str = "succeeded";
-    pub const FAILED_RETRYING: &str = "failed_retrying";
-    pub const DEAD: &str = "dead";
-    pub const IGNORED: &str = "ignored";
-    pub const SKIPPED: &str = "skipped";
-    pub const ALL: [&str; 7] = [PENDING, PROCESSING, SUCCEEDED, FAILED_RETRYING, DEAD, IGNORED, SKIPPED];
-}
+pub use crate::db::status::EventStatus;
 
 /// A verified, normalized delivery about to be stored.
 #[derive(Debug, Clone, Insertable)]
@@ -33,7 +23,7 @@ pub struct NewEvent {
     pub received_at: NaiveDateTime,
     pub order_at: NaiveDateTime,
     pub payload: String,
-    pub status: String,
+    pub status: EventStatus,
     pub next_attempt_at: NaiveDateTime,
 }
 
@@ -64,7 +54,7 @@ pub struct EventRow {
     pub received_at: NaiveDateTime,
     pub order_at: NaiveDateTime,
     pub payload: String,
-    pub status: String,
+    pub status: EventStatus,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub locked_until: Option<NaiveDateTime>,

@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use crate::config::SourceSettings;
 use crate::db::StoreError;
 use crate::events::{self, EventKind, LifecycleEvent, NormalizeError};
-use crate::inbox::{status, InsertOutcome, NewEvent};
+use crate::inbox::{EventStatus, InsertOutcome, NewEvent};
 use crate::telemetry::Sampled;
 use crate::verify::{HeaderSource, Verified, Verifier, VerifyError, VerifyOptions};
 
@@ -302,9 +302,9 @@ fn new_event(
         // The body was parsed as JSON, so it is UTF-8.
         payload: String::from_utf8_lossy(delivery.body).into_owned(),
         status: if event.kind == EventKind::Ignored {
-            status::IGNORED
+            EventStatus::Ignored
         } else {
-            status::PENDING
+            EventStatus::Pending
         }
         .to_owned(),
         next_attempt_at: received_at,

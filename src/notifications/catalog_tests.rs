@@ -5,6 +5,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+
+use crate::inbox::EventStatus;
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
@@ -43,7 +45,7 @@ fn stored(n: i64, payload: Value) -> EventRow {
         received_at: at(n),
         order_at: at(n),
         payload: payload.to_string(),
-        status: "processing".into(),
+        status: EventStatus::Processing,
         attempts: 1,
         next_attempt_at: at(n),
         locked_until: None,

@@ -15,7 +15,7 @@ use super::limits;
 use super::sender::SendResult;
 use crate::config::NotificationSettings;
 use crate::jobs::retry::Next;
-use crate::notifications::store::{delivery_status as ds, AttemptRecord, Claimed, Finish, Health};
+use crate::notifications::store::{AttemptRecord, Claimed, DeliveryStatus, Finish, Health};
 
 /// How an attempt ends: what the delivery becomes and how the subscriber is doing.
 pub fn plan(
@@ -46,7 +46,7 @@ pub fn plan(
         now,
     };
     if result.delivered() {
-        return end(ds::SUCCEEDED, None, record, Health::Healthy);
+        return end(DeliveryStatus::Succeeded, None, record, Health::Healthy);
     }
     if result.status == Some(410) {
         let reason = "the endpoint answered 410 Gone: the subscription was disabled".to_owned();
@@ -54,7 +54,7 @@ pub fn plan(
             error: Some(reason.clone()),
             ..record
         };
-        return end(ds::DEAD, None, record, Health::Disable { reason });
+        return end(DeliveryStatus::Dead, None, record, Health::Disable { reason });
     }
     let health = Health::Failing {
         at: started_at,
@@ -70,13 +70,13 @@ pub fn plan(
         result.retry_after,
         now,
     ) {
-        Next::Retry { at } => end(ds::FAILED_RETRYING, Some(at), record, health),
+        Next::Retry { at } => end(DeliveryStatus::FailedRetrying, Some(at), record, health),
         Next::GiveUp { error } => {
             let record = AttemptRecord {
                 error: Some(error),
                 ..record
             };
-            end(ds::DEAD, None, record, health)
+            end(DeliveryStatus::Dead, None, record, health)
         }
     }
 }
@@ -121,7 +121,7 @@ mod tests {
                 id: 7,
                 message_id: "msg_1".into(),
                 subscription_id: "sub_1".into(),
-                status: ds::DELIVERING.into(),
+                status: DeliveryStatus::Delivering,
                 attempts,
                 attempts_before_redelivery: 0,
                 next_attempt_at: at(0),
@@ -178,14 +178,14 @@ mod tests {
             at(0),
             at(1),
         );
-        assert_eq!((end.status, end.health), (ds::SUCCEEDED, Health::Healthy));
+        assert_eq!((end.status, end.health), (DeliveryStatus::Succeeded, Health::Healthy));
         assert_eq!((end.record.status_code, end.record.duration_ms), (Some(204), 12));
     }
 
     #[test]
     fn a_failure_is_retried_on_the_schedule_and_honours_retry_after() {
         let end = plan(&settings(), &claim(1, None), &answered(500, None), at(0), at(1));
-        assert_eq!(end.status, ds::FAILED_RETRYING);
+        assert_eq!(end.status, DeliveryStatus::FailedRetrying);
         assert_eq!(end.next_attempt_at, Some(at(11)));
         assert!(matches!(end.health, Health::Failing { at: t, .. } if t == at(0)));
 
@@ -198,7 +198,7 @@ mod tests {
     #[test]
     fn the_delivery_is_dead_once_the_schedule_is_spent() {
         let end = plan(&settings(), &claim(3, None), &answered(500, None), at(0), at(1));
-        assert_eq!(end.status, ds::DEAD);
+        assert_eq!(end.status, DeliveryStatus::Dead);
         assert!(end
             .record
             .error
@@ -216,27 +216,27 @@ mod tests {
             (end.status, end.next_attempt_at)
         };
         // The schedule has two steps: three attempts by default.
-        assert_eq!(after(2, None), (ds::FAILED_RETRYING, Some(at(61))));
-        assert_eq!(after(3, None).0, ds::DEAD);
-        assert_eq!(after(1, Some(1)).0, ds::DEAD, "one attempt only");
-        assert_eq!(after(1, Some(2)), (ds::FAILED_RETRYING, Some(at(11))));
-        assert_eq!(after(2, Some(2)).0, ds::DEAD);
+        assert_eq!(after(2, None), (DeliveryStatus::FailedRetrying, Some(at(61))));
+        assert_eq!(after(3, None).0, DeliveryStatus::Dead);
+        assert_eq!(after(1, Some(1)).0, DeliveryStatus::Dead, "one attempt only");
+        assert_eq!(after(1, Some(2)), (DeliveryStatus::FailedRetrying, Some(at(11))));
+        assert_eq!(after(2, Some(2)).0, DeliveryStatus::Dead);
         assert_eq!(
             after(4, Some(5)),
-            (ds::FAILED_RETRYING, Some(at(61))),
+            (DeliveryStatus::FailedRetrying, Some(at(61))),
             "the last step repeats"
         );
         let mut claimed = claim(5, None);
         claimed.subscription.max_attempts = Some(5);
         let end = plan(&settings(), &claimed, &answered(500, None), at(0), at(1));
-        assert_eq!(end.status, ds::DEAD);
+        assert_eq!(end.status, DeliveryStatus::Dead);
         assert!(end.record.error.unwrap().starts_with("gave up after 5 attempts"));
     }
 
     #[test]
     fn gone_disables_the_subscription_at_once() {
         let end = plan(&settings(), &claim(1, None), &answered(410, None), at(0), at(1));
-        assert_eq!(end.status, ds::DEAD);
+        assert_eq!(end.status, DeliveryStatus::Dead);
         assert!(matches!(end.health, Health::Disable { ref reason } if reason.contains("410")));
     }
 

@@ -25,7 +25,7 @@ use crate::config::NotificationSettings;
 use crate::db::{Database, StoreError};
 use crate::jobs::{Lease, Queue, RunnerSettings};
 use crate::metrics::Metrics;
-use crate::notifications::store::{self as store, delivery_status as ds, Claimed};
+use crate::notifications::store::{self as store, Claimed, DeliveryStatus};
 
 /// The outbox's deliveries, as a queue of the job runner ([`crate::jobs`]).
 pub struct DeliveryQueue {
@@ -141,13 +141,13 @@ async fn deliver(queue: &DeliveryQueue, claim: Claimed) {
     };
     let end = plan(settings, &claim, &result, started_at, now());
     let status = end.status;
-    metrics.notification_attempt(&claim.message.event_type, status, result.duration);
+    metrics.notification_attempt(&claim.message.event_type, status.as_str(), result.duration);
     match db.run(move |c| store::finish(c, &end)).await {
-        Ok(true) if status == ds::SUCCEEDED => {
+        Ok(true) if status == DeliveryStatus::Succeeded => {
             tracing::debug!(duration_ms = millis(result.duration), "notification delivered");
         }
         Ok(true) => tracing::info!(
-            delivery.status = status,
+            delivery.status = status.as_str(),
             http.status = result.status,
             error = result.error.as_deref().unwrap_or_default(),
             "notification not delivered"

@@ -16,7 +16,7 @@ use super::subscriptions::SubscriptionError;
 use crate::db::{Database, StoreError};
 use crate::metrics::{Metrics, RecentDeliveries};
 use crate::notifications::store::delivery_stats::{self as store, Counted, Latencies, Latency};
-use crate::notifications::store::{delivery_status as ds, list_subscriptions, subscription, Subscription};
+use crate::notifications::store::{list_subscriptions, subscription, DeliveryStatus, Subscription};
 
 /// The window unless another is asked for: a day.
 pub const DEFAULT_WINDOW_SECS: u64 = 86_400;
@@ -91,10 +91,10 @@ pub struct Figures {
 impl Figures {
     fn add(&mut self, counted: &Counted) {
         self.deliveries += counted.deliveries;
-        let bucket = match counted.status.as_str() {
-            ds::SUCCEEDED => &mut self.succeeded,
-            ds::FAILED_RETRYING => &mut self.failed_retrying,
-            ds::DEAD => &mut self.dead,
+        let bucket = match counted.status {
+            DeliveryStatus::Succeeded => &mut self.succeeded,
+            DeliveryStatus::FailedRetrying => &mut self.failed_retrying,
+            DeliveryStatus::Dead => &mut self.dead,
             _ => {
                 self.pending += counted.deliveries;
                 return;
@@ -273,11 +273,17 @@ fn assemble(
 mod tests {
     use super::*;
 
-    fn counted(subscription: &str, event_type: &str, status: &str, deliveries: i64, attempts: i64) -> Counted {
+    fn counted(
+        subscription: &str,
+        event_type: &str,
+        status: DeliveryStatus,
+        deliveries: i64,
+        attempts: i64,
+    ) -> Counted {
         Counted {
             subscription_id: subscription.into(),
             event_type: event_type.into(),
-            status: status.into(),
+            status,
             deliveries,
             attempts,
         }
@@ -287,11 +293,11 @@ mod tests {
     fn rates_count_only_deliveries_with_an_outcome() {
         let mut figures = Figures::default();
         for c in [
-            counted("s", "t", ds::SUCCEEDED, 6, 8),
-            counted("s", "t", ds::FAILED_RETRYING, 1, 2),
-            counted("s", "t", ds::DEAD, 1, 4),
-            counted("s", "t", ds::PENDING, 2, 0),
-            counted("s", "t", ds::DELIVERING, 1, 1),
+            counted("s", "t", DeliveryStatus::Succeeded, 6, 8),
+            counted("s", "t", DeliveryStatus::FailedRetrying, 1, 2),
+            counted("s", "t", DeliveryStatus::Dead, 1, 4),
+            counted("s", "t", DeliveryStatus::Pending, 2, 0),
+            counted("s", "t", DeliveryStatus::Delivering, 1, 1),
         ] {
             figures.add(&c);
         }

@@ -6,6 +6,7 @@ use super::Actor;
 use crate::db::audit::{self, NewAudit};
 use crate::db::{notify, Database, StoreError};
 use crate::inbox::listing::{self, EventFilter};
+use crate::inbox::EventStatus;
 
 /// Statuses an event can be replayed from.
 pub use crate::inbox::listing::FINISHED;
@@ -19,7 +20,7 @@ pub enum Replay {
     Requeued,
     NotFound,
     /// Still pending, waiting for a retry or held by a worker: nothing to replay yet.
-    NotFinished(String),
+    NotFinished(EventStatus),
 }
 
 /// Puts the event `id` back to `pending` if it is finished (succeeded, dead, skipped, ignored),
@@ -33,7 +34,7 @@ pub async fn replay_one(db: &Database, id: i64, by: &Actor) -> Result<Replay, St
             let Some((tenant_id, previous)) = listing::lock_for_replay(c, id)? else {
                 return Ok(Replay::NotFound);
             };
-            if !FINISHED.contains(&previous.as_str()) {
+            if !FINISHED.contains(&previous) {
                 return Ok(Replay::NotFinished(previous));
             }
             let now = Utc::now().naive_utc();

@@ -150,12 +150,12 @@ async fn process(shared: &EventQueue, claimed: Claimed) {
         attempt: row.attempts,
         started_at,
         finished_at: now,
-        outcome: completion.status().to_owned(),
+        outcome: completion.status().to_string(),
         error: error_of(&completion),
         http_status: http_status.map(i32::from),
         duration_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
     };
-    let outcome = completion.status();
+    let outcome = completion.status().as_str();
     shared.ctx.metrics.processed(&row.kind, outcome, started.elapsed());
     let finished = Finished {
         attempt: attempt.clone(),
@@ -175,7 +175,7 @@ async fn process(shared: &EventQueue, claimed: Claimed) {
                 now,
             );
             let attempt = Attempt {
-                outcome: failed.status().to_owned(),
+                outcome: failed.status().to_string(),
                 error: error_of(&failed),
                 ..attempt
             };

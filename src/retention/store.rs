@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::db::audit::{self, NewAudit};
 use crate::db::schema::{event_attempts, webhook_events};
 use crate::db::{DbConn, StoreError};
-use crate::inbox::status;
+use crate::inbox::EventStatus;
 use crate::with_conn;
 
 /// Key of the advisory lock purges take turns with (Postgres).
@@ -32,10 +32,10 @@ pub enum Scope {
 }
 
 impl Scope {
-    pub fn statuses(self) -> &'static [&'static str] {
+    pub fn statuses(self) -> &'static [EventStatus] {
         match self {
-            Self::Finished => &[status::SUCCEEDED, status::SKIPPED, status::IGNORED],
-            Self::Dead => &[status::DEAD],
+            Self::Finished => &[EventStatus::Succeeded, EventStatus::Skipped, EventStatus::Ignored],
+            Self::Dead => &[EventStatus::Dead],
         }
     }
 

@@ -11,31 +11,7 @@ use crate::db::schema::{tenant_airbyte_workspaces as mappings, tenant_sso, tenan
 use crate::db::{DbConn, StoreError};
 use crate::with_conn;
 
-/// Mapping statuses.
-pub mod mapping_status {
-    pub const PROVISIONING: &str = "provisioning";
-    pub const ACTIVE: &str = "active";
-    pub const ARCHIVED: &str = "archived";
-    pub const DELETED: &str = "deleted";
-    pub const TOMBSTONE: &str = "tombstone";
-    pub const ALL: [&str; 5] = [PROVISIONING, ACTIVE, ARCHIVED, DELETED, TOMBSTONE];
-
-    /// The tenant is gone: a create older than this must not bring it back.
-    pub fn is_gone(status: &str) -> bool {
-        matches!(status, ARCHIVED | DELETED | TOMBSTONE)
-    }
-}
-
-/// A user's status in a tenant (`tenant_users.status`).
-pub mod user_status {
-    /// Invited to the tenant, not activated yet (Frontegg's `activatedForTenant: false`).
-    pub const INVITED: &str = "invited";
-    pub const ACTIVE: &str = "active";
-    /// Deactivated in, deleted from or removed from the tenant.
-    pub const DEACTIVATED: &str = "deactivated";
-    /// Soft-deleted with the tenant.
-    pub const DELETED: &str = "deleted";
-}
+pub use crate::db::status::{MappingStatus, UserStatus};
 
 /// A tenant's mapping row. Written whole by [`Effect::Mapping`].
 #[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable, Serialize, Deserialize)]
@@ -45,7 +21,7 @@ pub struct Mapping {
     pub tenant_name: Option<String>,
     pub workspace_id: Option<String>,
     pub workspace_name: Option<String>,
-    pub status: String,
+    pub status: MappingStatus,
     pub last_event_at: Option<NaiveDateTime>,
     pub last_event_id: Option<i64>,
     pub created_at: NaiveDateTime,
@@ -58,7 +34,7 @@ pub struct TenantUser {
     pub tenant_id: String,
     pub user_id: String,
     pub email: Option<String>,
-    pub status: String,
+    pub status: UserStatus,
     pub last_event_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -273,7 +249,7 @@ fn soft_delete_tenant_rows(conn: &mut DbConn, tenant: &str, at: NaiveDateTime) -
                 .filter(u::deleted_at.is_null()),
         )
         .set((
-            u::status.eq(user_status::DELETED),
+            u::status.eq(UserStatus::Deleted),
             u::deleted_at.eq(Some(at)),
             u::updated_at.eq(at),
         ))

@@ -92,7 +92,7 @@ async fn mark_dead(db: &Database, ids: &[i64]) {
 }
 
 async fn status_of(app: &TestApp, id: i64) -> String {
-    app.event(id).await.status
+    app.event(id).await.status.to_string()
 }
 
 pub fn flat(kind: &str, tenant: &str) -> serde_json::Value {
@@ -121,7 +121,7 @@ async fn store_dead(db: &Database, count: usize) {
                     received_at: now,
                     order_at: now,
                     payload: "{}".into(),
-                    status: "dead".into(),
+                    status: "dead".parse().unwrap(),
                     next_attempt_at: now,
                 };
                 inbox::insert_if_absent(conn, &event)?;

@@ -285,7 +285,7 @@ impl FakeAirbyte {
             id,
             workspace_id: workspace_id.into(),
             connection_id,
-            status: "running".into(),
+            status: "running".parse().unwrap(),
             start_time,
         };
         state.jobs.push(job);

@@ -81,7 +81,7 @@ async fn concurrent_batches_of_the_same_deliveries_in_opposite_orders_never_dead
                 received_at: at,
                 order_at: at,
                 payload: "{}".into(),
-                status: "pending".into(),
+                status: "pending".parse().unwrap(),
                 next_attempt_at: at,
             })
             .collect();

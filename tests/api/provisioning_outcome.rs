@@ -3,11 +3,12 @@
 
 use chrono::{NaiveDateTime, SubsecRound, Utc};
 use serde_json::json;
+use tenantgate::db::{DbConn, StoreError};
 use tenantgate::inbox::claims::{self, Attempt, Completion};
-use tenantgate::inbox::EventRow;
+use tenantgate::inbox::{EventRow, EventStatus};
 use tenantgate::provisioning::outcome::{self, Finished};
 use tenantgate::tenants::TenantRows;
-use tenantgate::tenants::{self, Effect, Mapping, TenantSso, TenantUser};
+use tenantgate::tenants::{self, Effect, Mapping, MappingStatus, TenantSso, TenantUser};
 
 use crate::helpers::*;
 use crate::on_both_backends;
@@ -51,7 +52,7 @@ fn user(row: &EventRow, now: NaiveDateTime) -> Effect {
         tenant_id: row.tenant_id.clone().unwrap(),
         user_id: "u1".into(),
         email: None,
-        status: "active".into(),
+        status: "active".parse().unwrap(),
         last_event_at: Some(now),
         created_at: now,
         updated_at: now,
@@ -88,7 +89,7 @@ on_both_backends! {
                 assert_eq!(stored.status, "succeeded", "event {}", row.id);
                 assert_eq!(stored.finished_at, Some(now));
                 assert_eq!(attempts.len(), 1);
-                assert_eq!(user.map(|u| u.status).as_deref(), Some("active"));
+                assert_eq!(user.map(|u| u.status.as_str()), Some("active"));
             } else {
                 assert_eq!(stored.status, "processing", "a lost claim leaves the event to its new owner");
                 assert!(attempts.is_empty() && user.is_none(), "nothing written for a lost claim");
@@ -101,13 +102,15 @@ on_both_backends! {
         let rows = claimed_user_events(&app, &["r1", "r2", "r3"]).await;
         let now = Utc::now().naive_utc();
         let mut batch: Vec<Finished> = rows.iter().map(|r| succeeded(r, vec![user(r, now)], now)).collect();
-        // A mapping status outside the table's CHECK constraint: this outcome cannot be written.
+        // A mapping the database refuses (a trigger stands for any constraint): this outcome
+        // cannot be written.
+        app.db.run(refuse_mappings_of_r2).await.unwrap();
         batch[1].effects.push(Effect::Mapping(Mapping {
             tenant_id: "r2".into(),
             tenant_name: None,
             workspace_id: None,
             workspace_name: None,
-            status: "bogus".into(),
+            status: MappingStatus::Active,
             last_event_at: None,
             last_event_id: None,
             created_at: now,
@@ -118,7 +121,7 @@ on_both_backends! {
         assert!(results[0].as_ref().is_ok_and(|held| *held));
         assert!(results[1].is_err(), "the refused outcome reports its error: {:?}", results[1]);
         assert!(results[2].as_ref().is_ok_and(|held| *held));
-        let statuses: Vec<String> = futures_util::future::join_all(rows.iter().map(|r| app.event(r.id)))
+        let statuses: Vec<EventStatus> = futures_util::future::join_all(rows.iter().map(|r| app.event(r.id)))
             .await
             .into_iter()
             .map(|r| r.status)
@@ -136,7 +139,7 @@ on_both_backends! {
             tenant_name: Some("K \"one\" ünïcode".into()),
             workspace_id: Some("w1".into()),
             workspace_name: Some("K1".into()),
-            status: "active".into(),
+            status: MappingStatus::Active,
             last_event_at: Some(now),
             last_event_id: Some(first[0].id),
             created_at: now,
@@ -248,4 +251,23 @@ async fn a_transaction_whose_opening_settings_fail_leaves_its_connection_usable(
         after.is_ok(),
         "the same connection answers the next statement: {after:?}"
     );
+}
+
+/// Makes the database refuse any mapping row of tenant `r2`, as a constraint would.
+fn refuse_mappings_of_r2(conn: &mut DbConn) -> Result<(), StoreError> {
+    use diesel::connection::SimpleConnection;
+    let sql = match conn {
+        DbConn::Pg(_) => {
+            "CREATE FUNCTION refuse_r2() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN RAISE EXCEPTION 'mapping refused'; END $$;
+             CREATE TRIGGER refuse_r2 BEFORE INSERT OR UPDATE ON tenant_airbyte_workspaces
+             FOR EACH ROW WHEN (NEW.tenant_id = 'r2') EXECUTE FUNCTION refuse_r2();"
+        }
+        DbConn::Sqlite(_) => {
+            "CREATE TRIGGER refuse_r2 BEFORE INSERT ON tenant_airbyte_workspaces
+             WHEN NEW.tenant_id = 'r2' BEGIN SELECT RAISE(ABORT, 'mapping refused'); END;"
+        }
+    };
+    tenantgate::with_conn!(conn, |c| c.batch_execute(sql))?;
+    Ok(())
 }

@@ -94,7 +94,7 @@ fn seed_one(
         received_at,
         order_at: received_at,
         payload: "{}".into(),
-        status: status.into(),
+        status: status.parse().unwrap(),
         next_attempt_at: tomorrow,
     };
     let inbox::InsertOutcome::Inserted { id } = inbox::insert_if_absent(conn, &event)? else {
@@ -145,7 +145,7 @@ async fn store_old_ignored(db: &Database, count: usize) {
                 received_at: old,
                 order_at: old,
                 payload: "{}".into(),
-                status: "ignored".into(),
+                status: "ignored".parse().unwrap(),
                 next_attempt_at: old,
             })
             .collect();

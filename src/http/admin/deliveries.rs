@@ -9,7 +9,7 @@ use crate::http::error::{ApiError, ErrorBody};
 use crate::http::responses::AdminFailures;
 use crate::http::AppState;
 use crate::notifications::catalog::{self, CatalogEntry};
-use crate::notifications::store::{self as store, AttemptRecord, Redelivery};
+use crate::notifications::store::{self as store, AttemptRecord, DeliveryStatus, Redelivery};
 use crate::notifications::subscriptions as subs;
 use crate::operations::deliveries::{self as operation, DeliveryEntry};
 
@@ -74,8 +74,7 @@ pub struct DeliveryView {
     message_id: String,
     event_type: String,
     tenant_id: Option<String>,
-    /// pending, delivering, succeeded, failed_retrying or dead
-    status: String,
+    status: DeliveryStatus,
     attempts: i32,
     next_attempt_at: Option<String>,
     last_status_code: Option<i32>,
@@ -88,13 +87,13 @@ pub struct DeliveryView {
 impl From<DeliveryEntry> for DeliveryView {
     fn from(entry: DeliveryEntry) -> Self {
         let (d, m) = (&entry.delivery, &entry.message);
-        let waiting = matches!(d.status.as_str(), "pending" | "failed_retrying");
+        let waiting = matches!(d.status, DeliveryStatus::Pending | DeliveryStatus::FailedRetrying);
         Self {
             id: d.id,
             message_id: m.id.clone(),
             event_type: m.event_type.clone(),
             tenant_id: m.tenant_id.clone(),
-            status: d.status.clone(),
+            status: d.status,
             attempts: d.attempts,
             next_attempt_at: waiting.then(|| utc(d.next_attempt_at)),
             last_status_code: d.last_status_code,

@@ -11,7 +11,7 @@ use crate::http::responses::AdminFailures;
 use crate::http::AppState;
 use crate::inbox::claims::Attempt;
 use crate::inbox::listing::EventFilter;
-use crate::inbox::{status, EventRow};
+use crate::inbox::{EventRow, EventStatus};
 use crate::operations::events::{self as operation, EventHistory};
 use crate::operations::replay::{replay_one as replay_event, Replay};
 use crate::operations::replay_matching::{replay_matching as replay_selection, Selection};
@@ -38,20 +38,6 @@ pub struct ListQuery {
     cursor: Option<i64>,
 }
 
-/// An event's status, as the API filters and shows it.
-#[derive(Debug, ToSchema)]
-#[schema(rename_all = "snake_case")]
-#[allow(dead_code, reason = "names the statuses in the OpenAPI document")]
-pub enum EventStatus {
-    Pending,
-    Processing,
-    Succeeded,
-    FailedRetrying,
-    Dead,
-    Ignored,
-    Skipped,
-}
-
 /// An event as listed.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventSummary {
@@ -60,7 +46,7 @@ pub struct EventSummary {
     kind: String,
     tenant_id: Option<String>,
     user_id: Option<String>,
-    status: String,
+    status: EventStatus,
     attempts: i32,
     occurred_at: Option<String>,
     received_at: String,
@@ -77,7 +63,7 @@ impl From<&EventRow> for EventSummary {
             kind: r.kind.clone(),
             tenant_id: r.tenant_id.clone(),
             user_id: r.user_id.clone(),
-            status: r.status.clone(),
+            status: r.status,
             attempts: r.attempts,
             occurred_at: r.occurred_at.map(utc),
             received_at: utc(r.received_at),
@@ -272,10 +258,10 @@ pub async fn replay_matching(
 }
 
 fn filter_from(q: &ListQuery) -> Result<EventFilter, ApiError> {
-    if let Some(s) = q.status.as_deref().filter(|s| !status::ALL.contains(s)) {
+    if let Some(s) = q.status.as_deref().filter(|s| !EventStatus::TEXTS.contains(s)) {
         return Err(ApiError::InvalidQuery(format!(
             "status `{s}` is not one of {}",
-            status::ALL.join(", ")
+            EventStatus::TEXTS.join(", ")
         )));
     }
     if let Some(k) = q.kind.as_deref() {

@@ -11,7 +11,7 @@ use crate::http::responses::AdminFailures;
 use crate::http::AppState;
 use crate::inbox::listing;
 use crate::operations::tenants::{self as operation, TenantRecord};
-use crate::tenants::{mapping_status, Mapping};
+use crate::tenants::{Mapping, MappingStatus, UserStatus};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -25,18 +25,6 @@ pub struct TenantQuery {
     cursor: Option<String>,
 }
 
-/// A tenant's mapping status, as the API filters and shows it.
-#[derive(Debug, ToSchema)]
-#[schema(rename_all = "snake_case")]
-#[allow(dead_code, reason = "names the statuses in the OpenAPI document")]
-pub enum MappingStatus {
-    Provisioning,
-    Active,
-    Archived,
-    Deleted,
-    Tombstone,
-}
-
 /// A tenant's workspace mapping.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TenantView {
@@ -44,7 +32,7 @@ pub struct TenantView {
     tenant_name: Option<String>,
     workspace_id: Option<String>,
     workspace_name: Option<String>,
-    status: String,
+    status: MappingStatus,
     last_event_at: Option<String>,
     last_event_id: Option<i64>,
     created_at: String,
@@ -82,10 +70,10 @@ pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<TenantQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some(s) = query.status.as_deref().filter(|s| !mapping_status::ALL.contains(s)) {
+    if let Some(s) = query.status.as_deref().filter(|s| !MappingStatus::TEXTS.contains(s)) {
         return Err(ApiError::InvalidQuery(format!(
             "status `{s}` is not one of {}",
-            mapping_status::ALL.join(", ")
+            MappingStatus::TEXTS.join(", ")
         )));
     }
     let limit = limit(query.limit)?;
@@ -157,8 +145,7 @@ pub struct TenantDetail {
 pub struct UserView {
     user_id: String,
     email: Option<String>,
-    /// `active` or `deactivated`.
-    status: String,
+    status: UserStatus,
     last_event_at: Option<String>,
     deleted_at: Option<String>,
 }

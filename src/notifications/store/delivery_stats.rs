@@ -16,6 +16,7 @@ use diesel::dsl::{count_star, sum};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double, Nullable, Text, Timestamp};
 
+use super::DeliveryStatus;
 use crate::db::schema::{notification_deliveries as deliveries, notification_messages as messages};
 use crate::db::{DbConn, StoreError};
 use crate::with_conn;
@@ -31,7 +32,7 @@ const LATENCY_SQLITE: &str = include_str!("sql/delivery_latency.sqlite.sql");
 pub struct Counted {
     pub subscription_id: String,
     pub event_type: String,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub deliveries: i64,
     /// Attempts made for them, redeliveries included.
     pub attempts: i64,
@@ -41,7 +42,7 @@ pub struct Counted {
 /// subscription, type and status.
 pub fn counts(conn: &mut DbConn, since: NaiveDateTime, subscription: Option<&str>) -> Result<Vec<Counted>, StoreError> {
     use deliveries::dsl as d;
-    let rows: Vec<(String, String, String, i64, Option<i64>)> = with_conn!(conn, |c| {
+    let rows: Vec<(String, String, DeliveryStatus, i64, Option<i64>)> = with_conn!(conn, |c| {
         let mut query = d::notification_deliveries
             .inner_join(messages::table)
             .filter(d::created_at.ge(since))

@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{attempts, deliveries, delivery_status, messages, AttemptRecord, Delivery, Message};
+use super::{attempts, deliveries, messages, AttemptRecord, Delivery, DeliveryStatus, Message};
 use crate::db::{DbConn, StoreError};
 use crate::with_conn;
 
@@ -55,7 +55,7 @@ pub enum Redelivery {
     Queued,
     NotFound,
     /// Being delivered right now, or waiting for its next attempt already.
-    NotFinished(String),
+    NotFinished(DeliveryStatus),
 }
 
 /// Queues a finished delivery again, at once, with a fresh retry schedule (its log is kept).
@@ -65,10 +65,7 @@ pub fn redeliver(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> Result<Redel
         let Some(found) = delivery(conn, id)? else {
             return Ok(Redelivery::NotFound);
         };
-        if !matches!(
-            found.status.as_str(),
-            delivery_status::SUCCEEDED | delivery_status::DEAD
-        ) {
+        if !matches!(found.status, DeliveryStatus::Succeeded | DeliveryStatus::Dead) {
             return Ok(Redelivery::NotFinished(found.status));
         }
         // Only as found: a purge or another redelivery may have come between.
@@ -76,7 +73,7 @@ pub fn redeliver(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> Result<Redel
             .filter(d::status.eq(&found.status))
             .filter(d::attempts.eq(found.attempts))
             .set((
-                d::status.eq(delivery_status::PENDING),
+                d::status.eq(DeliveryStatus::Pending),
                 d::next_attempt_at.eq(now),
                 d::attempts_before_redelivery.eq(found.attempts),
                 d::finished_at.eq(None::<NaiveDateTime>),

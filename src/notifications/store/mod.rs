@@ -26,14 +26,7 @@ use crate::db::schema::{
     notification_subscriptions as subscriptions,
 };
 
-/// Every status a delivery can have.
-pub mod delivery_status {
-    pub const PENDING: &str = "pending";
-    pub const DELIVERING: &str = "delivering";
-    pub const SUCCEEDED: &str = "succeeded";
-    pub const FAILED_RETRYING: &str = "failed_retrying";
-    pub const DEAD: &str = "dead";
-}
+pub use crate::db::status::DeliveryStatus;
 
 /// A subscriber: where to send which notifications, and the secrets to sign them with.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -108,7 +101,7 @@ pub struct Message {
 struct NewDelivery<'a> {
     message_id: &'a str,
     subscription_id: &'a str,
-    status: &'a str,
+    status: DeliveryStatus,
     next_attempt_at: NaiveDateTime,
     created_at: NaiveDateTime,
 }
@@ -120,7 +113,7 @@ pub struct Delivery {
     pub id: i64,
     pub message_id: String,
     pub subscription_id: String,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub attempts_before_redelivery: i32,
     pub next_attempt_at: NaiveDateTime,

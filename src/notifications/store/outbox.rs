@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Timestamp};
 
 use super::{
-    attempts, deliveries, delivery_status, messages, subscriptions, AttemptRecord, Delivery, Message, NewDelivery,
+    attempts, deliveries, messages, subscriptions, AttemptRecord, Delivery, DeliveryStatus, Message, NewDelivery,
     Subscription,
 };
 use crate::db::audit;
@@ -41,7 +41,7 @@ pub fn enqueue<'a>(conn: &mut DbConn, notices: impl IntoIterator<Item = &'a Mess
         queued.extend(wanted.into_iter().map(|s| NewDelivery {
             message_id: &notice.id,
             subscription_id: &s.id,
-            status: delivery_status::PENDING,
+            status: DeliveryStatus::Pending,
             next_attempt_at: notice.created_at,
             created_at: notice.created_at,
         }));
@@ -173,7 +173,7 @@ pub struct Finish {
     pub subscription_id: String,
     /// The claim's attempt number: nothing is written if another sender took the delivery.
     pub attempt: i32,
-    pub status: &'static str,
+    pub status: DeliveryStatus,
     pub next_attempt_at: Option<NaiveDateTime>,
     pub record: AttemptRecord,
     pub health: Health,
@@ -184,11 +184,11 @@ pub struct Finish {
 pub fn finish(conn: &mut DbConn, end: &Finish) -> Result<bool, StoreError> {
     conn.transaction(|conn| {
         use deliveries::dsl as d;
-        let finished = matches!(end.status, delivery_status::SUCCEEDED | delivery_status::DEAD);
+        let finished = matches!(end.status, DeliveryStatus::Succeeded | DeliveryStatus::Dead);
         let held = with_conn!(conn, |c| diesel::update(
             d::notification_deliveries
                 .find(end.delivery_id)
-                .filter(d::status.eq(delivery_status::DELIVERING))
+                .filter(d::status.eq(DeliveryStatus::Delivering))
                 .filter(d::attempts.eq(end.attempt))
         )
         .set((
@@ -291,7 +291,7 @@ pub fn extend(conn: &mut DbConn, delivery_id: i64, attempt: i32, until: NaiveDat
     let updated = with_conn!(conn, |c| diesel::update(
         d::notification_deliveries
             .find(delivery_id)
-            .filter(d::status.eq(delivery_status::DELIVERING))
+            .filter(d::status.eq(DeliveryStatus::Delivering))
             .filter(d::attempts.eq(attempt))
     )
     .set(d::locked_until.eq(Some(until)))
@@ -305,7 +305,7 @@ pub fn release(conn: &mut DbConn, delivery_id: i64, attempt: i32, due: NaiveDate
     let updated = with_conn!(conn, |c| diesel::update(
         d::notification_deliveries
             .find(delivery_id)
-            .filter(d::status.eq(delivery_status::DELIVERING))
+            .filter(d::status.eq(DeliveryStatus::Delivering))
             .filter(d::attempts.eq(attempt))
     )
     .set((

@@ -6,23 +6,23 @@ use super::{workspace_name, Context, HandlerError, Job, Outcome};
 use crate::config::DeletionPolicy;
 use crate::notifications;
 use crate::provisioning::provider::{Workspace, WorkspaceSpec};
-use crate::tenants::{self, mapping_status as ms, Effect, Mapping};
+use crate::tenants::{self, Effect, Mapping, MappingStatus};
 
 /// Ensures the tenant has exactly one workspace.
 pub async fn created(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerError> {
     let name = workspace_name(&ctx.name_template, &job.tenant_id, job.event.tenant_name.as_deref());
     let mut mapping = match job.tenant.mapping.clone() {
-        Some(m) if ms::is_gone(&m.status) && job.is_known_newer_than(m.last_event_at) => {
+        Some(m) if m.status.is_gone() && job.is_known_newer_than(m.last_event_at) => {
             // A create that says it happened after the tenant's deletion: the tenant came back.
             let fresh = Mapping {
                 workspace_id: None,
-                status: ms::PROVISIONING.into(),
+                status: MappingStatus::Provisioning,
                 ..provisioning_row(job, &name)
             };
             save(ctx, fresh.clone()).await?;
             fresh
         }
-        Some(m) if ms::is_gone(&m.status) => {
+        Some(m) if m.status.is_gone() => {
             return Ok(Outcome::Skipped {
                 reason: format!(
                     "stale: the tenant was {} by an event at {} (event {}); this create is not newer",
@@ -33,7 +33,7 @@ pub async fn created(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerErr
                 effects: vec![],
             })
         }
-        Some(m) if m.status == ms::ACTIVE => {
+        Some(m) if m.status == MappingStatus::Active => {
             let audit = job.audit("workspace.already_provisioned", json!({"workspace_id": m.workspace_id}));
             return Ok(Outcome::Done { effects: vec![audit] });
         }
@@ -110,7 +110,7 @@ async fn finish_provisioning(
     }
     let active = Mapping {
         workspace_id: Some(workspace.id.clone()),
-        status: ms::ACTIVE.into(),
+        status: MappingStatus::Active,
         last_event_at: Some(job.at()),
         last_event_id: Some(job.row.id),
         updated_at: job.now,
@@ -136,7 +136,7 @@ pub async fn updated(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerErr
     };
     let mapping = match job.tenant.mapping.clone() {
         Some(m) if job.is_older_than(m.last_event_at) => return Ok(skipped(&stale(&m))),
-        Some(m) if m.status == ms::ACTIVE && m.workspace_id.is_some() => m,
+        Some(m) if m.status == MappingStatus::Active && m.workspace_id.is_some() => m,
         Some(m) => return Ok(skipped(&format!("the tenant's workspace is {}", m.status))),
         None => return Ok(skipped("the tenant has no workspace")),
     };
@@ -172,7 +172,7 @@ pub async fn deleted(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerErr
     let Some(mapping) = job.tenant.mapping.clone() else {
         let tombstone = Mapping {
             workspace_name: None,
-            status: ms::TOMBSTONE.into(),
+            status: MappingStatus::Tombstone,
             ..provisioning_row(job, "")
         };
         let audit = job.audit(
@@ -186,7 +186,7 @@ pub async fn deleted(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerErr
     if job.is_older_than(mapping.last_event_at) {
         return Ok(skipped(&stale(&mapping)));
     }
-    if ms::is_gone(&mapping.status) {
+    if mapping.status.is_gone() {
         let audit = job.audit("tenant.already_deleted", json!({"status": mapping.status}));
         return Ok(Outcome::Done {
             effects: vec![soft_delete, audit],
@@ -201,32 +201,32 @@ pub async fn deleted(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerErr
     };
     let mut detail = json!({"policy": policy_name(ctx.deletion_policy), "workspace_id": workspace_id});
     let status = match &workspace_id {
-        None => ms::TOMBSTONE,
+        None => MappingStatus::Tombstone,
         Some(id) => {
             detail["jobs_cancelled"] = ctx.provider.cancel_running_jobs(id).await?.into();
             match ctx.deletion_policy {
                 DeletionPolicy::Archive => {
                     detail["connections_paused"] = ctx.provider.pause_connections(id).await?.into();
-                    ms::ARCHIVED
+                    MappingStatus::Archived
                 }
                 DeletionPolicy::Delete => {
                     ctx.provider.delete_workspace(id).await?;
-                    ms::DELETED
+                    MappingStatus::Deleted
                 }
             }
         }
     };
     let gone = Mapping {
         workspace_id,
-        status: status.into(),
+        status,
         last_event_at: Some(job.at()),
         last_event_id: Some(job.row.id),
         updated_at: job.now,
         ..mapping
     };
     let notice = match status {
-        ms::ARCHIVED => Some(notifications::WORKSPACE_ARCHIVED),
-        ms::DELETED => Some(notifications::WORKSPACE_DELETED),
+        MappingStatus::Archived => Some(notifications::WORKSPACE_ARCHIVED),
+        MappingStatus::Deleted => Some(notifications::WORKSPACE_DELETED),
         _ => None,
     }
     .map(|kind| {
@@ -252,7 +252,7 @@ fn provisioning_row(job: &Job<'_>, name: &str) -> Mapping {
         tenant_name: job.event.tenant_name.clone(),
         workspace_id: None,
         workspace_name: Some(name.to_owned()),
-        status: ms::PROVISIONING.into(),
+        status: MappingStatus::Provisioning,
         last_event_at: Some(job.at()),
         last_event_id: Some(job.row.id),
         created_at: job.now,

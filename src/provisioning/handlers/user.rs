@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::{HandlerError, Job, Outcome};
 use crate::notifications;
-use crate::tenants::{self, user_status, Effect, Mapping, TenantSso, TenantUser};
+use crate::tenants::{Effect, Mapping, TenantSso, TenantUser, UserStatus};
 
 pub fn joined(job: &Job<'_>) -> Result<Outcome, HandlerError> {
     let activated = job.event.activated_for_tenant;
@@ -41,12 +41,12 @@ impl Change {
     /// The user's status after the change. A join never downgrades a user already active in
     /// the tenant; a deactivated (or deleted) user who joins again is invited or active as the
     /// payload says.
-    fn status(self, existing: Option<&TenantUser>) -> &'static str {
+    fn status(self, existing: Option<&TenantUser>) -> UserStatus {
         match self {
-            Change::Join { .. } if existing.is_some_and(|u| u.status == user_status::ACTIVE) => user_status::ACTIVE,
-            Change::Join { activated: true } | Change::Activate => user_status::ACTIVE,
-            Change::Join { activated: false } => user_status::INVITED,
-            Change::Deactivate => user_status::DEACTIVATED,
+            Change::Join { .. } if existing.is_some_and(|u| u.status == UserStatus::Active) => UserStatus::Active,
+            Change::Join { activated: true } | Change::Activate => UserStatus::Active,
+            Change::Join { activated: false } => UserStatus::Invited,
+            Change::Deactivate => UserStatus::Deactivated,
         }
     }
 
@@ -62,9 +62,9 @@ impl Change {
     /// it: an invitation is not an activation (subscribers hear of the invited user once
     /// `frontegg.user.activated` arrives), and a join that leaves an active user active changes
     /// nothing they were told.
-    fn notification(self, status: &str, previous: Option<&str>) -> Option<&'static str> {
+    fn notification(self, status: UserStatus, previous: Option<UserStatus>) -> Option<&'static str> {
         match self {
-            Change::Join { .. } => (status == user_status::ACTIVE && previous != Some(user_status::ACTIVE))
+            Change::Join { .. } => (status == UserStatus::Active && previous != Some(UserStatus::Active))
                 .then_some(notifications::USER_ACTIVATED),
             Change::Activate => Some(notifications::USER_ACTIVATED),
             Change::Deactivate => Some(notifications::USER_DEACTIVATED),
@@ -88,7 +88,7 @@ fn set_user(job: &Job<'_>, change: Change) -> Result<Outcome, HandlerError> {
         return Ok(stale(existing.last_event_at));
     }
     let status = change.status(existing.as_ref());
-    let previous = existing.as_ref().map(|u| u.status.as_str());
+    let previous = existing.as_ref().map(|u| u.status);
     let row = TenantUser {
         tenant_id: job.tenant_id.clone(),
         user_id: user_id.clone(),
@@ -97,7 +97,7 @@ fn set_user(job: &Job<'_>, change: Change) -> Result<Outcome, HandlerError> {
             .email
             .clone()
             .or_else(|| existing.as_ref().and_then(|u| u.email.clone())),
-        status: status.to_owned(),
+        status,
         last_event_at: Some(job.at()),
         created_at: existing.as_ref().map_or(job.now, |u| u.created_at),
         updated_at: job.now,
@@ -106,7 +106,7 @@ fn set_user(job: &Job<'_>, change: Change) -> Result<Outcome, HandlerError> {
     let mut detail = json!({"user_id": user_id, "status": status});
     if let Change::Join { activated } = change {
         detail["activated_for_tenant"] = activated.into();
-        detail["previous_status"] = previous.into();
+        detail["previous_status"] = previous.map(UserStatus::as_str).into();
     }
     let notice = change.notification(status, previous).map(|notification| {
         job.notify(
@@ -159,7 +159,7 @@ pub fn sso_changed(job: &Job<'_>) -> Result<Outcome, HandlerError> {
 /// it must not bring back what the deletion removed.
 fn tenant_gone(job: &Job<'_>, mapping: Option<Mapping>) -> Option<Outcome> {
     mapping
-        .filter(|m| tenants::mapping_status::is_gone(&m.status) && !job.is_known_newer_than(m.last_event_at))
+        .filter(|m| m.status.is_gone() && !job.is_known_newer_than(m.last_event_at))
         .map(|m| Outcome::Skipped {
             reason: format!(
                 "the tenant is {}: this event does not say it happened after that",
@@ -187,7 +187,7 @@ mod tests {
             tenant_id: "t".into(),
             user_id: "u".into(),
             email: None,
-            status: status.into(),
+            status: status.parse().unwrap(),
             last_event_at: Some(at),
             created_at: at,
             updated_at: at,
@@ -221,23 +221,29 @@ mod tests {
     #[test]
     fn a_join_announces_only_a_user_it_made_active() {
         let join = Change::Join { activated: true };
-        assert_eq!(join.notification("active", None), Some(notifications::USER_ACTIVATED));
         assert_eq!(
-            join.notification("active", Some("invited")),
+            join.notification(UserStatus::Active, None),
             Some(notifications::USER_ACTIVATED)
         );
         assert_eq!(
-            join.notification("active", Some("deactivated")),
-            Some(notifications::USER_ACTIVATED)
-        );
-        assert_eq!(join.notification("active", Some("active")), None);
-        assert_eq!(Change::Join { activated: false }.notification("invited", None), None);
-        assert_eq!(
-            Change::Activate.notification("active", Some("active")),
+            join.notification(UserStatus::Active, Some(UserStatus::Invited)),
             Some(notifications::USER_ACTIVATED)
         );
         assert_eq!(
-            Change::Deactivate.notification("deactivated", None),
+            join.notification(UserStatus::Active, Some(UserStatus::Deactivated)),
+            Some(notifications::USER_ACTIVATED)
+        );
+        assert_eq!(join.notification(UserStatus::Active, Some(UserStatus::Active)), None);
+        assert_eq!(
+            Change::Join { activated: false }.notification(UserStatus::Invited, None),
+            None
+        );
+        assert_eq!(
+            Change::Activate.notification(UserStatus::Active, Some(UserStatus::Active)),
+            Some(notifications::USER_ACTIVATED)
+        );
+        assert_eq!(
+            Change::Deactivate.notification(UserStatus::Deactivated, None),
             Some(notifications::USER_DEACTIVATED)
         );
         assert_eq!(join.audit_action(), "user.joined");

@@ -146,5 +146,5 @@ async fn scenario(backend: Backend) {
 async fn mapping_status(inbox: &Inbox, tenant: &str) -> Option<String> {
     let tenant = tenant.to_owned();
     let mapping = inbox.run(move |c| tenants::mapping(c, &tenant)).await;
-    mapping.map(|mapping| mapping.status)
+    mapping.map(|mapping| mapping.status.to_string())
 }

@@ -129,7 +129,7 @@ async fn fill(url: &str, n: usize) {
                     payload: format!(
                         r#"{{"eventKey":"frontegg.user.activated","eventContext":{{"tenantId":"{tenant}","userId":"u{i}"}}}}"#
                     ),
-                    status: statuses[i % statuses.len()].into(),
+                    status: statuses[i % statuses.len()].parse().unwrap(),
                     next_attempt_at: now,
                 }
             })

@@ -17,7 +17,7 @@ use crate::config::Settings;
 use crate::db::{notify, Database, DatabaseUrl};
 use crate::health::HealthMonitor;
 use crate::http::{self, AppState};
-use crate::ingest::{Recorder, Source};
+use crate::ingest::{InboxRecorder, Source};
 use crate::jobs::periodic::Scheduler;
 use crate::jobs::Runner;
 use crate::metrics::Metrics;
@@ -66,7 +66,7 @@ impl Application {
             Database::Sqlite(_) => 1,
             Database::Pg(_) => settings.ingest.concurrent_batches,
         };
-        let recorder = Recorder::spawn(db.clone(), settings.ingest.max_batch, concurrent_batches);
+        let recorder = InboxRecorder::spawn(db.clone(), settings.ingest.max_batch, concurrent_batches);
         let gauges_every = Duration::from_secs(settings.metrics.refresh_interval_secs);
         let (monitor, health) = HealthMonitor::start(db.clone(), metrics.clone(), gauges_every).await;
         let metrics_token = Some(settings.metrics.token.expose_secret())

@@ -114,7 +114,7 @@ impl Metrics {
         )?;
         let purged = IntCounter::new(
             "events_purged_total",
-            "Finished events deleted by the retention job of this process",
+            "Finish events deleted by the retention job of this process",
         )?;
         let notifications = IntCounterVec::new(
             Opts::new(

@@ -62,14 +62,13 @@ impl DbConn {
     where
         E: From<StoreError>,
     {
-        self.transaction_beginning("BEGIN", work)
+        self.transaction_beginning(Begin::Plain, work)
     }
 
-    /// [`DbConn::transaction`] opened on Postgres by `begin`: `BEGIN` and `SET LOCAL …`
-    /// statements, sent together in one round trip. Not for a nested transaction.
+    /// [`DbConn::transaction`] opened on Postgres as `begin` says (SQLite ignores settings).
     pub fn transaction_beginning<T, E>(
         &mut self,
-        begin: &str,
+        begin: Begin,
         work: impl FnOnce(&mut DbConn) -> Result<T, E>,
     ) -> Result<T, E>
     where
@@ -77,13 +76,7 @@ impl DbConn {
     {
         use diesel::connection::{AnsiTransactionManager, TransactionManager};
         match self {
-            DbConn::Pg(c) if begin == "BEGIN" => AnsiTransactionManager::begin_transaction(&mut **c),
-            // If `BEGIN` went through and a setting after it failed, the server holds an aborted
-            // transaction that Diesel does not know of: end it, or the pooled connection would
-            // refuse every later statement.
-            DbConn::Pg(c) => AnsiTransactionManager::begin_transaction_sql(&mut **c, begin).inspect_err(|_| {
-                let _ = c.batch_execute("ROLLBACK");
-            }),
+            DbConn::Pg(c) => open_pg(c, begin),
             DbConn::Sqlite(c) => {
                 // Nested: a savepoint inside the outer transaction, which already holds the lock.
                 if nested(c) {
@@ -94,17 +87,65 @@ impl DbConn {
             }
         }
         .map_err(StoreError::from)?;
-        match work(self) {
-            Ok(value) => {
-                with_conn!(self, |c| AnsiTransactionManager::commit_transaction(c)).map_err(StoreError::from)?;
-                Ok(value)
+        let result = work(self);
+        with_conn!(self, |c| end(c, result))
+    }
+}
+
+/// How a transaction opens on Postgres.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Begin {
+    /// `BEGIN`, or a savepoint inside a transaction already open.
+    Plain,
+    /// `BEGIN` and settings that end with the transaction (`SET LOCAL …`), sent together in
+    /// one round trip. Not for a nested transaction.
+    WithSettings(&'static str),
+}
+
+/// A transaction on a Postgres connection alone, for statements that exist only there.
+pub fn pg_transaction<T, E>(
+    conn: &mut PgConnection,
+    begin: Begin,
+    work: impl FnOnce(&mut PgConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<StoreError>,
+{
+    open_pg(conn, begin).map_err(StoreError::from)?;
+    let result = work(conn);
+    end(conn, result)
+}
+
+fn open_pg(conn: &mut PgConnection, begin: Begin) -> diesel::QueryResult<()> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    match begin {
+        Begin::Plain => AnsiTransactionManager::begin_transaction(conn),
+        // If `BEGIN` went through and a setting after it failed, the server holds an aborted
+        // transaction that Diesel does not know of: end it, or the pooled connection would
+        // refuse every later statement.
+        Begin::WithSettings(sql) => AnsiTransactionManager::begin_transaction_sql(conn, sql).inspect_err(|_| {
+            let _ = conn.batch_execute("ROLLBACK");
+        }),
+    }
+}
+
+/// Commits when the work succeeded, rolls back otherwise.
+fn end<C, T, E>(conn: &mut C, result: Result<T, E>) -> Result<T, E>
+where
+    C: Connection<TransactionManager = diesel::connection::AnsiTransactionManager>,
+    E: From<StoreError>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    match result {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(conn).map_err(StoreError::from)?;
+            Ok(value)
+        }
+        Err(e) => {
+            if let Err(rollback) = AnsiTransactionManager::rollback_transaction(conn) {
+                tracing::warn!(error = %rollback, "rollback failed; the connection is discarded");
             }
-            Err(e) => {
-                if let Err(rollback) = with_conn!(self, |c| AnsiTransactionManager::rollback_transaction(c)) {
-                    tracing::warn!(error = %rollback, "rollback failed; the connection is discarded");
-                }
-                Err(e)
-            }
+            Err(e)
         }
     }
 }

@@ -22,7 +22,7 @@ use error::ApiError;
 pub struct AppState {
     pub db: Database,
     /// Stores deliveries with group commit.
-    pub recorder: crate::ingest::Recorder,
+    pub recorder: crate::ingest::InboxRecorder,
     pub frontegg: Source,
     /// Longest wait for a webhook's body once its head is in (`server.body_read_timeout_ms`).
     pub body_read_timeout: std::time::Duration,

@@ -3,17 +3,17 @@
 use diesel::prelude::*;
 
 use super::claims_pg;
-use crate::db::{DbConn, StoreError};
+use crate::db::{pg_transaction, DbConn, StoreError};
 
 /// The plan the claim runs with on Postgres, as `EXPLAIN` prints it, made the way the worker
 /// makes it (a generic plan, under [`claims_pg::BEGIN_CLAIM`]); `None` on SQLite. For tests and
 /// for diagnosing a slow drain: the claim should walk `webhook_events_unfinished_order`.
 pub fn claim_plan(conn: &mut DbConn) -> Result<Option<String>, StoreError> {
-    let DbConn::Pg(_) = conn else {
-        return Ok(None);
+    let DbConn::Pg(c) = conn else {
+        return Ok(None); // SQLite has no plan to show
     };
     let now = chrono::Utc::now().naive_utc();
-    let claim = claims_pg::Claim {
+    let claim = claims_pg::ClaimStatement {
         now,
         lease_until: now,
         limit: 1,
@@ -25,22 +25,19 @@ pub fn claim_plan(conn: &mut DbConn) -> Result<Option<String>, StoreError> {
         #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
         line: String,
     }
-    let lines: Vec<Line> = conn.transaction_beginning(claims_pg::BEGIN_CLAIM, |conn| {
-        let DbConn::Pg(c) = conn else {
-            return Ok::<_, StoreError>(vec![]);
-        };
+    let lines: Vec<Line> = pg_transaction(c, claims_pg::BEGIN_CLAIM, |c| {
         // A name of its own, in case an earlier call failed before its DEALLOCATE.
         let name = format!("tenantgate_claim_plan_{}", uuid::Uuid::new_v4().simple());
         diesel::sql_query(format!(
             "PREPARE {name}(timestamp, timestamp, timestamp, timestamp, bigint) AS {sql}"
         ))
-        .execute(&mut **c)?;
+        .execute(c)?;
         let lines = diesel::sql_query(format!(
             "EXPLAIN EXECUTE {name}(LOCALTIMESTAMP, LOCALTIMESTAMP, LOCALTIMESTAMP, LOCALTIMESTAMP, 1)"
         ))
-        .load(&mut **c)?;
-        diesel::sql_query(format!("DEALLOCATE {name}")).execute(&mut **c)?;
-        Ok(lines)
+        .load(c)?;
+        diesel::sql_query(format!("DEALLOCATE {name}")).execute(c)?;
+        Ok::<_, StoreError>(lines)
     })?;
     Ok(Some(lines.into_iter().map(|l| l.line).collect::<Vec<_>>().join("\n")))
 }

@@ -12,7 +12,7 @@ use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
 use super::claims_pg;
 use super::rows::{EventRow, EventStatus};
 use crate::db::schema::{event_attempts, webhook_events};
-use crate::db::{DbConn, StoreError};
+use crate::db::{pg_transaction, DbConn, StoreError};
 use crate::tenants::{self, TenantRows};
 use crate::with_conn;
 
@@ -22,7 +22,7 @@ const CLAIM_SQLITE: &str = include_str!("sql/claim.sqlite.sql");
 /// A claimed event, with its tenant's rows as they stood at the claim (`None` for an event
 /// without a tenant).
 #[derive(Debug, Clone)]
-pub struct Claimed {
+pub struct ClaimedEvent {
     pub row: EventRow,
     pub tenant: Option<TenantRows>,
 }
@@ -48,42 +48,38 @@ pub fn claim_with_tenants(
     now: NaiveDateTime,
     lease_until: NaiveDateTime,
     limit: i64,
-) -> Result<Vec<Claimed>, StoreError> {
-    let mut claimed: Vec<Claimed> = match conn {
+) -> Result<Vec<ClaimedEvent>, StoreError> {
+    let mut claimed: Vec<ClaimedEvent> = match conn {
         // Its commit does not wait for the disk (see `claims_pg::BEGIN_CLAIM`).
-        DbConn::Pg(_) => conn.transaction_beginning(claims_pg::BEGIN_CLAIM, |conn| {
-            let DbConn::Pg(c) = conn else {
-                return Ok::<_, StoreError>(vec![]);
-            };
-            Ok(claims_pg::Claim {
-                now,
-                lease_until,
-                limit,
-            }
-            .load::<ClaimedPg>(&mut **c)?
-            .into_iter()
-            .map(ClaimedPg::parse)
-            .collect())
+        DbConn::Pg(c) => pg_transaction(c, claims_pg::BEGIN_CLAIM, |c| {
+            Ok::<_, StoreError>(
+                claims_pg::ClaimStatement {
+                    now,
+                    lease_until,
+                    limit,
+                }
+                .load::<ClaimedPg>(c)?
+                .into_iter()
+                .map(ClaimedPg::parse)
+                .collect(),
+            )
         })?,
         // The reads in the claim's transaction: if one fails, the claim is undone with it.
         DbConn::Sqlite(_) => conn.transaction(|conn| {
-            let DbConn::Sqlite(c) = conn else {
-                return Ok::<_, StoreError>(vec![]);
-            };
-            let rows: Vec<EventRow> = diesel::sql_query(CLAIM_SQLITE)
+            let rows: Vec<EventRow> = with_conn!(conn, |c| diesel::sql_query(CLAIM_SQLITE)
                 .bind::<Timestamp, _>(lease_until)
                 .bind::<Timestamp, _>(now)
                 .bind::<BigInt, _>(limit)
-                .load(&mut **c)?;
+                .load(c))?;
             rows.into_iter()
                 .map(|row| {
                     let tenant = match &row.tenant_id {
                         Some(tenant) => Some(tenants::rows_of(conn, tenant, row.user_id.as_deref())?),
                         None => None,
                     };
-                    Ok(Claimed { row, tenant })
+                    Ok(ClaimedEvent { row, tenant })
                 })
-                .collect()
+                .collect::<Result<_, StoreError>>()
         })?,
     };
     claimed.sort_by_key(|c| (c.row.order_at, c.row.id));
@@ -105,7 +101,7 @@ struct ClaimedPg {
 
 impl ClaimedPg {
     /// Rows that do not parse (edited by hand, say) are left for the handler to read itself.
-    fn parse(self) -> Claimed {
+    fn parse(self) -> ClaimedEvent {
         fn json<T: serde::de::DeserializeOwned>(json: Option<String>) -> serde_json::Result<Option<T>> {
             json.map(|j| serde_json::from_str(&j)).transpose()
         }
@@ -125,7 +121,7 @@ impl ClaimedPg {
             },
             None => None,
         };
-        Claimed { row: event, tenant }
+        ClaimedEvent { row: event, tenant }
     }
 }
 
@@ -223,7 +219,7 @@ pub struct Attempt {
 
 /// Records the end of claimed attempts: each event's new status, and the attempt in the attempt
 /// log. Returns, per attempt, false when its claim was lost (the lease expired and another
-/// worker took the event): nothing is written for it. Finished events are stamped with their
+/// worker took the event): nothing is written for it. Finish events are stamped with their
 /// attempt's `finished_at`. Call it in a transaction; on Postgres, one opened by
 /// [`BEGIN_FINISH`], and this is one statement for all of them.
 pub fn finish(conn: &mut DbConn, ended: &[(&Attempt, &Completion)]) -> Result<Vec<bool>, StoreError> {
@@ -254,14 +250,14 @@ pub fn finish(conn: &mut DbConn, ended: &[(&Attempt, &Completion)]) -> Result<Ve
 pub use claims_pg::BEGIN_FINISH;
 
 /// The event row's columns once an attempt ended this way.
-struct Settled {
+struct EventColumns {
     status: EventStatus,
     next_attempt_at: NaiveDateTime,
     last_error: Option<String>,
     finished_at: Option<NaiveDateTime>,
 }
 
-impl Settled {
+impl EventColumns {
     fn of(completion: &Completion, now: NaiveDateTime) -> Self {
         let (next_attempt_at, last_error, finished_at) = match completion {
             Completion::Succeeded => (now, None, Some(now)),
@@ -280,7 +276,7 @@ impl Settled {
 
 fn finish_one(conn: &mut DbConn, attempt: &Attempt, completion: &Completion) -> Result<bool, StoreError> {
     use webhook_events::dsl as e;
-    let settled = Settled::of(completion, attempt.finished_at);
+    let settled = EventColumns::of(completion, attempt.finished_at);
     let updated = with_conn!(conn, |c| {
         let target = e::webhook_events
             .filter(e::id.eq(attempt.event_id))
@@ -309,12 +305,12 @@ struct Held {
 }
 
 fn finish_together(c: &mut diesel::PgConnection, ended: &[(&Attempt, &Completion)]) -> Result<Vec<bool>, StoreError> {
-    let settled: Vec<Settled> = ended
+    let settled: Vec<EventColumns> = ended
         .iter()
-        .map(|(attempt, completion)| Settled::of(completion, attempt.finished_at))
+        .map(|(attempt, completion)| EventColumns::of(completion, attempt.finished_at))
         .collect();
     let attempts = || ended.iter().map(|(a, _)| *a);
-    let finished: std::collections::HashSet<Held> = claims_pg::Finish {
+    let finished: std::collections::HashSet<Held> = claims_pg::FinishStatement {
         id: attempts().map(|a| a.event_id).collect(),
         attempts: attempts().map(|a| a.attempt).collect(),
         status: settled.iter().map(|s| s.status.as_str()).collect(),

@@ -12,6 +12,7 @@ use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp, Untyp
 use diesel::{PgConnection, QueryResult, RunQueryDsl};
 
 use crate::db::placeholders::{self, Piece};
+use crate::db::Begin;
 
 /// Opens a transaction that runs these statements, with settings that end with it.
 ///
@@ -20,12 +21,13 @@ use crate::db::placeholders::{self, Piece};
 /// empty table and ruinous for the backlog that follows. Without sequential or bitmap scans the
 /// only plans left are the index walks these statements are written for: the claim walks the
 /// unfinished events in order and stops at its limit; the finish reads only events in process.
-pub const BEGIN_FINISH: &str = concat!("BEGIN; ", plan_once!());
+pub const BEGIN_FINISH: Begin = Begin::WithSettings(concat!("BEGIN; ", plan_once!()));
 
 /// [`BEGIN_FINISH`] for the claim, whose commit also does not wait for the disk. A claim lost in
 /// a crash costs nothing: the event is simply claimed again. The first durable commit after it
 /// (a handler's write, the outcome) flushes it along, since the log is written in order.
-pub const BEGIN_CLAIM: &str = concat!("BEGIN; SET LOCAL synchronous_commit = off; ", plan_once!());
+pub const BEGIN_CLAIM: Begin =
+    Begin::WithSettings(concat!("BEGIN; SET LOCAL synchronous_commit = off; ", plan_once!()));
 
 macro_rules! plan_once {
     () => {
@@ -35,19 +37,19 @@ macro_rules! plan_once {
 }
 use plan_once;
 
-/// The claim's text, whole; its placeholders are numbered as [`Claim`] binds them.
+/// The claim's text, whole; its placeholders are numbered as [`ClaimStatement`] binds them.
 const CLAIM: &str = include_str!("sql/claim.postgres.sql");
 
 /// Claims up to `limit` due events until `lease_until`; loads each event's row with its tenant's
 /// rows as they stand, as JSON (see `claims::ClaimedPg`). A tenant has one event in flight, so
 /// nothing changes them between this read and the event's handler.
-pub struct Claim {
+pub struct ClaimStatement {
     pub now: NaiveDateTime,
     pub lease_until: NaiveDateTime,
     pub limit: i64,
 }
 
-impl QueryFragment<Pg> for Claim {
+impl QueryFragment<Pg> for ClaimStatement {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         for piece in placeholders::split(CLAIM) {
             match piece {
@@ -62,12 +64,12 @@ impl QueryFragment<Pg> for Claim {
     }
 }
 
-/// The finish's text, whole; its placeholders are numbered as [`Finish`] binds them.
+/// The finish's text, whole; its placeholders are numbered as [`FinishStatement`] binds them.
 const FINISH: &str = include_str!("sql/finish.postgres.sql");
 
 /// Sets each event's status after its attempt and logs the attempt, if the event is still
 /// claimed by that attempt; loads the `(id, attempts)` of those events.
-pub struct Finish<'a> {
+pub struct FinishStatement<'a> {
     pub id: Vec<i64>,
     pub attempts: Vec<i32>,
     pub status: Vec<&'a str>,
@@ -82,7 +84,7 @@ pub struct Finish<'a> {
     pub duration_ms: Vec<i64>,
 }
 
-impl QueryFragment<Pg> for Finish<'_> {
+impl QueryFragment<Pg> for FinishStatement<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         for piece in placeholders::split(FINISH) {
             match piece {
@@ -123,4 +125,4 @@ macro_rules! fixed_statement {
     )+};
 }
 
-fixed_statement!(Claim => Claim, Finish<'a> => Finish<'static>);
+fixed_statement!(ClaimStatement => ClaimStatement, FinishStatement<'a> => FinishStatement<'static>);

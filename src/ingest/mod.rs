@@ -5,7 +5,7 @@ pub mod client_ip;
 mod recorder;
 mod tokens;
 
-pub use recorder::Recorder;
+pub use recorder::InboxRecorder;
 pub use tokens::TokenLedger;
 
 use std::net::IpAddr;
@@ -223,7 +223,11 @@ fn idempotency_key(verified: Option<&Verified>, body_sha256: &str) -> String {
 }
 
 /// Checks, verifies, normalizes and stores one delivery. Returns only after the row is committed.
-pub async fn receive(recorder: &Recorder, source: &Source, delivery: Delivery<'_>) -> Result<Receipt, IngestError> {
+pub async fn receive(
+    recorder: &InboxRecorder,
+    source: &Source,
+    delivery: Delivery<'_>,
+) -> Result<Receipt, IngestError> {
     source.check_address(delivery.peer, delivery.forwarded_for.as_deref())?;
     let verified = source.verify(&delivery)?;
     let latest = delivery.now + chrono::TimeDelta::seconds(source.settings.max_future_skew_secs);

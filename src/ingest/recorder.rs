@@ -7,11 +7,11 @@ use crate::inbox::{self, InsertOutcome, NewEvent};
 
 /// Stores deliveries in batches. Cheap to clone.
 #[derive(Debug, Clone)]
-pub struct Recorder {
+pub struct InboxRecorder {
     batches: GroupCommit<NewEvent, InsertOutcome>,
 }
 
-impl Recorder {
+impl InboxRecorder {
     /// Starts the gathering task: batches of up to `max_batch`, at most `concurrent` in flight.
     pub fn spawn(db: Database, max_batch: usize, concurrent: usize) -> Self {
         let batches =

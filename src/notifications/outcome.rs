@@ -15,12 +15,12 @@ use super::limits;
 use super::sender::SendResult;
 use crate::config::NotificationSettings;
 use crate::jobs::retry::Next;
-use crate::notifications::store::{AttemptRecord, Claimed, DeliveryStatus, Finish, Health};
+use crate::notifications::store::{AttemptRecord, ClaimedDelivery, DeliveryStatus, Finish, Health};
 
 /// How an attempt ends: what the delivery becomes and how the subscriber is doing.
 pub fn plan(
     settings: &NotificationSettings,
-    claim: &Claimed,
+    claim: &ClaimedDelivery,
     result: &SendResult,
     started_at: NaiveDateTime,
     now: NaiveDateTime,
@@ -115,8 +115,8 @@ mod tests {
             .naive_utc()
     }
 
-    fn claim(attempts: i32, failing_since: Option<NaiveDateTime>) -> Claimed {
-        Claimed {
+    fn claim(attempts: i32, failing_since: Option<NaiveDateTime>) -> ClaimedDelivery {
+        ClaimedDelivery {
             delivery: Delivery {
                 id: 7,
                 message_id: "msg_1".into(),

@@ -25,7 +25,7 @@ use crate::config::NotificationSettings;
 use crate::db::{Database, StoreError};
 use crate::jobs::{Lease, Queue, RunnerSettings};
 use crate::metrics::Metrics;
-use crate::notifications::store::{self as store, Claimed, DeliveryStatus};
+use crate::notifications::store::{self as store, ClaimedDelivery, DeliveryStatus};
 
 /// The outbox's deliveries, as a queue of the job runner ([`crate::jobs`]).
 pub struct DeliveryQueue {
@@ -71,11 +71,11 @@ impl DeliveryQueue {
 }
 
 impl Queue for DeliveryQueue {
-    type Item = Claimed;
+    type Item = ClaimedDelivery;
 
     const NAME: &'static str = "notifications";
 
-    fn lease_of(claimed: &Claimed) -> Lease {
+    fn lease_of(claimed: &ClaimedDelivery) -> Lease {
         Lease {
             id: claimed.delivery.id,
             attempt: claimed.delivery.attempts,
@@ -87,7 +87,7 @@ impl Queue for DeliveryQueue {
         now: NaiveDateTime,
         lease_until: NaiveDateTime,
         limit: usize,
-    ) -> Result<Vec<Claimed>, StoreError> {
+    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(1);
         self.db.run(move |c| store::claim(c, now, lease_until, limit)).await
     }
@@ -96,7 +96,7 @@ impl Queue for DeliveryQueue {
         self.db.run(move |c| store::next_due(c, now)).await.ok().flatten()
     }
 
-    async fn run(&self, claimed: Claimed) {
+    async fn run(&self, claimed: ClaimedDelivery) {
         deliver(self, claimed).await;
     }
 
@@ -115,7 +115,7 @@ impl Queue for DeliveryQueue {
 
 /// Sends one claimed delivery and writes how it went.
 #[tracing::instrument(name = "notification", skip_all, fields(delivery.id = claim.delivery.id, subscription.id = %claim.subscription.id))]
-async fn deliver(queue: &DeliveryQueue, claim: Claimed) {
+async fn deliver(queue: &DeliveryQueue, claim: ClaimedDelivery) {
     let DeliveryQueue {
         db,
         sender,

@@ -28,7 +28,7 @@ const CONCURRENT_BATCHES: usize = 1;
 
 /// One finished attempt, ready to be written.
 #[derive(Debug, Clone)]
-pub struct Finished {
+pub struct Finish {
     pub attempt: Attempt,
     pub completion: Completion,
     pub effects: Vec<Effect>,
@@ -36,10 +36,10 @@ pub struct Finished {
 
 /// Writes finished attempts by group commit. Each result is true when written, false when the
 /// claim was lost (nothing written for that event).
-pub type Recorder = GroupCommit<Finished, bool>;
+pub type FinishRecorder = GroupCommit<Finish, bool>;
 
 /// The outcome writer; `notices` is woken when a batch queued notification deliveries.
-pub fn recorder(db: Database, notices: Arc<Notify>) -> Recorder {
+pub fn recorder(db: Database, notices: Arc<Notify>) -> FinishRecorder {
     GroupCommit::spawn(db, MAX_BATCH, CONCURRENT_BATCHES, move |conn, batch| {
         let (results, queued) = record_batch_queuing(conn, batch);
         if queued > 0 {
@@ -53,12 +53,12 @@ pub fn recorder(db: Database, notices: Arc<Notify>) -> Recorder {
 /// each outcome is written on its own, so that one bad outcome never holds back the others. Not
 /// when the database is unavailable: on a lost connection each would fail too, and with a
 /// misleading error (the connection's transaction state is broken), so each gets the outage.
-pub fn record_batch(conn: &mut DbConn, batch: Vec<Finished>) -> Vec<Result<bool, StoreError>> {
+pub fn record_batch(conn: &mut DbConn, batch: Vec<Finish>) -> Vec<Result<bool, StoreError>> {
     record_batch_queuing(conn, batch).0
 }
 
 /// [`record_batch`], and the number of notification deliveries it queued.
-fn record_batch_queuing(conn: &mut DbConn, batch: Vec<Finished>) -> (Vec<Result<bool, StoreError>>, usize) {
+fn record_batch_queuing(conn: &mut DbConn, batch: Vec<Finish>) -> (Vec<Result<bool, StoreError>>, usize) {
     match conn.transaction_beginning(claims::BEGIN_FINISH, |conn| write(conn, &batch)) {
         Ok((owned, queued)) => (owned.into_iter().map(Ok).collect(), queued),
         Err(e) if batch.len() == 1 => (vec![Err(e)], 0),
@@ -75,11 +75,11 @@ fn record_batch_queuing(conn: &mut DbConn, batch: Vec<Finished>) -> (Vec<Result<
 }
 
 /// Writes one outcome in its own transaction.
-pub fn record(conn: &mut DbConn, finished: &Finished) -> Result<bool, StoreError> {
+pub fn record(conn: &mut DbConn, finished: &Finish) -> Result<bool, StoreError> {
     record_queuing(conn, finished).map(|(held, _)| held)
 }
 
-fn record_queuing(conn: &mut DbConn, finished: &Finished) -> Result<(bool, usize), StoreError> {
+fn record_queuing(conn: &mut DbConn, finished: &Finish) -> Result<(bool, usize), StoreError> {
     let (owned, queued) =
         conn.transaction_beginning(claims::BEGIN_FINISH, |conn| write(conn, std::slice::from_ref(finished)))?;
     Ok((owned.first().copied().unwrap_or(false), queued))
@@ -89,7 +89,7 @@ fn record_queuing(conn: &mut DbConn, finished: &Finished) -> Result<(bool, usize
 /// still held; nothing for an event whose claim was lost. The events of one batch belong to
 /// different tenants (a tenant has one event in flight), so their effects never overlap.
 /// Returns which claims were held, and the notification deliveries queued.
-fn write(conn: &mut DbConn, batch: &[Finished]) -> Result<(Vec<bool>, usize), StoreError> {
+fn write(conn: &mut DbConn, batch: &[Finish]) -> Result<(Vec<bool>, usize), StoreError> {
     let ended: Vec<_> = batch.iter().map(|f| (&f.attempt, &f.completion)).collect();
     let owned = claims::finish(conn, &ended)?;
     let held = batch.iter().zip(&owned).filter(|(_, held)| **held).map(|(f, _)| f);

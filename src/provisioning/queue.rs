@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 use chrono::{NaiveDateTime, Utc};
 
 use super::handlers::{self, Context};
-use super::outcome::{self, complete, error_of, retry_or_dead, Finished};
+use super::outcome::{self, complete, error_of, retry_or_dead, Finish};
 use crate::config::WorkerSettings;
 use crate::db::StoreError;
-use crate::inbox::claims::{self, Attempt, Claimed, Completion};
+use crate::inbox::claims::{self, Attempt, ClaimedEvent, Completion};
 use crate::jobs::{Lease, Queue, RunnerSettings};
 
 /// The longest pause before writing an outcome again while the database is unavailable.
@@ -31,7 +31,7 @@ const STATISTICS_INTERVAL: Duration = Duration::from_secs(60);
 pub struct EventQueue {
     ctx: Context,
     /// Writes outcomes by group commit.
-    recorder: outcome::Recorder,
+    recorder: outcome::FinishRecorder,
     settings: WorkerSettings,
     /// When this process last refreshed the inbox statistics.
     statistics_refreshed: Mutex<Option<Instant>>,
@@ -65,11 +65,11 @@ impl EventQueue {
 }
 
 impl Queue for EventQueue {
-    type Item = Claimed;
+    type Item = ClaimedEvent;
 
     const NAME: &'static str = "events";
 
-    fn lease_of(claimed: &Claimed) -> Lease {
+    fn lease_of(claimed: &ClaimedEvent) -> Lease {
         Lease {
             id: claimed.row.id,
             attempt: claimed.row.attempts,
@@ -81,7 +81,7 @@ impl Queue for EventQueue {
         now: NaiveDateTime,
         lease_until: NaiveDateTime,
         limit: usize,
-    ) -> Result<Vec<Claimed>, StoreError> {
+    ) -> Result<Vec<ClaimedEvent>, StoreError> {
         let asked = Instant::now();
         let limit = i64::try_from(limit).unwrap_or(1);
         let rows = self
@@ -99,7 +99,7 @@ impl Queue for EventQueue {
         self.ctx.db.run(move |c| claims::next_due(c, now)).await.ok().flatten()
     }
 
-    async fn run(&self, claimed: Claimed) {
+    async fn run(&self, claimed: ClaimedEvent) {
         process(self, claimed).await;
     }
 
@@ -138,8 +138,8 @@ impl EventQueue {
 }
 
 #[tracing::instrument(name = "process", skip_all, fields(event.id = claimed.row.id, event.kind = %claimed.row.kind, tenant.id = claimed.row.tenant_id.as_deref().unwrap_or("-"), attempt = claimed.row.attempts))]
-async fn process(shared: &EventQueue, claimed: Claimed) {
-    let Claimed { row, tenant } = claimed;
+async fn process(shared: &EventQueue, claimed: ClaimedEvent) {
+    let ClaimedEvent { row, tenant } = claimed;
     let started = Instant::now();
     let started_at = Utc::now().naive_utc();
     let result = handlers::handle(&shared.ctx, &row, started_at, tenant).await;
@@ -157,7 +157,7 @@ async fn process(shared: &EventQueue, claimed: Claimed) {
     };
     let outcome = completion.status().as_str();
     shared.ctx.metrics.processed(&row.kind, outcome, started.elapsed());
-    let finished = Finished {
+    let finished = Finish {
         attempt: attempt.clone(),
         completion: completion.clone(),
         effects,
@@ -179,7 +179,7 @@ async fn process(shared: &EventQueue, claimed: Claimed) {
                 error: error_of(&failed),
                 ..attempt
             };
-            let finished = Finished {
+            let finished = Finish {
                 attempt,
                 effects: outcome::failure_notice(&row, &failed, now).into_iter().collect(),
                 completion: failed,
@@ -216,7 +216,7 @@ async fn process(shared: &EventQueue, claimed: Claimed) {
 /// as long as the claim's lease lasts: after an outage shorter than the lease the outcome is
 /// written at once, instead of the event waiting for its lease to expire and being processed
 /// again. A late write is safe: it is fenced by the attempt number (see `claims::finish`).
-async fn record_while_claimed(shared: &EventQueue, finished: Finished) -> Result<bool, StoreError> {
+async fn record_while_claimed(shared: &EventQueue, finished: Finish) -> Result<bool, StoreError> {
     let give_up = Instant::now() + shared.settings.lease();
     let mut pause = RECORD_RETRY;
     loop {

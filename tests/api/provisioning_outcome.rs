@@ -6,7 +6,7 @@ use serde_json::json;
 use tenantgate::db::{DbConn, StoreError};
 use tenantgate::inbox::claims::{self, Attempt, Completion};
 use tenantgate::inbox::{EventRow, EventStatus};
-use tenantgate::provisioning::outcome::{self, Finished};
+use tenantgate::provisioning::outcome::{self, Finish};
 use tenantgate::tenants::TenantRows;
 use tenantgate::tenants::{self, Effect, Mapping, MappingStatus, TenantSso, TenantUser};
 
@@ -30,8 +30,8 @@ async fn claimed_user_events(app: &TestApp, tenants: &[&str]) -> Vec<EventRow> {
         .unwrap()
 }
 
-fn succeeded(row: &EventRow, effects: Vec<Effect>, now: NaiveDateTime) -> Finished {
-    Finished {
+fn succeeded(row: &EventRow, effects: Vec<Effect>, now: NaiveDateTime) -> Finish {
+    Finish {
         attempt: Attempt {
             event_id: row.id,
             attempt: row.attempts,
@@ -66,7 +66,7 @@ on_both_backends! {
         let rows = claimed_user_events(&app, &["b1", "b2", "b3"]).await;
         assert_eq!(rows.len(), 3);
         let now = Utc::now().naive_utc().trunc_subsecs(6);
-        let mut batch: Vec<Finished> = rows.iter().map(|r| succeeded(r, vec![user(r, now)], now)).collect();
+        let mut batch: Vec<Finish> = rows.iter().map(|r| succeeded(r, vec![user(r, now)], now)).collect();
         // The second claim was lost: another worker's attempt number is on the row now.
         batch[1].attempt.attempt += 1;
 
@@ -101,7 +101,7 @@ on_both_backends! {
         let app = spawn_app(backend).await;
         let rows = claimed_user_events(&app, &["r1", "r2", "r3"]).await;
         let now = Utc::now().naive_utc();
-        let mut batch: Vec<Finished> = rows.iter().map(|r| succeeded(r, vec![user(r, now)], now)).collect();
+        let mut batch: Vec<Finish> = rows.iter().map(|r| succeeded(r, vec![user(r, now)], now)).collect();
         // A mapping the database refuses (a trigger stands for any constraint): this outcome
         // cannot be written.
         app.db.run(refuse_mappings_of_r2).await.unwrap();
@@ -239,9 +239,10 @@ async fn a_transaction_whose_opening_settings_fail_leaves_its_connection_usable(
     let (opened, after) = app
         .db
         .run(|c| {
-            let opened = c.transaction_beginning("BEGIN; SET LOCAL enable_seqscan = 'sometimes'", |_| {
-                Ok::<_, tenantgate::db::StoreError>(())
-            });
+            let opened = c.transaction_beginning(
+                tenantgate::db::Begin::WithSettings("BEGIN; SET LOCAL enable_seqscan = 'sometimes'"),
+                |_| Ok::<_, tenantgate::db::StoreError>(()),
+            );
             Ok((opened, claims::any_unfinished(c)))
         })
         .await

@@ -92,7 +92,7 @@ RETURNING *";
 
 /// A claimed delivery with what sending it needs.
 #[derive(Debug, Clone)]
-pub struct Claimed {
+pub struct ClaimedDelivery {
     pub delivery: Delivery,
     pub message: Message,
     pub subscription: Subscription,
@@ -105,7 +105,7 @@ pub fn claim(
     now: NaiveDateTime,
     lease_until: NaiveDateTime,
     limit: i64,
-) -> Result<Vec<Claimed>, StoreError> {
+) -> Result<Vec<ClaimedDelivery>, StoreError> {
     let claimed: Vec<Delivery> = match conn {
         DbConn::Pg(c) => diesel::sql_query(CLAIM_POSTGRES)
             .bind::<Timestamp, _>(lease_until)
@@ -141,7 +141,7 @@ pub fn claim(
                 .iter()
                 .find(|s| s.id == delivery.subscription_id)?
                 .clone();
-            Some(Claimed {
+            Some(ClaimedDelivery {
                 delivery,
                 message,
                 subscription,

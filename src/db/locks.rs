@@ -1,9 +1,12 @@
-//! Locks that make a unit of work exclusive to one instance on a shared Postgres.
+//! Locks that make a unit of work exclusive to one instance on a shared Postgres: the advisory
+//! lock keys, listed here so that two kinds of work never share one.
 
-/// The instance-exclusive locks of periodic jobs: Postgres transaction-level advisory lock keys,
-/// one per job, listed here so that two jobs never share one.
+/// The work only one instance does at a time. The keys never change: instances of different
+/// versions must exclude each other during a rolling upgrade.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lock {
+    /// Applying migrations (a session-level lock: instances starting together migrate in turn).
+    Migration,
     /// Deleting old finished events (the retention job and `tenantgate events purge`).
     Purge,
 }
@@ -11,8 +14,9 @@ pub enum Lock {
 impl Lock {
     pub const fn key(self) -> i64 {
         match self {
-            // "tenarg" in ASCII, kept from the first release so that mixed versions exclude
-            // each other during a rolling upgrade.
+            // "tenant" in ASCII.
+            Self::Migration => 0x7465_6e61_6e74,
+            // "tenarg" in ASCII.
             Self::Purge => 0x7465_6e61_7267,
         }
     }

@@ -22,7 +22,7 @@ impl MigrationState {
 }
 
 /// Key of the advisory lock that keeps instances starting together from migrating at once.
-const MIGRATION_LOCK: i64 = 0x7465_6e61_6e74;
+const MIGRATION_LOCK: i64 = super::locks::Lock::Migration.key();
 
 /// Applies every pending migration and returns the versions applied, oldest first.
 pub(super) fn run_pending(conn: &mut DbConn) -> anyhow::Result<Vec<String>> {

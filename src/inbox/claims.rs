@@ -354,23 +354,22 @@ pub fn extend(conn: &mut DbConn, event_id: i64, attempt: i32, until: NaiveDateTi
 /// Gives a claim back unprocessed (shutdown), due at `due` (after any call still in flight
 /// could have ended), this attempt not counted.
 pub fn release(conn: &mut DbConn, event_id: i64, attempt: i32, due: NaiveDateTime) -> Result<bool, StoreError> {
-    let sql = match conn {
-        DbConn::Pg(_) => {
-            "UPDATE webhook_events SET status = CASE WHEN attempts > 1 THEN 'failed_retrying' ELSE 'pending' END,
-                 attempts = attempts - 1, locked_until = NULL, next_attempt_at = $1
-             WHERE id = $2 AND status = 'processing' AND attempts = $3"
-        }
-        DbConn::Sqlite(_) => {
-            "UPDATE webhook_events SET status = CASE WHEN attempts > 1 THEN 'failed_retrying' ELSE 'pending' END,
-                 attempts = attempts - 1, locked_until = NULL, next_attempt_at = ?1
-             WHERE id = ?2 AND status = 'processing' AND attempts = ?3"
-        }
-    };
-    let updated = with_conn!(conn, |c| diesel::sql_query(sql)
-        .bind::<Timestamp, _>(due)
-        .bind::<BigInt, _>(event_id)
-        .bind::<Integer, _>(attempt)
-        .execute(c))?;
+    use webhook_events::dsl as e;
+    let updated = with_conn!(conn, |c| diesel::update(
+        e::webhook_events
+            .filter(e::id.eq(event_id))
+            .filter(e::status.eq(EventStatus::Processing))
+            .filter(e::attempts.eq(attempt))
+    )
+    .set((
+        e::status.eq(diesel::dsl::sql::<Text>(
+            "CASE WHEN attempts > 1 THEN 'failed_retrying' ELSE 'pending' END"
+        )),
+        e::attempts.eq(e::attempts - 1),
+        e::locked_until.eq(None::<NaiveDateTime>),
+        e::next_attempt_at.eq(due),
+    ))
+    .execute(c))?;
     Ok(updated == 1)
 }
 

@@ -3,18 +3,6 @@
 //! prepared once per connection and its plan reused; a multi-row `VALUES` list is a new
 //! statement for each size, parsed, analysed and planned again for every batch.
 
-/// Pushes bind parameters of the given SQL types onto a query's AST, separated by `, `, for the
-/// statement, which binds one array per column.
-macro_rules! push_binds {
-    ($out:ident, $first_type:ty => $first:expr $(, $type:ty => $value:expr)* $(,)?) => {{
-        $out.push_bind_param::<$first_type, _>($first)?;
-        $(
-            $out.push_sql(", ");
-            $out.push_bind_param::<$type, _>($value)?;
-        )*
-    }};
-}
-
 use chrono::NaiveDateTime;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
@@ -22,19 +10,14 @@ use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp};
 use diesel::{PgConnection, QueryResult, RunQueryDsl};
 
 use super::rows::NewEvent;
+use crate::db::placeholders::{self, Piece};
 
-const INSERT: &str = "WITH inserted AS (INSERT INTO webhook_events (source, idempotency_key, body_sha256, \
-     event_type, kind, tenant_id, user_id, occurred_at, received_at, order_at, payload, status, next_attempt_at) \
-     SELECT * FROM UNNEST(";
-// The wake-up for other instances (`LISTEN tenantgate_events`) rides on the same statement, so
-// that a batch costs one round trip; it is delivered when the statement commits.
-const ON_CONFLICT: &str = ") ON CONFLICT DO NOTHING RETURNING id, source, idempotency_key) \
-     SELECT inserted.id, inserted.source, inserted.idempotency_key \
-     FROM inserted, (SELECT pg_notify('tenantgate_events', '')) AS announced";
+/// The statement's text, whole; its placeholders are numbered as [`InsertBatch`] binds them.
+const INSERT: &str = include_str!("sql/insert.postgres.sql");
 
 /// `INSERT … SELECT * FROM UNNEST($1, …, $13) ON CONFLICT DO NOTHING RETURNING id, source, key`
 /// for a batch, one array per column, rows in the batch's order, with a `pg_notify` of
-/// [`super::notify::CHANNEL`].
+/// [`crate::db::notify::CHANNEL`].
 pub struct InsertBatch<'a> {
     source: Vec<&'a str>,
     idempotency_key: Vec<&'a str>,
@@ -90,23 +73,25 @@ impl RunQueryDsl<PgConnection> for InsertBatch<'_> {}
 
 impl QueryFragment<Pg> for InsertBatch<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql(INSERT);
-        push_binds!(out,
-            Array<Text> => &self.source,
-            Array<Text> => &self.idempotency_key,
-            Array<Text> => &self.body_sha256,
-            Array<Text> => &self.event_type,
-            Array<Text> => &self.kind,
-            Array<Nullable<Text>> => &self.tenant_id,
-            Array<Nullable<Text>> => &self.user_id,
-            Array<Nullable<Timestamp>> => &self.occurred_at,
-            Array<Timestamp> => &self.received_at,
-            Array<Timestamp> => &self.order_at,
-            Array<Text> => &self.payload,
-            Array<Text> => &self.status,
-            Array<Timestamp> => &self.next_attempt_at,
-        );
-        out.push_sql(ON_CONFLICT);
+        for piece in placeholders::split(INSERT) {
+            match piece {
+                Piece::Sql(sql) => out.push_sql(sql),
+                Piece::Bind(1) => out.push_bind_param::<Array<Text>, _>(&self.source)?,
+                Piece::Bind(2) => out.push_bind_param::<Array<Text>, _>(&self.idempotency_key)?,
+                Piece::Bind(3) => out.push_bind_param::<Array<Text>, _>(&self.body_sha256)?,
+                Piece::Bind(4) => out.push_bind_param::<Array<Text>, _>(&self.event_type)?,
+                Piece::Bind(5) => out.push_bind_param::<Array<Text>, _>(&self.kind)?,
+                Piece::Bind(6) => out.push_bind_param::<Array<Nullable<Text>>, _>(&self.tenant_id)?,
+                Piece::Bind(7) => out.push_bind_param::<Array<Nullable<Text>>, _>(&self.user_id)?,
+                Piece::Bind(8) => out.push_bind_param::<Array<Nullable<Timestamp>>, _>(&self.occurred_at)?,
+                Piece::Bind(9) => out.push_bind_param::<Array<Timestamp>, _>(&self.received_at)?,
+                Piece::Bind(10) => out.push_bind_param::<Array<Timestamp>, _>(&self.order_at)?,
+                Piece::Bind(11) => out.push_bind_param::<Array<Text>, _>(&self.payload)?,
+                Piece::Bind(12) => out.push_bind_param::<Array<Text>, _>(&self.status)?,
+                Piece::Bind(13) => out.push_bind_param::<Array<Timestamp>, _>(&self.next_attempt_at)?,
+                Piece::Bind(n) => return Err(placeholders::unknown(n)),
+            }
+        }
         Ok(())
     }
 }
@@ -115,6 +100,6 @@ impl QueryFragment<Pg> for InsertBatch<'_> {
 mod tests {
     #[test]
     fn the_batch_insert_announces_on_the_channel_the_workers_listen_on() {
-        assert!(super::ON_CONFLICT.contains(&format!("pg_notify('{}'", crate::db::notify::CHANNEL)));
+        assert!(super::INSERT.contains(&format!("pg_notify('{}'", crate::db::notify::CHANNEL)));
     }
 }

@@ -61,34 +61,8 @@ pub fn enqueue<'a>(conn: &mut DbConn, notices: impl IntoIterator<Item = &'a Mess
     Ok(queued.len())
 }
 
-// Due: waiting and its time has come, or being delivered by a sender whose lease expired (it
-// died mid-send). Deliveries of inactive subscriptions wait until they are active again.
-const CLAIM_POSTGRES: &str = "
-UPDATE notification_deliveries SET status = 'delivering', locked_until = $1, attempts = attempts + 1
-WHERE id IN (
-    SELECT d.id FROM notification_deliveries d
-    JOIN notification_subscriptions s ON s.id = d.subscription_id
-    WHERE d.status IN ('pending', 'failed_retrying', 'delivering')
-      AND ((d.status IN ('pending', 'failed_retrying') AND d.next_attempt_at <= $2)
-           OR (d.status = 'delivering' AND d.locked_until < $2))
-      AND s.active
-    ORDER BY d.next_attempt_at, d.id
-    LIMIT $3
-    FOR UPDATE OF d SKIP LOCKED)
-RETURNING *";
-
-const CLAIM_SQLITE: &str = "
-UPDATE notification_deliveries SET status = 'delivering', locked_until = ?1, attempts = attempts + 1
-WHERE id IN (
-    SELECT d.id FROM notification_deliveries d
-    JOIN notification_subscriptions s ON s.id = d.subscription_id
-    WHERE d.status IN ('pending', 'failed_retrying', 'delivering')
-      AND ((d.status IN ('pending', 'failed_retrying') AND d.next_attempt_at <= ?2)
-           OR (d.status = 'delivering' AND d.locked_until < ?2))
-      AND s.active
-    ORDER BY d.next_attempt_at, d.id
-    LIMIT ?3)
-RETURNING *";
+const CLAIM_POSTGRES: &str = include_str!("sql/claim.postgres.sql");
+const CLAIM_SQLITE: &str = include_str!("sql/claim.sqlite.sql");
 
 /// A claimed delivery with what sending it needs.
 #[derive(Debug, Clone)]

@@ -11,6 +11,7 @@ pub mod ingest;
 pub mod jobs;
 pub mod metrics;
 pub mod notifications;
+pub mod pacing;
 pub mod provisioning;
 pub mod retention;
 pub mod store;

@@ -40,6 +40,12 @@
 //! drop a connection mid-request, so `Hang` stands in for every outcome-unknown failure; the client's
 //! connection-error path is covered by its unit test against a closed port.
 //!
+//! Rate limit: [`FakeAirbyte::limit_rate`] accepts at most N requests in any sliding second across
+//! every endpoint and answers the others like Airbyte's load-shed filter (429
+//! `{"message":"You are being rate limited."}`, no `Retry-After`, nothing done); every answer then
+//! comes after a set latency. [`FakeAirbyte::traffic`] counts requests, 429s and workspace listings.
+//! A request refused by the limit is still checked against the official document.
+//!
 //! Inspection: [`FakeAirbyte::workspaces`], [`connections`](FakeAirbyte::connections),
 //! [`cancelled_jobs`](FakeAirbyte::cancelled_jobs), [`destinations`](FakeAirbyte::destinations),
 //! [`token_requests`](FakeAirbyte::token_requests), and the recorded requests through
@@ -48,12 +54,14 @@
 //! `"/v1/workspaces"`; `"/workspaces"` means the same).
 //!
 //! Layout: this file holds the test-facing API and the state; `fake_airbyte/router.rs` routes, checks
-//! auth and applies failures; `fake_airbyte/handlers.rs` does each operation and shapes the JSON.
+//! auth and applies failures; `fake_airbyte/handlers.rs` does each operation and shapes the JSON;
+//! `fake_airbyte/limiter.rs` holds the rate limit and the traffic counters.
 #![allow(dead_code, reason = "each integration test uses a different part of the fake")]
 
 #[path = "../../src/provisioning/airbyte/tests/conformance.rs"]
 mod conformance;
 mod handlers;
+mod limiter;
 mod router;
 
 use std::collections::{HashMap, VecDeque};
@@ -64,6 +72,8 @@ use serde_json::Value;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request};
 
+use limiter::RateLimit;
+pub use limiter::Traffic;
 use router::Router;
 
 /// The op names [`FakeAirbyte::fail_next`] accepts (the client uses the same names for its observer).
@@ -170,6 +180,8 @@ struct State {
     violations: Vec<String>,
     /// Order every list anew on each request.
     shuffled: Option<fastrand::Rng>,
+    rate_limit: Option<RateLimit>,
+    traffic: Traffic,
 }
 
 impl FakeAirbyte {

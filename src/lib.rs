@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod notifications;
 pub mod operations;
+pub mod pacing;
 pub mod provisioning;
 pub mod retention;
 pub mod telemetry;

@@ -40,6 +40,12 @@
 //! drop a connection mid-request, so `Hang` stands in for every outcome-unknown failure; the client's
 //! connection-error path is covered by its unit test against a closed port.
 //!
+//! Rate limit: [`FakeAirbyte::limit_rate`] accepts at most N requests in any sliding second across
+//! every endpoint and answers the others like Airbyte's load-shed filter (429
+//! `{"message":"You are being rate limited."}`, no `Retry-After`, nothing done); every answer then
+//! comes after a set latency. [`FakeAirbyte::traffic`] counts requests, 429s and workspace listings.
+//! A request refused by the limit is still checked against the official document.
+//!
 //! Inspection: [`FakeAirbyte::workspaces`], [`connections`](FakeAirbyte::connections),
 //! [`cancelled_jobs`](FakeAirbyte::cancelled_jobs), [`destinations`](FakeAirbyte::destinations),
 //! [`token_requests`](FakeAirbyte::token_requests), and the recorded requests through
@@ -48,12 +54,16 @@
 //! `"/v1/workspaces"`; `"/workspaces"` means the same).
 //!
 //! Layout: this file holds the test-facing API and the state; `fake_airbyte/router.rs` routes, checks
-//! auth and applies failures; `fake_airbyte/handlers.rs` does each operation and shapes the JSON.
+//! auth and applies failures; `fake_airbyte/handlers.rs` does each operation and shapes the JSON;
+//! `fake_airbyte/limiter.rs` holds the rate limit and the traffic counters; `fake_airbyte/recorded.rs`
+//! reads the requests received.
 #![allow(dead_code, reason = "each integration test uses a different part of the fake")]
 
 #[path = "../../src/provisioning/airbyte/tests/conformance.rs"]
 mod conformance;
 mod handlers;
+mod limiter;
+mod recorded;
 mod router;
 
 use std::collections::{HashMap, VecDeque};
@@ -62,8 +72,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use wiremock::matchers::any;
-use wiremock::{Mock, MockServer, Request};
+use wiremock::{Mock, MockServer};
 
+use limiter::RateLimit;
+pub use limiter::Traffic;
 use router::Router;
 
 /// The op names [`FakeAirbyte::fail_next`] accepts (the client uses the same names for its observer).
@@ -170,6 +182,8 @@ struct State {
     violations: Vec<String>,
     /// Order every list anew on each request.
     shuffled: Option<fastrand::Rng>,
+    rate_limit: Option<RateLimit>,
+    traffic: Traffic,
 }
 
 impl FakeAirbyte {
@@ -340,53 +354,6 @@ impl FakeAirbyte {
             .map(|d| (d.workspace_id.clone(), d.name.clone()))
             .collect()
     }
-
-    async fn requests(&self, method: &str, path_prefix: &str) -> Vec<Request> {
-        let prefix = full_path(path_prefix);
-        let received = self.server.received_requests().await.unwrap_or_default();
-        received
-            .into_iter()
-            .filter(|request| request.method.as_str().eq_ignore_ascii_case(method))
-            .filter(|request| request.url.path().starts_with(&prefix))
-            .collect()
-    }
-
-    /// Requests received with `method` whose path starts with `path_prefix` (e.g. `"/v1/workspaces"`;
-    /// `"/workspaces"` means the same).
-    pub async fn calls(&self, method: &str, path_prefix: &str) -> usize {
-        self.requests(method, path_prefix).await.len()
-    }
-
-    /// The JSON bodies of those requests (`null` for a body that is not JSON).
-    pub async fn request_bodies(&self, method: &str, path_prefix: &str) -> Vec<Value> {
-        let requests = self.requests(method, path_prefix).await;
-        requests
-            .iter()
-            .map(|request| serde_json::from_slice(&request.body).unwrap_or(Value::Null))
-            .collect()
-    }
-
-    /// Waits until at least `n` such requests arrived; panics with the list of requests after `timeout`.
-    pub async fn wait_for_calls(&self, method: &str, path_prefix: &str, n: usize, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        let mut pause = Duration::from_millis(2);
-        while self.calls(method, path_prefix).await < n {
-            if Instant::now() >= deadline {
-                let received = self.server.received_requests().await.unwrap_or_default();
-                let listing: Vec<String> = received
-                    .iter()
-                    .map(|r| format!("{} {}", r.method, r.url.path()))
-                    .collect();
-                panic!(
-                    "waited {timeout:?} for {n} × {method} {}; received:\n{}",
-                    full_path(path_prefix),
-                    listing.join("\n")
-                );
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(50));
-        }
-    }
 }
 
 /// An off-spec request fails the test that made it, once the fake goes.
@@ -399,15 +366,6 @@ impl Drop for FakeAirbyte {
                 violations.join("\n")
             );
         }
-    }
-}
-
-/// `/v1` + `path_prefix`, unless it already starts with `/v1`.
-fn full_path(path_prefix: &str) -> String {
-    if path_prefix == "/v1" || path_prefix.starts_with("/v1/") {
-        path_prefix.to_owned()
-    } else {
-        format!("/v1{path_prefix}")
     }
 }
 

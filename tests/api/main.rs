@@ -11,6 +11,7 @@ mod cli;
 mod cli_events;
 mod cli_replay;
 mod fake_airbyte;
+mod fake_rate_limit;
 mod faults;
 mod health;
 mod ingest_answers;

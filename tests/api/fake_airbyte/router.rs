@@ -1,8 +1,9 @@
-//! The fake's one responder: routing, the auth check, scripted failures, and answer shapes.
+//! The fake's one responder: routing, the rate limit, the auth check, scripted failures, and
+//! answer shapes.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use wiremock::{Request, Respond, ResponseTemplate};
@@ -11,7 +12,9 @@ use super::{lock, Auth, Failure, State};
 
 const ERRORS: &str = "https://reference.airbyte.com/reference/errors";
 
-/// The one responder: routes, checks auth, applies scripted failures, then mutates the state.
+/// The one responder: counts, checks the request against the document, applies the rate limit,
+/// routes, checks auth, applies scripted failures, then mutates the state. Every answer comes
+/// after the rate limit's latency, if one is set.
 pub(super) struct Router {
     pub(super) state: Arc<Mutex<State>>,
 }
@@ -19,9 +22,42 @@ pub(super) struct Router {
 impl Respond for Router {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let mut state = lock(&self.state);
-        if let Some(violation) = super::conformance::request_violation(request) {
-            state.violations.push(violation.clone());
-            return problem(400, "bad-request", &violation).into();
+        state.count(request);
+        let latency = state.rate_limit.as_ref().map_or(Duration::ZERO, |limit| limit.latency);
+        let (answer, hang) = state.answer(request);
+        let delay = latency + hang;
+        if delay.is_zero() {
+            answer
+        } else {
+            answer.set_delay(delay)
+        }
+    }
+}
+
+impl State {
+    fn count(&mut self, request: &Request) {
+        self.traffic.requests += 1;
+        if request.method.as_str() == "GET" && request.url.path().trim_end_matches('/') == "/v1/workspaces" {
+            self.traffic.listings += 1;
+        }
+    }
+
+    /// The answer, and how much longer than the latency it hangs (a scripted `Hang`).
+    fn answer(&mut self, request: &Request) -> (ResponseTemplate, Duration) {
+        // Checked first, so that an off-spec request fails the test whatever its answer.
+        let violation = super::conformance::request_violation(request);
+        if let Some(violation) = &violation {
+            self.violations.push(violation.clone());
+        }
+        // Airbyte's load-shed filter answers before the request reaches its controller.
+        if let Some(limit) = self.rate_limit.as_mut() {
+            if !limit.admit(Instant::now()) {
+                self.traffic.rate_limited += 1;
+                return (rate_limited(None), Duration::ZERO);
+            }
+        }
+        if let Some(violation) = violation {
+            return (problem(400, "bad-request", &violation).into(), Duration::ZERO);
         }
         let path = request
             .url
@@ -33,22 +69,26 @@ impl Respond for Router {
         let segments: Vec<&str> = path.split('/').collect();
         let Some(op) = route(request.method.as_str(), &segments) else {
             let detail = format!("no route for {} {}", request.method, request.url.path());
-            return problem(404, "resource-not-found", &detail).into();
+            return (problem(404, "resource-not-found", &detail).into(), Duration::ZERO);
         };
         if op == "token" {
-            state.token_requests += 1;
-        } else if !state.authorized(request) {
-            return problem(401, "invalid-api-key", "Invalid or expired bearer token.").into();
+            self.token_requests += 1;
+        } else if !self.authorized(request) {
+            let refused = problem(401, "invalid-api-key", "Invalid or expired bearer token.");
+            return (refused.into(), Duration::ZERO);
         }
-        let failure = state.failures.get_mut(op).and_then(VecDeque::pop_front);
+        let failure = self.failures.get_mut(op).and_then(VecDeque::pop_front);
         if let Some(answer) = failure.as_ref().and_then(failure_answer) {
-            return answer;
+            if failure.as_ref().is_some_and(is_rate_limited) {
+                self.traffic.rate_limited += 1;
+            }
+            return (answer, Duration::ZERO);
         }
         let id = segments.get(1).copied().unwrap_or("");
-        let answer = state.handle(op, id, request);
+        let answer = self.handle(op, id, request);
         match failure {
-            Some(Failure::Hang(delay)) => answer.set_delay(delay),
-            _ => answer,
+            Some(Failure::Hang(delay)) => (answer, delay),
+            _ => (answer, Duration::ZERO),
         }
     }
 }
@@ -173,14 +213,25 @@ fn failure_answer(failure: &Failure) -> Option<ResponseTemplate> {
             problem(*status, title, &format!("scripted failure {status}")).into()
         }
         Failure::TryAgainLater => problem(409, "try-again-later", "The server is busy; try again later.").into(),
-        Failure::RateLimited { retry_after } => {
-            let answer = ResponseTemplate::new(429).set_body_json(json!({ "message": "You are being rate limited." }));
-            match retry_after {
-                Some(seconds) => answer.insert_header("retry-after", seconds.to_string().as_str()),
-                None => answer,
-            }
-        }
+        Failure::RateLimited { retry_after } => rate_limited(*retry_after),
         Failure::Problem { status, title, detail } => problem(*status, title, detail).into(),
         Failure::Hang(_) => return None,
     })
+}
+
+/// Airbyte's load-shed answer (`PublicApiLoadShedFilter`), with a `Retry-After` only if given:
+/// Airbyte itself sends none.
+fn rate_limited(retry_after: Option<u64>) -> ResponseTemplate {
+    let answer = ResponseTemplate::new(429).set_body_json(json!({ "message": "You are being rate limited." }));
+    match retry_after {
+        Some(seconds) => answer.insert_header("retry-after", seconds.to_string().as_str()),
+        None => answer,
+    }
+}
+
+fn is_rate_limited(failure: &Failure) -> bool {
+    matches!(
+        failure,
+        Failure::RateLimited { .. } | Failure::Status(429) | Failure::Problem { status: 429, .. }
+    )
 }

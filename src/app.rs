@@ -25,10 +25,11 @@ use crate::notifications::queue::DeliveryQueue;
 use crate::notifications::reseal::seal_stored_secrets;
 use crate::notifications::sealing::Sealer;
 use crate::notifications::sender::Sender;
+use crate::pacing::Gate;
 use crate::provisioning::handlers::Context as HandlerContext;
 use crate::provisioning::provider::WorkspaceProvider;
 use crate::provisioning::queue::EventQueue;
-use crate::provisioning::{build_provider, dry_run::DryRun};
+use crate::provisioning::{build_provider, dry_run::DryRun, provider_gate};
 use crate::retention::RetentionJob;
 
 /// A built, bound application that has not started serving yet.
@@ -79,6 +80,7 @@ impl Application {
             body_read_timeout: Duration::from_millis(settings.server.body_read_timeout_ms),
             wake: engine.wake.clone(),
             provider_mode: engine.provider.mode(),
+            pacing: engine.pacing.clone(),
             admin_tokens: http::admin::AdminTokens::new(settings.admin.grants()),
             metrics,
             notifier: engine.notifier.clone(),
@@ -173,6 +175,8 @@ async fn migrate(db: &Database) -> anyhow::Result<()> {
 /// dispatcher that run with them.
 struct Engine {
     provider: Arc<dyn WorkspaceProvider>,
+    /// Paces every call to the provider (none in dry run).
+    pacing: Option<Gate>,
     wake: Arc<Notify>,
     notifier: Sender,
     sealer: Sealer,
@@ -189,7 +193,11 @@ impl Engine {
         // Before anything signs: no subscription secret stays in plain text, nor under an old key.
         let sealer = Sealer::new(&settings.notifications.encryption_keys)?;
         seal_stored_secrets(&db, &sealer).await?;
-        let provider = build_provider(&settings.provider, metrics.clone())?;
+        let pacing = provider_gate(&settings.provider, settings.worker.concurrency)?;
+        if let Some(gate) = &pacing {
+            metrics.watch_gate(gate.clone());
+        }
+        let provider = build_provider(&settings.provider, pacing.clone(), metrics.clone())?;
         if provider.mode() == DryRun.mode() {
             tracing::warn!("provider is dry-run: no workspace is really created (set provider.kind = \"airbyte\")");
         }
@@ -200,6 +208,7 @@ impl Engine {
         if !settings.worker.enabled {
             return Ok(Self {
                 provider,
+                pacing,
                 wake,
                 notifier,
                 sealer,
@@ -263,6 +272,7 @@ impl Engine {
         );
         Ok(Self {
             provider,
+            pacing,
             wake,
             notifier,
             sealer,

@@ -9,11 +9,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 use crate::db::status::DeliveryStatus;
+use crate::pacing::{Gate, GateState};
 
 /// Latency buckets in seconds, from 1 ms to 30 s.
 const BUCKETS: [f64; 14] = [
@@ -42,6 +43,12 @@ pub struct Metrics {
     malformed: IntCounter,
     jobs_running: IntGaugeVec,
     leases: IntCounterVec,
+    /// The provider's pacing gate, read at each scrape.
+    gate: Arc<Mutex<Option<Gate>>>,
+    gate_open: IntGauge,
+    gate_rate: Gauge,
+    gate_concurrency: IntGauge,
+    throttled: IntCounter,
 }
 
 /// One subscription's (or notification type's) recent deliveries, for the gauges.
@@ -173,6 +180,22 @@ impl Metrics {
             ),
             &["queue", "event"],
         )?;
+        let gate_open = IntGauge::new(
+            "provider_gate_open",
+            "1 while the provider's pacing gate lets calls pass, 0 while a refusal for the rate keeps it closed",
+        )?;
+        let gate_rate = Gauge::new(
+            "provider_gate_requests_per_sec",
+            "The pacing rate of calls to the provider (0 while the gate does not pace)",
+        )?;
+        let gate_concurrency = IntGauge::new(
+            "provider_gate_concurrency_limit",
+            "Calls to the provider allowed at once now",
+        )?;
+        let throttled = IntCounter::new(
+            "provider_throttled_calls_total",
+            "Calls the provider refused for its rate (429), each waited out at the gate",
+        )?;
         for collector in [
             Box::new(received.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(verification_failures.clone()),
@@ -190,6 +213,10 @@ impl Metrics {
             Box::new(malformed.clone()),
             Box::new(jobs_running.clone()),
             Box::new(leases.clone()),
+            Box::new(gate_open.clone()),
+            Box::new(gate_rate.clone()),
+            Box::new(gate_concurrency.clone()),
+            Box::new(throttled.clone()),
         ] {
             registry.register(collector)?;
         }
@@ -212,7 +239,17 @@ impl Metrics {
             malformed,
             jobs_running,
             leases,
+            gate: Arc::default(),
+            gate_open,
+            gate_rate,
+            gate_concurrency,
+            throttled,
         })
+    }
+
+    /// Reports `gate`'s state at every scrape.
+    pub fn watch_gate(&self, gate: Gate) {
+        *self.gate.lock().unwrap_or_else(|e| e.into_inner()) = Some(gate);
     }
 
     /// `count` items claimed from `queue`.
@@ -307,6 +344,15 @@ impl Metrics {
 
     /// The text exposition. Reads nothing but memory.
     pub fn render(&self) -> anyhow::Result<String> {
+        if let Some(gate) = self.gate.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            let snapshot = gate.snapshot();
+            self.gate_open.set(i64::from(snapshot.state == GateState::Open));
+            self.gate_rate.set(snapshot.requests_per_sec.unwrap_or(0.0));
+            self.gate_concurrency
+                .set(i64::try_from(snapshot.concurrency_limit).unwrap_or(i64::MAX));
+            self.throttled
+                .inc_by(snapshot.throttled.saturating_sub(self.throttled.get()));
+        }
         let counted = crate::telemetry::malformed_requests();
         self.malformed.inc_by(counted.saturating_sub(self.malformed.get()));
         let mut out = Vec::new();

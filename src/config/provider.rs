@@ -25,7 +25,22 @@ pub struct ProviderSettings {
     pub deletion_policy: DeletionPolicy,
     pub workspace_name_template: String,
     pub default_destinations: Vec<DestinationTemplate>,
+    /// A cap on calls per second to the provider; 0 = none.
+    pub max_requests_per_sec: f64,
+    /// Longest time one attempt waits at the gate after refusals for the rate.
+    pub max_throttled_wait_secs: u64,
     pub airbyte: AirbyteSettings,
+}
+
+impl ProviderSettings {
+    /// The cap on calls per second, if one is set.
+    pub fn max_requests_per_sec(&self) -> Option<f64> {
+        Some(self.max_requests_per_sec).filter(|cap| *cap > 0.0)
+    }
+
+    pub fn max_throttled_wait(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.max_throttled_wait_secs)
+    }
 }
 
 /// A destination created in every new workspace, from `provider.default_destinations`.
@@ -56,6 +71,20 @@ pub struct AirbyteSettings {
 
 impl ProviderSettings {
     pub(super) fn validate(&self) -> anyhow::Result<()> {
+        if !(self.max_requests_per_sec.is_finite()
+            && (self.max_requests_per_sec == 0.0 || self.max_requests_per_sec >= 1.0))
+        {
+            bail!(
+                "provider.max_requests_per_sec must be 0 (no cap) or at least 1 call per second, got {}",
+                self.max_requests_per_sec
+            );
+        }
+        if self.max_throttled_wait_secs > 86_400 {
+            bail!(
+                "provider.max_throttled_wait_secs must be at most 86400 (a day), got {}",
+                self.max_throttled_wait_secs
+            );
+        }
         if !self.workspace_name_template.contains("{tenant_id}") {
             bail!(
                 "provider.workspace_name_template must contain {{tenant_id}} so that every tenant's name is unique, got `{}`",

@@ -23,6 +23,7 @@ diesel::table! {
         finished_at -> Nullable<Timestamp>,
         attempts_before_replay -> Integer,
         replayed_at -> Nullable<Timestamp>,
+        throttled_attempts -> Integer,
     }
 }
 
@@ -37,6 +38,7 @@ diesel::table! {
         error -> Nullable<Text>,
         http_status -> Nullable<Integer>,
         duration_ms -> BigInt,
+        throttled_calls -> Integer,
     }
 }
 
@@ -135,6 +137,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         finished_at -> Nullable<Timestamp>,
+        throttled_attempts -> Integer,
     }
 }
 

@@ -9,6 +9,7 @@ use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
 use crate::db::MigrationState;
+use crate::pacing::{Gate, Snapshot};
 
 use super::error::{ApiError, ErrorBody};
 use super::AppState;
@@ -63,6 +64,10 @@ struct DatabaseState {
 struct ProviderState {
     /// `airbyte` or `dry-run`.
     mode: &'static str,
+    /// The pacing gate every call to the provider passes; absent in dry run. A closed gate
+    /// (the provider refused calls for its rate) does not make the instance unready.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pacing: Option<Snapshot>,
 }
 
 /// The database answered and every migration was applied, as of the last check (every two
@@ -90,6 +95,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         migrations,
         provider: ProviderState {
             mode: state.provider_mode,
+            pacing: state.pacing.as_ref().map(Gate::snapshot),
         },
         checked_at: super::admin::utc(readiness.checked_at),
         error: (!reachable).then_some("database_unavailable"),

@@ -30,6 +30,8 @@ pub struct AppState {
     pub wake: std::sync::Arc<tokio::sync::Notify>,
     /// "airbyte" or "dry-run".
     pub provider_mode: &'static str,
+    /// The provider's pacing gate (none in dry run), for `/readyz` and the admin statistics.
+    pub pacing: Option<crate::pacing::Gate>,
     /// Bearer tokens for the admin API, with their roles.
     pub admin_tokens: admin::AdminTokens,
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,

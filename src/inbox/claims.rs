@@ -190,6 +190,12 @@ pub enum Completion {
     Dead {
         error: String,
     },
+    /// The provider kept refusing calls for its rate: due again when the gate reopens, the
+    /// attempt not counted against the retry schedule (`throttled_attempts`).
+    Throttled {
+        next_attempt_at: NaiveDateTime,
+        error: String,
+    },
 }
 
 impl Completion {
@@ -197,11 +203,22 @@ impl Completion {
         match self {
             Self::Succeeded => EventStatus::Succeeded,
             Self::Skipped { .. } => EventStatus::Skipped,
-            Self::Retry { .. } => EventStatus::FailedRetrying,
+            Self::Retry { .. } | Self::Throttled { .. } => EventStatus::FailedRetrying,
             Self::Dead { .. } => EventStatus::Dead,
         }
     }
+
+    /// How the attempt ended, as its log line says: the event's status, or `throttled`.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Self::Throttled { .. } => THROTTLED,
+            _ => self.status().as_str(),
+        }
+    }
 }
+
+/// The outcome of an attempt the provider ended by refusing its calls for the rate.
+pub const THROTTLED: &str = "throttled";
 
 /// One processing attempt, as logged in `event_attempts`.
 #[derive(Debug, Clone, Insertable, Queryable, Selectable, serde::Serialize)]
@@ -215,11 +232,13 @@ pub struct Attempt {
     pub error: Option<String>,
     pub http_status: Option<i32>,
     pub duration_ms: i64,
+    /// Refusals for the rate this attempt waited out at the pacing gate.
+    pub throttled_calls: i32,
 }
 
 /// Records the end of claimed attempts: each event's new status, and the attempt in the attempt
 /// log. Returns, per attempt, false when its claim was lost (the lease expired and another
-/// worker took the event): nothing is written for it. Finish events are stamped with their
+/// worker took the event): nothing is written for it. Finished events are stamped with their
 /// attempt's `finished_at`. Call it in a transaction; on Postgres, one opened by
 /// [`BEGIN_FINISH`], and this is one statement for all of them.
 pub fn finish(conn: &mut DbConn, ended: &[(&Attempt, &Completion)]) -> Result<Vec<bool>, StoreError> {
@@ -255,6 +274,8 @@ struct EventColumns {
     next_attempt_at: NaiveDateTime,
     last_error: Option<String>,
     finished_at: Option<NaiveDateTime>,
+    /// Counted in `throttled_attempts`, not against the retry schedule.
+    throttled: bool,
 }
 
 impl EventColumns {
@@ -264,12 +285,14 @@ impl EventColumns {
             Completion::Skipped { reason } => (now, Some(reason.clone()), Some(now)),
             Completion::Retry { next_attempt_at, error } => (*next_attempt_at, Some(error.clone()), None),
             Completion::Dead { error } => (now, Some(error.clone()), Some(now)),
+            Completion::Throttled { next_attempt_at, error } => (*next_attempt_at, Some(error.clone()), None),
         };
         Self {
             status: completion.status(),
             next_attempt_at,
             last_error,
             finished_at,
+            throttled: matches!(completion, Completion::Throttled { .. }),
         }
     }
 }
@@ -289,6 +312,7 @@ fn finish_one(conn: &mut DbConn, attempt: &Attempt, completion: &Completion) -> 
                 e::locked_until.eq(None::<NaiveDateTime>),
                 e::last_error.eq(&settled.last_error),
                 e::finished_at.eq(settled.finished_at),
+                e::throttled_attempts.eq(e::throttled_attempts + i32::from(settled.throttled)),
             ))
             .execute(c)
     })?;
@@ -317,12 +341,14 @@ fn finish_together(c: &mut diesel::PgConnection, ended: &[(&Attempt, &Completion
         next_attempt_at: settled.iter().map(|s| s.next_attempt_at).collect(),
         last_error: settled.iter().map(|s| s.last_error.as_deref()).collect(),
         finished_at: settled.iter().map(|s| s.finished_at).collect(),
+        throttled: settled.iter().map(|s| s.throttled).collect(),
         started_at: attempts().map(|a| a.started_at).collect(),
         ended_at: attempts().map(|a| a.finished_at).collect(),
         outcome: attempts().map(|a| a.outcome.as_str()).collect(),
         error: attempts().map(|a| a.error.as_deref()).collect(),
         http_status: attempts().map(|a| a.http_status).collect(),
         duration_ms: attempts().map(|a| a.duration_ms).collect(),
+        throttled_calls: attempts().map(|a| a.throttled_calls).collect(),
     }
     .load::<Held>(c)?
     .into_iter()

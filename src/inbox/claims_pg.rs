@@ -8,7 +8,7 @@
 use chrono::NaiveDateTime;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp, Untyped};
+use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, Text, Timestamp, Untyped};
 use diesel::{PgConnection, QueryResult, RunQueryDsl};
 
 use crate::db::placeholders::{self, Piece};
@@ -76,12 +76,14 @@ pub struct FinishStatement<'a> {
     pub next_attempt_at: Vec<NaiveDateTime>,
     pub last_error: Vec<Option<&'a str>>,
     pub finished_at: Vec<Option<NaiveDateTime>>,
+    pub throttled: Vec<bool>,
     pub started_at: Vec<NaiveDateTime>,
     pub ended_at: Vec<NaiveDateTime>,
     pub outcome: Vec<&'a str>,
     pub error: Vec<Option<&'a str>>,
     pub http_status: Vec<Option<i32>>,
     pub duration_ms: Vec<i64>,
+    pub throttled_calls: Vec<i32>,
 }
 
 impl QueryFragment<Pg> for FinishStatement<'_> {
@@ -95,12 +97,14 @@ impl QueryFragment<Pg> for FinishStatement<'_> {
                 Piece::Bind(4) => out.push_bind_param::<Array<Timestamp>, _>(&self.next_attempt_at)?,
                 Piece::Bind(5) => out.push_bind_param::<Array<Nullable<Text>>, _>(&self.last_error)?,
                 Piece::Bind(6) => out.push_bind_param::<Array<Nullable<Timestamp>>, _>(&self.finished_at)?,
-                Piece::Bind(7) => out.push_bind_param::<Array<Timestamp>, _>(&self.started_at)?,
-                Piece::Bind(8) => out.push_bind_param::<Array<Timestamp>, _>(&self.ended_at)?,
-                Piece::Bind(9) => out.push_bind_param::<Array<Text>, _>(&self.outcome)?,
-                Piece::Bind(10) => out.push_bind_param::<Array<Nullable<Text>>, _>(&self.error)?,
-                Piece::Bind(11) => out.push_bind_param::<Array<Nullable<Integer>>, _>(&self.http_status)?,
-                Piece::Bind(12) => out.push_bind_param::<Array<BigInt>, _>(&self.duration_ms)?,
+                Piece::Bind(7) => out.push_bind_param::<Array<Bool>, _>(&self.throttled)?,
+                Piece::Bind(8) => out.push_bind_param::<Array<Timestamp>, _>(&self.started_at)?,
+                Piece::Bind(9) => out.push_bind_param::<Array<Timestamp>, _>(&self.ended_at)?,
+                Piece::Bind(10) => out.push_bind_param::<Array<Text>, _>(&self.outcome)?,
+                Piece::Bind(11) => out.push_bind_param::<Array<Nullable<Text>>, _>(&self.error)?,
+                Piece::Bind(12) => out.push_bind_param::<Array<Nullable<Integer>>, _>(&self.http_status)?,
+                Piece::Bind(13) => out.push_bind_param::<Array<BigInt>, _>(&self.duration_ms)?,
+                Piece::Bind(14) => out.push_bind_param::<Array<Integer>, _>(&self.throttled_calls)?,
                 Piece::Bind(n) => return Err(placeholders::unknown(n)),
             }
         }

@@ -110,6 +110,7 @@ pub fn requeue(conn: &mut DbConn, filter: &EventFilter, ids: &[i64], now: NaiveD
                 e::finished_at.eq(None::<NaiveDateTime>),
                 e::last_error.eq(None::<String>),
                 e::attempts_before_replay.eq(e::attempts),
+                e::throttled_attempts.eq(0),
                 e::replayed_at.eq(Some(now)),
             ))
             .execute(c)?)

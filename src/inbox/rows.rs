@@ -62,11 +62,14 @@ pub struct EventRow {
     pub finished_at: Option<NaiveDateTime>,
     pub attempts_before_replay: i32,
     pub replayed_at: Option<NaiveDateTime>,
+    /// Attempts that ended throttled: they spend none of the retry schedule.
+    pub throttled_attempts: i32,
 }
 
 impl EventRow {
-    /// Attempts since the event was stored or last replayed: the retry schedule's position.
+    /// Attempts since the event was stored or last replayed, but those that ended throttled:
+    /// the retry schedule's position.
     pub fn attempts_in_round(&self) -> i32 {
-        self.attempts - self.attempts_before_replay
+        self.attempts - self.attempts_before_replay - self.throttled_attempts
     }
 }

@@ -53,6 +53,7 @@ fn stored(n: i64, payload: Value) -> EventRow {
         finished_at: None,
         attempts_before_replay: 0,
         replayed_at: None,
+        throttled_attempts: 0,
     }
 }
 

@@ -5,7 +5,9 @@
 //! Any answer but 2xx is retried on `notifications.retry_schedule_secs` with jitter (honouring
 //! `Retry-After`) until the subscription's attempts are spent ([`limits::retry_policy`]): by
 //! default a first attempt and one per step of the schedule. 410 Gone disables the
-//! subscription at once.
+//! subscription at once. A 429 or 503 is not a failure: the subscriber asked to slow down, so
+//! the delivery waits (its `Retry-After`, at least the schedule's first step) without spending
+//! its retries, and the subscriber's gate paces the deliveries that follow.
 
 use std::time::Duration;
 
@@ -43,6 +45,7 @@ pub fn plan(
         next_attempt_at,
         record,
         health,
+        throttled: false,
         now,
     };
     if result.delivered() {
@@ -55,6 +58,28 @@ pub fn plan(
             ..record
         };
         return end(DeliveryStatus::Dead, None, record, Health::Disable { reason });
+    }
+    if result.throttled() {
+        // Paced, not failed: due again once the subscriber's gate reopens (or when it asked),
+        // no retry spent, its health unchanged.
+        let first = first_step(settings);
+        let pause = result
+            .retry_after
+            .unwrap_or(first)
+            .max(first)
+            .min(longest_step(settings));
+        let next = now + chrono::Duration::from_std(pause).unwrap_or(chrono::Duration::MAX);
+        let record = AttemptRecord {
+            error: Some(format!(
+                "throttled: the subscriber answered {}",
+                result.status.map_or_else(String::new, |s| s.to_string())
+            )),
+            ..record
+        };
+        return Finish {
+            throttled: true,
+            ..end(DeliveryStatus::FailedRetrying, Some(next), record, Health::Unchanged)
+        };
     }
     let health = Health::Failing {
         at: started_at,
@@ -79,6 +104,17 @@ pub fn plan(
             end(DeliveryStatus::Dead, None, record, health)
         }
     }
+}
+
+/// The first step of the retry schedule: how long a delivery its subscriber asked to slow down
+/// waits at least.
+fn first_step(settings: &NotificationSettings) -> Duration {
+    settings.retry_schedule().first().copied().unwrap_or_default()
+}
+
+/// The longest step of the retry schedule: the most a subscriber's `Retry-After` is honoured.
+fn longest_step(settings: &NotificationSettings) -> Duration {
+    settings.retry_schedule().into_iter().max().unwrap_or_default()
 }
 
 fn millis(d: Duration) -> i64 {
@@ -130,6 +166,7 @@ mod tests {
                 last_error: None,
                 created_at: at(0),
                 finished_at: None,
+                throttled_attempts: 0,
             },
             message: Message {
                 id: "msg_1".into(),

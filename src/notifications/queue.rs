@@ -12,7 +12,8 @@
 //! as its error, and is retried like any other, so that restoring the key and restarting
 //! delivers it; once its attempts are spent the delivery is dead, `last_error` naming the key.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
@@ -26,6 +27,7 @@ use crate::db::{Database, StoreError};
 use crate::jobs::{Lease, Queue, RunnerSettings};
 use crate::metrics::Metrics;
 use crate::notifications::store::{self as store, ClaimedDelivery, DeliveryStatus};
+use crate::pacing::{Gate, GateSettings};
 
 /// The outbox's deliveries, as a queue of the job runner ([`crate::jobs`]).
 pub struct DeliveryQueue {
@@ -34,6 +36,9 @@ pub struct DeliveryQueue {
     sealer: Sealer,
     settings: NotificationSettings,
     metrics: Arc<Metrics>,
+    /// One pacing gate per subscription: a subscriber that answers 429 or 503 slows down the
+    /// deliveries to it, and to it only.
+    gates: Mutex<HashMap<String, Gate>>,
 }
 
 impl DeliveryQueue {
@@ -54,6 +59,7 @@ impl DeliveryQueue {
             sealer,
             settings,
             metrics,
+            gates: Mutex::default(),
         }
     }
 
@@ -113,6 +119,24 @@ impl Queue for DeliveryQueue {
     }
 }
 
+impl DeliveryQueue {
+    /// The gate of `subscription`, made on its first delivery.
+    fn gate_of(&self, subscription: &str) -> Option<Gate> {
+        let mut gates = self.gates.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(gate) = gates.get(subscription) {
+            return Some(gate.clone());
+        }
+        let settings = GateSettings::new(format!("subscription {subscription}"), self.settings.concurrency);
+        let gate = Gate::new(settings).ok()?;
+        gates.insert(subscription.to_owned(), gate.clone());
+        Some(gate)
+    }
+}
+
+/// How long a delivery waits for its subscriber's gate before it gives its claim back (due
+/// when the gate reopens), so that a throttled subscriber never holds the slots of the others.
+const GATE_PATIENCE: Duration = Duration::from_secs(1);
+
 /// Sends one claimed delivery and writes how it went.
 #[tracing::instrument(name = "notification", skip_all, fields(delivery.id = claim.delivery.id, subscription.id = %claim.subscription.id))]
 async fn deliver(queue: &DeliveryQueue, claim: ClaimedDelivery) {
@@ -122,7 +146,16 @@ async fn deliver(queue: &DeliveryQueue, claim: ClaimedDelivery) {
         sealer,
         settings,
         metrics,
+        ..
     } = queue;
+    let gate = queue.gate_of(&claim.subscription.id);
+    let permit = match &gate {
+        Some(gate) => match tokio::time::timeout(GATE_PATIENCE, gate.acquire()).await {
+            Ok(permit) => Some(permit),
+            Err(_) => return wait_for_gate(db, gate, &claim).await,
+        },
+        None => None,
+    };
     let started_at = now();
     let result = match signing_secrets(sealer, &claim.subscription, started_at) {
         Ok(secrets) => {
@@ -139,6 +172,13 @@ async fn deliver(queue: &DeliveryQueue, claim: ClaimedDelivery) {
         }
         Err(e) => SendResult::not_sent(format!("not sent: {e}")),
     };
+    if let Some(permit) = permit {
+        match &result {
+            r if r.delivered() => permit.succeeded(),
+            r if r.throttled() => permit.throttled(r.retry_after),
+            _ => permit.failed(),
+        }
+    }
     let end = plan(settings, &claim, &result, started_at, now());
     let status = end.status;
     metrics.notification_attempt(&claim.message.event_type, status.as_str(), result.duration);
@@ -165,4 +205,18 @@ fn now() -> NaiveDateTime {
 
 fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Gives the claim back unsent, due when the subscriber's gate reopens: no attempt is counted.
+async fn wait_for_gate(db: &Database, gate: &Gate, claim: &ClaimedDelivery) {
+    let reopens_in = gate
+        .snapshot()
+        .reopens_in_ms
+        .map_or(GATE_PATIENCE, Duration::from_millis);
+    let due = now() + chrono::Duration::from_std(reopens_in.max(GATE_PATIENCE)).unwrap_or_default();
+    let (id, attempt) = (claim.delivery.id, claim.delivery.attempts);
+    match db.run(move |c| store::release(c, id, attempt, due)).await {
+        Ok(_) => tracing::debug!(retry_at = %due, "the subscriber's gate is closed; the delivery waits for it"),
+        Err(e) => tracing::warn!(error = %e, "the delivery could not be given back; it is sent once its lease expires"),
+    }
 }

@@ -30,6 +30,11 @@ impl SendResult {
         self.status.is_some_and(|s| (200..300).contains(&s))
     }
 
+    /// The receiver asked to slow down (429 Too Many Requests, 503 Service Unavailable).
+    pub fn throttled(&self) -> bool {
+        matches!(self.status, Some(429 | 503))
+    }
+
     /// Nothing was sent, for this reason (e.g. the secret to sign with does not open).
     pub fn not_sent(error: String) -> Self {
         Self {

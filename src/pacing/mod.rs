@@ -214,7 +214,7 @@ impl fmt::Debug for Permit {
 }
 
 /// Whether calls may pass now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum GateState {
     Open,
@@ -224,7 +224,7 @@ pub enum GateState {
 
 /// A gate's state at one moment, as shown in `/readyz` details, the admin statistics and the
 /// metrics. Counters are totals since the gate was built.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Snapshot {
     pub name: String,
     pub state: GateState,

@@ -7,6 +7,7 @@ pub mod handlers;
 pub mod outcome;
 pub mod provider;
 pub mod queue;
+pub mod throttling;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,11 +16,13 @@ use secrecy::ExposeSecret;
 
 use crate::config::{ProviderKind, ProviderSettings};
 use crate::metrics::Metrics;
+use crate::pacing::{Gate, GateSettings};
 use provider::WorkspaceProvider;
 
 /// Builds the configured provider; its HTTP calls are counted in `metrics`.
 pub fn build_provider(
     settings: &ProviderSettings,
+    gate: Option<Gate>,
     metrics: Arc<Metrics>,
 ) -> anyhow::Result<Arc<dyn WorkspaceProvider>> {
     Ok(match settings.kind {
@@ -44,7 +47,26 @@ pub fn build_provider(
             };
             let observer: airbyte::CallObserver =
                 Arc::new(move |operation, status, took| metrics.provider_call(operation, status, took));
-            Arc::new(airbyte::AirbyteClient::new(config)?.with_observer(observer))
+            let client = airbyte::AirbyteClient::new(config)?.with_observer(observer);
+            Arc::new(match gate {
+                Some(gate) => client.with_gate(gate, settings.max_throttled_wait()),
+                None => client,
+            })
         }
     })
+}
+
+/// The pacing gate every call to the provider passes (Airbyte only: dry run calls nobody), for
+/// `workers` workers, capped by `provider.max_requests_per_sec` when set.
+pub fn provider_gate(settings: &ProviderSettings, workers: usize) -> anyhow::Result<Option<Gate>> {
+    if settings.kind != ProviderKind::Airbyte {
+        return Ok(None);
+    }
+    let gate_settings = GateSettings {
+        max_requests_per_sec: settings.max_requests_per_sec(),
+        ..GateSettings::new("airbyte", workers)
+    };
+    let gate = Gate::new(gate_settings)
+        .map_err(|e| anyhow::anyhow!("provider pacing (provider.max_requests_per_sec, worker.concurrency): {e}"))?;
+    Ok(Some(gate))
 }

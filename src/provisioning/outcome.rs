@@ -18,6 +18,10 @@ use crate::jobs::retry::{Next, Policy};
 use crate::notifications;
 use crate::tenants::{self, Effect};
 
+/// How long an event whose attempt ended throttled waits before its next attempt (which waits
+/// at the pacing gate again), unless the provider asked for longer.
+const THROTTLED_PAUSE: Duration = Duration::from_secs(5);
+
 /// Outcomes written together at most; more wait for the next batch.
 const MAX_BATCH: usize = 64;
 
@@ -139,6 +143,13 @@ fn completion_of(
         Ok(Outcome::Done { effects }) => (Completion::Succeeded, effects, None),
         Ok(Outcome::Skipped { reason, effects }) => (Completion::Skipped { reason }, effects, None),
         Err(HandlerError::Invalid(error)) => (Completion::Dead { error }, vec![], None),
+        // Refused for the rate longer than an attempt waits at the gate: not a failure.
+        Err(HandlerError::Provider(e)) if e.throttled => {
+            let pause = e.retry_after.unwrap_or(THROTTLED_PAUSE).max(THROTTLED_PAUSE);
+            let next_attempt_at = now + chrono::Duration::from_std(pause).unwrap_or(chrono::Duration::MAX);
+            let error = format!("throttled: {}", e.message);
+            (Completion::Throttled { next_attempt_at, error }, vec![], e.status)
+        }
         Err(HandlerError::Provider(e)) if !e.retryable => (Completion::Dead { error: e.message }, vec![], e.status),
         Err(HandlerError::Provider(e)) => (
             retry_or_dead(settings, row, e.message, e.retry_after, now),
@@ -181,6 +192,8 @@ pub fn error_of(completion: &Completion) -> Option<String> {
     match completion {
         Completion::Succeeded => None,
         Completion::Skipped { reason } => Some(reason.clone()),
-        Completion::Retry { error, .. } | Completion::Dead { error } => Some(error.clone()),
+        Completion::Retry { error, .. } | Completion::Dead { error } | Completion::Throttled { error, .. } => {
+            Some(error.clone())
+        }
     }
 }

@@ -31,6 +31,11 @@ pub struct ProviderError {
     pub status: Option<u16>,
     /// The provider's `Retry-After`, when it sent one.
     pub retry_after: Option<Duration>,
+    /// The provider refused the call for its rate (429): not a failure of the event.
+    pub throttled: bool,
+    /// The answer proves the provider did nothing (a refusal, or a request never sent): a
+    /// create that failed this way can be sent again as a create, without looking first.
+    pub refused: bool,
     /// Readable reason, with the provider's problem detail when there is one. Never a secret.
     pub message: String,
 }
@@ -41,6 +46,8 @@ impl ProviderError {
             retryable: true,
             status,
             retry_after: None,
+            throttled: false,
+            refused: false,
             message: message.into(),
         }
     }
@@ -50,6 +57,8 @@ impl ProviderError {
             retryable: false,
             status,
             retry_after: None,
+            throttled: false,
+            refused: false,
             message: message.into(),
         }
     }

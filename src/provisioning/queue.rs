@@ -9,6 +9,7 @@ use chrono::{NaiveDateTime, Utc};
 
 use super::handlers::{self, Context};
 use super::outcome::{self, complete, error_of, retry_or_dead, Finish};
+use super::throttling;
 use crate::config::WorkerSettings;
 use crate::db::StoreError;
 use crate::inbox::claims::{self, Attempt, ClaimedEvent, Completion};
@@ -142,7 +143,7 @@ async fn process(shared: &EventQueue, claimed: ClaimedEvent) {
     let ClaimedEvent { row, tenant } = claimed;
     let started = Instant::now();
     let started_at = Utc::now().naive_utc();
-    let result = handlers::handle(&shared.ctx, &row, started_at, tenant).await;
+    let (result, throttled_calls) = throttling::counting(handlers::handle(&shared.ctx, &row, started_at, tenant)).await;
     let now = Utc::now().naive_utc();
     let (completion, effects, http_status) = complete(&shared.settings, &row, result, now);
     let attempt = Attempt {
@@ -150,12 +151,13 @@ async fn process(shared: &EventQueue, claimed: ClaimedEvent) {
         attempt: row.attempts,
         started_at,
         finished_at: now,
-        outcome: completion.status().to_string(),
+        outcome: completion.outcome().to_owned(),
         error: error_of(&completion),
         http_status: http_status.map(i32::from),
         duration_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+        throttled_calls: i32::try_from(throttled_calls).unwrap_or(i32::MAX),
     };
-    let outcome = completion.status().as_str();
+    let outcome = completion.outcome();
     shared.ctx.metrics.processed(&row.kind, outcome, started.elapsed());
     let finished = Finish {
         attempt: attempt.clone(),
@@ -175,7 +177,7 @@ async fn process(shared: &EventQueue, claimed: ClaimedEvent) {
                 now,
             );
             let attempt = Attempt {
-                outcome: failed.status().to_string(),
+                outcome: failed.outcome().to_owned(),
                 error: error_of(&failed),
                 ..attempt
             };
@@ -199,6 +201,12 @@ async fn process(shared: &EventQueue, claimed: ClaimedEvent) {
             Completion::Dead { error } => {
                 tracing::error!(outcome, error = %error, "event is dead; replay it when the cause is fixed")
             }
+            Completion::Throttled { next_attempt_at, .. } => tracing::info!(
+                outcome,
+                throttled_calls,
+                retry_at = %next_attempt_at,
+                "the provider kept refusing calls for its rate; the event waits for the gate (no retry spent)"
+            ),
             _ => tracing::info!(
                 outcome,
                 duration_ms = started.elapsed().as_millis() as u64,

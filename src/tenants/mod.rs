@@ -88,6 +88,20 @@ pub fn insert_mapping_if_absent(conn: &mut DbConn, row: &Mapping) -> Result<bool
         == 1))
 }
 
+/// Removes the tenant's `provisioning` row while no workspace id is on it: its create was
+/// refused, so nothing exists to look for. False when the row had moved on.
+pub fn forget_provisioning(conn: &mut DbConn, tenant_id: &str) -> Result<bool, StoreError> {
+    use mappings::dsl as m;
+    let deleted = with_conn!(conn, |c| diesel::delete(
+        m::tenant_airbyte_workspaces
+            .filter(m::tenant_id.eq(tenant_id))
+            .filter(m::status.eq(MappingStatus::Provisioning))
+            .filter(m::workspace_id.is_null())
+    )
+    .execute(c))?;
+    Ok(deleted == 1)
+}
+
 /// Writes the mapping row as given.
 pub fn save_mapping(conn: &mut DbConn, row: &Mapping) -> Result<(), StoreError> {
     use mappings::dsl as m;

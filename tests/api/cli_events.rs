@@ -81,6 +81,7 @@ async fn mark_dead(db: &Database, ids: &[i64]) {
                     error: Some("provider answered 400: bad destination".into()),
                     http_status: Some(400),
                     duration_ms: 42,
+                    throttled_calls: 0,
                 };
                 diesel::insert_into(event_attempts::table).values(&attempt).execute(c)?;
             }

@@ -28,6 +28,7 @@ mod openapi_answers;
 mod provisioning_airbyte;
 mod provisioning_outage;
 mod provisioning_outcome;
+mod provisioning_pacing;
 mod provisioning_users;
 mod provisioning_worker;
 mod proxy;

@@ -41,6 +41,7 @@ fn succeeded(row: &EventRow, effects: Vec<Effect>, now: NaiveDateTime) -> Finish
             error: None,
             http_status: None,
             duration_ms: 1,
+            throttled_calls: 0,
         },
         completion: Completion::Succeeded,
         effects,

@@ -120,6 +120,7 @@ fn seed_one(
                 error: Some("provider answered 503".into()),
                 http_status: Some(503),
                 duration_ms: 7,
+                throttled_calls: 0,
             };
             diesel::insert_into(event_attempts::table).values(&row).execute(c)?;
         }

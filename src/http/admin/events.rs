@@ -105,10 +105,14 @@ pub struct AttemptView {
     attempt: i32,
     started_at: String,
     finished_at: String,
+    /// The event's status after the attempt, or `throttled` (the provider kept refusing calls
+    /// for its rate; no retry spent).
     outcome: String,
     error: Option<String>,
     http_status: Option<i32>,
     duration_ms: i64,
+    /// Refusals for the rate the attempt waited out at the pacing gate.
+    throttled_calls: i32,
 }
 
 impl From<&Attempt> for AttemptView {
@@ -121,6 +125,7 @@ impl From<&Attempt> for AttemptView {
             error: a.error.clone(),
             http_status: a.http_status,
             duration_ms: a.duration_ms,
+            throttled_calls: a.throttled_calls,
         }
     }
 }

@@ -11,6 +11,7 @@ use crate::http::responses::AdminFailures;
 use crate::http::AppState;
 use crate::inbox::listing;
 use crate::operations::tenants::{self as operation, TenantRecord};
+use crate::pacing::{Gate, Snapshot};
 use crate::tenants::{Mapping, MappingStatus, UserStatus};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -166,9 +167,12 @@ pub struct StatsView {
     oldest_pending_age_secs: Option<i64>,
     received_last_hour: i64,
     received_last_day: i64,
+    /// The provider's pacing gate; absent in dry run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pacing: Option<Snapshot>,
 }
 
-/// Counts by status and kind, the oldest pending age, and recent volume.
+/// Counts by status and kind, the oldest pending age, recent volume, and the provider's pacing.
 #[utoipa::path(get, path = "/api/admin/stats", tag = "admin",
     responses((status = 200, body = StatsView), AdminFailures), security(("bearer" = ["viewer"])))]
 pub async fn stats(_: Viewer, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -180,5 +184,6 @@ pub async fn stats(_: Viewer, state: web::Data<AppState>) -> Result<HttpResponse
         oldest_pending_age_secs: stats.oldest_pending_received_at.map(|t| (now - t).num_seconds().max(0)),
         received_last_hour: stats.received_last_hour,
         received_last_day: stats.received_last_day,
+        pacing: state.pacing.as_ref().map(Gate::snapshot),
     }))
 }

@@ -76,6 +76,7 @@ pub fn redeliver(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> Result<Redel
                 d::status.eq(DeliveryStatus::Pending),
                 d::next_attempt_at.eq(now),
                 d::attempts_before_redelivery.eq(found.attempts),
+                d::throttled_attempts.eq(0),
                 d::finished_at.eq(None::<NaiveDateTime>),
             ))
             .execute(c))?;

@@ -122,12 +122,14 @@ pub struct Delivery {
     pub last_error: Option<String>,
     pub created_at: NaiveDateTime,
     pub finished_at: Option<NaiveDateTime>,
+    /// Attempts the subscriber answered 429 or 503: they spend none of the retry schedule.
+    pub throttled_attempts: i32,
 }
 
 impl Delivery {
     /// Attempts since the delivery was queued or last redelivered: the retry schedule's position.
     pub fn attempts_in_round(&self) -> i32 {
-        self.attempts - self.attempts_before_redelivery
+        self.attempts - self.attempts_before_redelivery - self.throttled_attempts
     }
 }
 

@@ -138,6 +138,8 @@ pub enum Health {
     },
     /// Disabled at once for this reason (410 Gone); audited.
     Disable { reason: String },
+    /// The subscriber asked to slow down (429, 503): alive, neither healthy nor failing.
+    Unchanged,
 }
 
 /// The end of one attempt: the delivery's new state, its log line and the subscriber's health.
@@ -151,6 +153,9 @@ pub struct Finish {
     pub next_attempt_at: Option<NaiveDateTime>,
     pub record: AttemptRecord,
     pub health: Health,
+    /// The subscriber asked to slow down: counted in `throttled_attempts`, not against the
+    /// retry schedule.
+    pub throttled: bool,
     pub now: NaiveDateTime,
 }
 
@@ -172,6 +177,7 @@ pub fn finish(conn: &mut DbConn, end: &Finish) -> Result<bool, StoreError> {
             d::last_status_code.eq(end.record.status_code),
             d::last_error.eq(&end.record.error),
             d::finished_at.eq(finished.then_some(end.now)),
+            d::throttled_attempts.eq(d::throttled_attempts + i32::from(end.throttled)),
         ))
         .execute(c))?;
         if held == 0 {
@@ -205,6 +211,7 @@ fn set_health(conn: &mut DbConn, id: &str, health: &Health, now: NaiveDateTime) 
             disable(conn, id, &reason, now, Some(too_old))?
         }
         Health::Disable { reason } => disable(conn, id, reason, now, None)?,
+        Health::Unchanged => 0,
     };
     Ok(())
 }
@@ -276,7 +283,8 @@ pub fn extend(conn: &mut DbConn, delivery_id: i64, attempt: i32, until: NaiveDat
 /// Gives a claim back unsent (shutdown), due at `due`, this attempt not counted.
 pub fn release(conn: &mut DbConn, delivery_id: i64, attempt: i32, due: NaiveDateTime) -> Result<bool, StoreError> {
     use deliveries::dsl as d;
-    let updated = with_conn!(conn, |c| diesel::update(
+    let updated = with_conn!(conn, |c| {
+        diesel::update(
         d::notification_deliveries
             .find(delivery_id)
             .filter(d::status.eq(DeliveryStatus::Delivering))
@@ -284,12 +292,13 @@ pub fn release(conn: &mut DbConn, delivery_id: i64, attempt: i32, due: NaiveDate
     )
     .set((
         d::status.eq(diesel::dsl::sql::<diesel::sql_types::Text>(
-            "CASE WHEN attempts - attempts_before_redelivery > 1 THEN 'failed_retrying' ELSE 'pending' END"
+            "CASE WHEN attempts - attempts_before_redelivery - throttled_attempts > 1 THEN 'failed_retrying' ELSE 'pending' END"
         )),
         d::attempts.eq(d::attempts - 1),
         d::locked_until.eq(None::<NaiveDateTime>),
         d::next_attempt_at.eq(due),
     ))
-    .execute(c))?;
+    .execute(c)
+    })?;
     Ok(updated == 1)
 }

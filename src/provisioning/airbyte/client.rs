@@ -1,6 +1,7 @@
 //! [`AirbyteClient`]: authenticated calls, with one token refresh and one retry after a 401.
 
 use std::fmt;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use reqwest::Method;
@@ -12,7 +13,9 @@ use super::auth::Auth;
 use super::errors::{not_understood, redact};
 use super::transport::{Answer, Transport};
 use super::{AirbyteAuth, AirbyteConfig, CallObserver};
+use crate::pacing::Gate;
 use crate::provisioning::provider::ProviderError;
+use crate::provisioning::throttling;
 
 /// A client for Airbyte's public API that implements
 /// [`WorkspaceProvider`](crate::provisioning::provider::WorkspaceProvider).
@@ -23,6 +26,8 @@ pub struct AirbyteClient {
     pub(super) transport: Transport,
     auth: Auth,
     pub(super) organization_id: Option<String>,
+    /// How long one call may wait at the gate after refusals for the rate (with a gate).
+    max_throttled_wait: Duration,
 }
 
 impl AirbyteClient {
@@ -49,6 +54,7 @@ impl AirbyteClient {
             transport,
             auth: Auth::new(&config.auth, config.token_refresh_margin),
             organization_id: config.organization_id.filter(|id| !id.trim().is_empty()),
+            max_throttled_wait: Duration::ZERO,
         })
     }
 
@@ -58,8 +64,19 @@ impl AirbyteClient {
         self
     }
 
+    /// Paces every call through `gate`; a call refused for the rate is sent again once the gate
+    /// lets it, for at most `max_wait` in all, before the refusal is returned.
+    pub fn with_gate(mut self, gate: Gate, max_wait: Duration) -> Self {
+        self.transport.gate = Some(gate);
+        self.max_throttled_wait = max_wait;
+        self
+    }
+
     /// One authenticated call to `{base}/{segments…}?{query}`. A 401 with client credentials
-    /// invalidates the token and retries once with a fresh one; a second 401 is final.
+    /// invalidates the token and retries once with a fresh one; a second 401 is final. A call
+    /// (or token fetch) refused for the rate is sent again through the gate while the time
+    /// spent throttled stays under the client's limit: a refusal proves nothing was done, so a
+    /// create is sent again as a create. Each refusal waited out is counted for the attempt.
     pub(super) async fn call(
         &self,
         op: &'static str,
@@ -70,8 +87,12 @@ impl AirbyteClient {
     ) -> Result<Answer, ProviderError> {
         let url = self.transport.url(op, segments, query)?;
         let mut refreshed = false;
+        let mut throttled_since: Option<Instant> = None;
         loop {
-            let bearer = self.auth.bearer(&self.transport).await?;
+            let bearer = match self.auth.bearer(&self.transport).await {
+                Err(error) if self.wait_out(&error, &mut throttled_since) => continue,
+                bearer => bearer?,
+            };
             let mut request = self
                 .transport
                 .http
@@ -86,10 +107,25 @@ impl AirbyteClient {
                     self.auth.invalidate(bearer.generation).await;
                     refreshed = true;
                 }
+                Err(error) if self.wait_out(&error, &mut throttled_since) => {}
                 Err(error) => return Err(redact(error, bearer.token.expose_secret())),
                 Ok(answer) => return Ok(answer),
             }
         }
+    }
+
+    /// Whether to send a call refused for the rate again: with a gate, until `max_throttled_wait`
+    /// has passed since the first refusal of this call. Counts each refusal waited out.
+    fn wait_out(&self, error: &ProviderError, since: &mut Option<Instant>) -> bool {
+        if !error.throttled || self.transport.gate.is_none() {
+            return false;
+        }
+        let first = *since.get_or_insert_with(Instant::now);
+        if first.elapsed() >= self.max_throttled_wait {
+            return false;
+        }
+        throttling::waited_out();
+        true
     }
 
     /// [`call`](Self::call), then decodes the 2xx body as `T`.

@@ -38,7 +38,10 @@ pub(super) fn classify(op: &str, failure: Failure<'_>) -> ProviderError {
     match failure {
         Failure::Timeout => ProviderError::retryable(None, limit(format!("{op}: timed out"))),
         Failure::Transport(why) => ProviderError::retryable(None, limit(format!("{op}: no answer: {why}"))),
-        Failure::Invalid(why) => ProviderError::permanent(None, limit(format!("{op}: invalid request: {why}"))),
+        Failure::Invalid(why) => ProviderError {
+            refused: true,
+            ..ProviderError::permanent(None, limit(format!("{op}: invalid request: {why}")))
+        },
         Failure::Status {
             status,
             retry_after,
@@ -51,13 +54,18 @@ pub(super) fn classify(op: &str, failure: Failure<'_>) -> ProviderError {
                 _ => false,
             };
             let message = limit(format!("{op}: HTTP {status}{}", problem.describe(body)));
-            if retryable {
+            let mut error = if retryable {
                 let mut error = ProviderError::retryable(Some(status), message);
                 error.retry_after = retry_after.and_then(parse_retry_after);
                 error
             } else {
                 ProviderError::permanent(Some(status), message)
-            }
+            };
+            error.throttled = status == 429;
+            // A 4xx answers before anything is done (408 excepted: the server gave up waiting
+            // for the request, which says nothing of what it did); a 5xx may come after.
+            error.refused = (400..500).contains(&status) && status != 408;
+            error
         }
     }
 }
@@ -211,6 +219,28 @@ mod tests {
                 error.message
             );
             assert!(error.message.starts_with("op: "), "{case}: names the operation");
+        }
+    }
+
+    #[test]
+    fn a_429_is_throttled_and_only_an_answer_that_proves_nothing_was_done_is_a_refusal() {
+        #[rustfmt::skip]
+        let cases = [
+            ("timeout", Failure::Timeout, false, false),
+            ("reset", Failure::Transport("connection reset"), false, false),
+            ("never sent", Failure::Invalid("relative URL"), false, true),
+            ("429", status(429, None, RATE_LIMITED), true, true),
+            ("429 with retry-after", status(429, Some("7"), ""), true, true),
+            ("408", status(408, None, ""), false, false),
+            ("409 try-again-later", status(409, None, TRY_AGAIN), false, true),
+            ("400", status(400, None, ""), false, true),
+            ("422", status(422, None, ""), false, true),
+            ("500", status(500, None, ""), false, false),
+            ("503", status(503, None, ""), false, false),
+        ];
+        for (case, failure, throttled, refused) in cases {
+            let error = classify("op", failure);
+            assert_eq!((error.throttled, error.refused), (throttled, refused), "{case}");
         }
     }
 

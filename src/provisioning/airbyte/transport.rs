@@ -9,6 +9,7 @@ use reqwest::{redirect, RequestBuilder, Response, Url};
 
 use super::errors::{classify, not_understood, Failure};
 use super::{AirbyteConfig, CallObserver};
+use crate::pacing::Gate;
 use crate::provisioning::provider::ProviderError;
 
 /// Largest 2xx body read; a page of 100 workspaces is a few tens of KiB.
@@ -23,11 +24,13 @@ pub(super) struct Answer {
     pub body: Vec<u8>,
 }
 
-/// The HTTP client, the base URL and the observer shared by every call.
+/// The HTTP client, the base URL, the pacing gate and the observer shared by every call.
 pub(super) struct Transport {
     pub http: reqwest::Client,
     pub base: Url,
     pub observer: Option<CallObserver>,
+    /// Every call waits here for its turn, and tells it how the provider answered.
+    pub gate: Option<Gate>,
 }
 
 impl Transport {
@@ -56,6 +59,7 @@ impl Transport {
             http,
             base,
             observer: None,
+            gate: None,
         })
     }
 
@@ -74,9 +78,20 @@ impl Transport {
 
     /// Sends `request` for operation `op`; `Ok` only for a complete 2xx answer.
     pub async fn send(&self, op: &'static str, request: RequestBuilder) -> Result<Answer, ProviderError> {
+        let permit = match &self.gate {
+            Some(gate) => Some(gate.acquire().await),
+            None => None,
+        };
         let started = Instant::now();
         let result = exchange(op, request).await;
         let elapsed = started.elapsed();
+        if let Some(permit) = permit {
+            match &result {
+                Ok(_) => permit.succeeded(),
+                Err(error) if error.throttled => permit.throttled(error.retry_after),
+                Err(_) => permit.failed(),
+            }
+        }
         let status = match &result {
             Ok(answer) => Some(answer.status),
             Err(error) => error.status,

@@ -87,7 +87,17 @@ async fn create(ctx: &Context, job: &Job<'_>, mapping: &Mapping) -> Result<Works
         tenant_id: job.tenant_id.clone(),
         name: mapping.workspace_name.clone().unwrap_or_else(|| job.tenant_id.clone()),
     };
-    let workspace = ctx.provider.create_workspace(&spec).await?;
+    let workspace = match ctx.provider.create_workspace(&spec).await {
+        Ok(workspace) => workspace,
+        Err(error) if error.refused => {
+            // The answer proves nothing was made: free the tenant, so that the next attempt
+            // creates at once instead of looking for what an unknown outcome may have made.
+            let tenant = job.tenant_id.clone();
+            ctx.db.run(move |c| tenants::forget_provisioning(c, &tenant)).await?;
+            return Err(error.into());
+        }
+        Err(error) => return Err(error.into()),
+    };
     let saved = Mapping {
         workspace_id: Some(workspace.id.clone()),
         updated_at: job.now,

@@ -15,6 +15,7 @@ mod chaos_front;
 mod crash;
 mod load;
 mod outage;
+mod pacing;
 mod scrape;
 mod storm;
 

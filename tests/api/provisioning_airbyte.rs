@@ -15,7 +15,8 @@ use crate::on_both_backends;
 const WAIT: Duration = Duration::from_secs(20);
 const TOKEN: &str = "test-airbyte-token-not-real";
 
-fn use_airbyte(s: &mut Settings, fake: &FakeAirbyte) {
+/// The worker on, against `fake` with a static token and a 1 s call timeout.
+pub(crate) fn use_airbyte(s: &mut Settings, fake: &FakeAirbyte) {
     s.worker.enabled = true;
     s.provider.kind = ProviderKind::Airbyte;
     s.provider.airbyte.base_url = fake.base_url();

@@ -6,20 +6,17 @@
 use std::time::Duration;
 
 use serde_json::json;
-use tenantgate::config::{ProviderKind, Settings};
+use tenantgate::config::Settings;
 use tenantgate::inbox::claims;
 
 use crate::fake_airbyte::FakeAirbyte;
 use crate::helpers::*;
+use crate::provisioning_airbyte::use_airbyte;
 use crate::on_both_backends;
 
-const TOKEN: &str = "test-airbyte-token-not-real";
-
+/// Airbyte at `fake`, with calls that may take the fake's latency and more.
 fn use_limited_airbyte(s: &mut Settings, fake: &FakeAirbyte) {
-    s.worker.enabled = true;
-    s.provider.kind = ProviderKind::Airbyte;
-    s.provider.airbyte.base_url = fake.base_url();
-    s.provider.airbyte.token = TOKEN.to_owned().into();
+    use_airbyte(s, fake);
     s.provider.airbyte.request_timeout_ms = 5_000;
 }
 

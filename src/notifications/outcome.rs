@@ -5,7 +5,8 @@
 //! Any answer but 2xx is retried on `notifications.retry_schedule_secs` with jitter (honouring
 //! `Retry-After`) until the subscription's attempts are spent ([`limits::retry_policy`]): by
 //! default a first attempt and one per step of the schedule. 410 Gone disables the
-//! subscription at once. A 429 or 503 is not a failure: the subscriber asked to slow down, so
+//! subscription at once. A 429 (or a 503 with `Retry-After`) is not a failure: the subscriber
+//! asked to slow down, so
 //! the delivery waits (its `Retry-After`, at least the schedule's first step) without spending
 //! its retries, and the subscriber's gate paces the deliveries that follow.
 

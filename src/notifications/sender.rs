@@ -30,9 +30,15 @@ impl SendResult {
         self.status.is_some_and(|s| (200..300).contains(&s))
     }
 
-    /// The receiver asked to slow down (429 Too Many Requests, 503 Service Unavailable).
+    /// The receiver asked to slow down: 429 Too Many Requests, or 503 Service Unavailable with
+    /// a `Retry-After`. A bare 503 is what a proxy answers for an endpoint that is down: a
+    /// failure, which spends the schedule and counts towards disabling the subscription.
     pub fn throttled(&self) -> bool {
-        matches!(self.status, Some(429 | 503))
+        match self.status {
+            Some(429) => true,
+            Some(503) => self.retry_after.is_some(),
+            _ => false,
+        }
     }
 
     /// Nothing was sent, for this reason (e.g. the secret to sign with does not open).

@@ -130,9 +130,16 @@ impl Control {
         self.waiting += 1;
     }
 
-    /// A caller left `acquire`, granted or not; returns whether it gave a slot back.
-    pub fn leave(&mut self, ticket: &mut Ticket) -> bool {
+    /// A caller left `acquire`, granted or not; returns whether it gave a slot back. A pacing
+    /// place it booked and did not use is given back too, so that callers who stop waiting
+    /// never push the ones after them further out.
+    pub fn leave(&mut self, ticket: &mut Ticket, now: Instant) -> bool {
         self.waiting = self.waiting.saturating_sub(1);
+        if let (Some((_, epoch)), Some(rate)) = (ticket.reservation.take(), self.rate) {
+            if epoch == self.epoch {
+                self.next_slot = self.next_slot.checked_sub(interval(rate)).map_or(now, |at| at.max(now));
+            }
+        }
         let gave_back = std::mem::take(&mut ticket.slot);
         if gave_back {
             self.in_flight = self.in_flight.saturating_sub(1);

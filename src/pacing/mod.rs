@@ -148,7 +148,7 @@ impl Waiter {
 
 impl Drop for Waiter {
     fn drop(&mut self) {
-        let gave_back = self.inner.control().leave(&mut self.ticket);
+        let gave_back = self.inner.control().leave(&mut self.ticket, Instant::now());
         if gave_back {
             self.inner.wake(1);
         }

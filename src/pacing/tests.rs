@@ -165,3 +165,29 @@ fn invalid_settings_are_refused_when_the_gate_is_built() {
         Err(InvalidSettings::Concurrency { floor: 5, max: 4 })
     ));
 }
+
+#[tokio::test(start_paused = true)]
+async fn callers_who_stop_waiting_give_their_pacing_places_back() {
+    let gate = Gate::new(GateSettings {
+        max_requests_per_sec: Some(1.0),
+        ..GateSettings::new("test", 8)
+    })
+    .unwrap();
+    gate.acquire().await.succeeded();
+    // Six callers book the next six seconds, then give up after half a second.
+    let mut impatient = JoinSet::new();
+    for _ in 0..6 {
+        let gate = gate.clone();
+        impatient.spawn(async move {
+            let _ = tokio::time::timeout(Duration::from_millis(500), gate.acquire()).await;
+        });
+    }
+    while impatient.join_next().await.is_some() {}
+    let asked = Instant::now();
+    gate.acquire().await.succeeded();
+    assert!(
+        asked.elapsed() <= Duration::from_secs(1),
+        "the next caller waited {:?} for places nobody used",
+        asked.elapsed()
+    );
+}

@@ -19,6 +19,11 @@ pub struct Workspace {
 pub struct WorkspaceSpec {
     pub tenant_id: String,
     pub name: String,
+    /// An earlier attempt's create had an unknown outcome and the name was just looked for: a
+    /// refusal for the rate must end this create at once (the next attempt looks again),
+    /// never be waited out, or the earlier create could land in between and this one make a
+    /// second workspace.
+    pub after_unknown_outcome: bool,
 }
 
 /// Why a provider call failed, and whether trying again may help.

@@ -119,6 +119,7 @@ async fn the_airbyte_client_sees_the_limit_as_a_retryable_429_without_retry_afte
     let spec = |tenant: &str| WorkspaceSpec {
         tenant_id: tenant.to_owned(),
         name: format!("Acme [{tenant}]"),
+        after_unknown_outcome: false,
     };
 
     client.create_workspace(&spec("t1")).await.unwrap();
@@ -145,4 +146,33 @@ async fn an_off_spec_request_refused_by_the_limit_still_fails_the_strict_check()
     let violations = fake.take_violations();
     assert_eq!(violations.len(), 1, "{violations:?}");
     assert!(violations[0].contains("bogus"), "{violations:?}");
+}
+
+/// With a gate, a create refused for the rate is sent again once the gate lets it; but a
+/// create made after an unknown outcome (and a look-up) is not: the refusal ends it at once, so
+/// that the next attempt looks again instead of creating while the earlier one may land.
+#[tokio::test]
+async fn a_create_after_an_unknown_outcome_never_waits_out_a_refusal() {
+    let fake = FakeAirbyte::start().await;
+    fake.limit_rate(1, Duration::ZERO);
+    let token = SecretString::from("test-token".to_owned());
+    let gate = tenantgate::pacing::Gate::new(tenantgate::pacing::GateSettings::new("airbyte", 4)).unwrap();
+    let client = AirbyteClient::new(AirbyteConfig::new(fake.base_url(), AirbyteAuth::BearerToken(token)))
+        .unwrap()
+        .with_gate(gate, Duration::from_secs(30));
+    let spec = |tenant: &str, after_unknown_outcome: bool| WorkspaceSpec {
+        tenant_id: tenant.to_owned(),
+        name: format!("Acme [{tenant}]"),
+        after_unknown_outcome,
+    };
+
+    client.create_workspace(&spec("t1", false)).await.unwrap();
+    let refused = client.create_workspace(&spec("t2", true)).await.unwrap_err();
+    assert!(refused.throttled && refused.refused, "{refused:?}");
+    assert_eq!(fake.traffic().requests, 2, "sent once, not again");
+
+    client.create_workspace(&spec("t3", false)).await.unwrap();
+    let traffic = fake.traffic();
+    assert!(traffic.rate_limited >= 2, "{traffic:?}");
+    assert_eq!(fake.workspaces().len(), 2, "t1 and t3, each once");
 }

@@ -11,8 +11,8 @@ use tenantgate::inbox::claims;
 
 use crate::fake_airbyte::FakeAirbyte;
 use crate::helpers::*;
-use crate::provisioning_airbyte::use_airbyte;
 use crate::on_both_backends;
+use crate::provisioning_airbyte::use_airbyte;
 
 /// Airbyte at `fake`, with calls that may take the fake's latency and more.
 fn use_limited_airbyte(s: &mut Settings, fake: &FakeAirbyte) {

@@ -285,20 +285,20 @@ pub fn release(conn: &mut DbConn, delivery_id: i64, attempt: i32, due: NaiveDate
     use deliveries::dsl as d;
     let updated = with_conn!(conn, |c| {
         diesel::update(
-        d::notification_deliveries
-            .find(delivery_id)
-            .filter(d::status.eq(DeliveryStatus::Delivering))
-            .filter(d::attempts.eq(attempt))
-    )
-    .set((
-        d::status.eq(diesel::dsl::sql::<diesel::sql_types::Text>(
-            "CASE WHEN attempts - attempts_before_redelivery - throttled_attempts > 1 THEN 'failed_retrying' ELSE 'pending' END"
-        )),
-        d::attempts.eq(d::attempts - 1),
-        d::locked_until.eq(None::<NaiveDateTime>),
-        d::next_attempt_at.eq(due),
-    ))
-    .execute(c)
+            d::notification_deliveries
+                .find(delivery_id)
+                .filter(d::status.eq(DeliveryStatus::Delivering))
+                .filter(d::attempts.eq(attempt)),
+        )
+        .set((
+            d::status.eq(diesel::dsl::sql::<diesel::sql_types::Text>(
+                "CASE WHEN attempts - attempts_before_redelivery > 1 THEN 'failed_retrying' ELSE 'pending' END",
+            )),
+            d::attempts.eq(d::attempts - 1),
+            d::locked_until.eq(None::<NaiveDateTime>),
+            d::next_attempt_at.eq(due),
+        ))
+        .execute(c)
     })?;
     Ok(updated == 1)
 }

@@ -27,7 +27,7 @@ pub struct AirbyteClient {
     auth: Auth,
     pub(super) organization_id: Option<String>,
     /// How long one call may wait at the gate after refusals for the rate (with a gate).
-    max_throttled_wait: Duration,
+    pub(super) max_throttled_wait: Duration,
 }
 
 impl AirbyteClient {
@@ -85,12 +85,26 @@ impl AirbyteClient {
         query: &[(&str, String)],
         body: Option<&Value>,
     ) -> Result<Answer, ProviderError> {
+        self.call_waiting(op, method, segments, query, body, self.max_throttled_wait)
+            .await
+    }
+
+    /// [`call`](Self::call), waiting out refusals for the rate for at most `patience`.
+    pub(super) async fn call_waiting(
+        &self,
+        op: &'static str,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        patience: Duration,
+    ) -> Result<Answer, ProviderError> {
         let url = self.transport.url(op, segments, query)?;
         let mut refreshed = false;
         let mut throttled_since: Option<Instant> = None;
         loop {
             let bearer = match self.auth.bearer(&self.transport).await {
-                Err(error) if self.wait_out(&error, &mut throttled_since) => continue,
+                Err(error) if self.wait_out(&error, &mut throttled_since, patience) => continue,
                 bearer => bearer?,
             };
             let mut request = self
@@ -107,21 +121,21 @@ impl AirbyteClient {
                     self.auth.invalidate(bearer.generation).await;
                     refreshed = true;
                 }
-                Err(error) if self.wait_out(&error, &mut throttled_since) => {}
+                Err(error) if self.wait_out(&error, &mut throttled_since, patience) => {}
                 Err(error) => return Err(redact(error, bearer.token.expose_secret())),
                 Ok(answer) => return Ok(answer),
             }
         }
     }
 
-    /// Whether to send a call refused for the rate again: with a gate, until `max_throttled_wait`
-    /// has passed since the first refusal of this call. Counts each refusal waited out.
-    fn wait_out(&self, error: &ProviderError, since: &mut Option<Instant>) -> bool {
+    /// Whether to send a call refused for the rate again: with a gate, until `patience` has
+    /// passed since the first refusal of this call. Counts each refusal waited out.
+    fn wait_out(&self, error: &ProviderError, since: &mut Option<Instant>, patience: Duration) -> bool {
         if !error.throttled || self.transport.gate.is_none() {
             return false;
         }
         let first = *since.get_or_insert_with(Instant::now);
-        if first.elapsed() >= self.max_throttled_wait {
+        if first.elapsed() >= patience {
             return false;
         }
         throttling::waited_out();
@@ -137,7 +151,21 @@ impl AirbyteClient {
         query: &[(&str, String)],
         body: Option<&Value>,
     ) -> Result<T, ProviderError> {
-        let answer = self.call(op, method, segments, query, body).await?;
+        self.call_json_waiting(op, method, segments, query, body, self.max_throttled_wait)
+            .await
+    }
+
+    /// [`call_json`](Self::call_json), waiting out refusals for the rate for at most `patience`.
+    pub(super) async fn call_json_waiting<T: DeserializeOwned>(
+        &self,
+        op: &'static str,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        patience: Duration,
+    ) -> Result<T, ProviderError> {
+        let answer = self.call_waiting(op, method, segments, query, body, patience).await?;
         serde_json::from_slice(&answer.body).map_err(|error| not_understood(op, answer.status, &error.to_string()))
     }
 }

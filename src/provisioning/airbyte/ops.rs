@@ -5,6 +5,7 @@
 //! `cancel_job`, `list_destinations`, `create_destination`, and `token`.
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use reqwest::Method;
@@ -33,8 +34,14 @@ impl WorkspaceProvider for AirbyteClient {
         if let Some(organization_id) = &self.organization_id {
             body["organizationId"] = json!(organization_id);
         }
+        // After an unknown outcome and a look-up, a refusal ends the create: see the spec.
+        let patience = if spec.after_unknown_outcome {
+            Duration::ZERO
+        } else {
+            self.max_throttled_wait
+        };
         let created: WorkspaceResponse = self
-            .call_json(OP, Method::POST, &["workspaces"], &[], Some(&body))
+            .call_json_waiting(OP, Method::POST, &["workspaces"], &[], Some(&body), patience)
             .await?;
         if created.workspace_id.trim().is_empty() {
             return Err(not_understood(OP, 200, "the workspaceId is empty"));

@@ -54,7 +54,7 @@ pub async fn created(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerErr
                 ));
             }
             // Freshly claimed: no earlier attempt can have created anything.
-            let workspace = create(ctx, job, &row).await?;
+            let workspace = create(ctx, job, &row, true).await?;
             return finish_provisioning(ctx, job, row, workspace).await;
         }
     };
@@ -74,7 +74,7 @@ pub async fn created(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerErr
                     save(ctx, mapping.clone()).await?;
                     found
                 }
-                None => create(ctx, job, &mapping).await?,
+                None => create(ctx, job, &mapping, false).await?,
             }
         }
     };
@@ -82,18 +82,23 @@ pub async fn created(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerErr
 }
 
 /// Creates the workspace and commits its id at once, so no later attempt creates another.
-async fn create(ctx: &Context, job: &Job<'_>, mapping: &Mapping) -> Result<Workspace, HandlerError> {
+/// `fresh`: this attempt claimed the tenant, so no earlier attempt can have created anything.
+async fn create(ctx: &Context, job: &Job<'_>, mapping: &Mapping, fresh: bool) -> Result<Workspace, HandlerError> {
     let spec = WorkspaceSpec {
         tenant_id: job.tenant_id.clone(),
         name: mapping.workspace_name.clone().unwrap_or_else(|| job.tenant_id.clone()),
+        after_unknown_outcome: !fresh,
     };
     let workspace = match ctx.provider.create_workspace(&spec).await {
         Ok(workspace) => workspace,
-        Err(error) if error.refused => {
-            // The answer proves nothing was made: free the tenant, so that the next attempt
-            // creates at once instead of looking for what an unknown outcome may have made.
+        Err(error) if error.refused && fresh => {
+            // The answer proves nothing was made, and no earlier attempt made anything (this one
+            // claimed the tenant): free it, so that the next attempt creates at once instead of
+            // looking for what an unknown outcome may have made.
             let tenant = job.tenant_id.clone();
-            ctx.db.run(move |c| tenants::forget_provisioning(c, &tenant)).await?;
+            if let Err(e) = ctx.db.run(move |c| tenants::forget_provisioning(c, &tenant)).await {
+                tracing::warn!(error = %e, "the refused create's claim on the tenant stays; the next attempt looks first");
+            }
             return Err(error.into());
         }
         Err(error) => return Err(error.into()),

@@ -59,16 +59,15 @@ on_both_backends! {
         assert_eq!(log[0]["attempt_log"][0]["response_body"], "ok\u{fffd}done");
     }
 
-    // A failure (500) spends the schedule; a 503 asks to slow down and does not (below).
-    async fn a_receiver_answering_500_is_retried_on_the_schedule_and_delivered_once_it_is_back(backend) {
-        let receiver = Receiver::failing_first(2, ResponseTemplate::new(500).set_body_string("down for maintenance")).await;
+    async fn a_receiver_answering_503_is_retried_on_the_schedule_and_delivered_once_it_is_back(backend) {
+        let receiver = Receiver::failing_first(2, ResponseTemplate::new(503).set_body_string("down for maintenance")).await;
         let app = spawn_notifying_app(backend, |_| {}).await;
         let sub = app.subscribe(&receiver.url(), &["*"], None).await;
 
         app.deliver(&tenant_created("t-retry")).await;
         let log = app.finished_deliveries(&sub.id, 1).await;
         assert_eq!(log[0]["status"], "succeeded");
-        assert_eq!(statuses(&log[0]), vec![json!(500), json!(500), json!(200)]);
+        assert_eq!(statuses(&log[0]), vec![json!(503), json!(503), json!(200)]);
         let attempts = log[0]["attempt_log"].as_array().unwrap();
         assert_eq!(attempts[0]["response_body"], "down for maintenance");
         // The schedule is 0.3 s then 0.6 s, no jitter.
@@ -106,14 +105,14 @@ on_both_backends! {
     }
 
     async fn a_receiver_asking_to_slow_down_is_paced_without_spending_the_deliverys_attempts(backend) {
-        // 503 three times, no Retry-After; the schedule allows two attempts in all.
-        let receiver = Receiver::failing_first(3, ResponseTemplate::new(503)).await;
+        // 429 three times, without Retry-After; the schedule allows two attempts in all.
+        let receiver = Receiver::failing_first(3, ResponseTemplate::new(429)).await;
         let app = spawn_notifying_app(backend, |s| s.notifications.retry_schedule_secs = vec![0.1]).await;
         let sub = app.subscribe(&receiver.url(), &["*"], None).await;
         app.deliver(&tenant_created("t-slow-down")).await;
         let log = app.finished_deliveries(&sub.id, 1).await;
         assert_eq!(log[0]["status"], "succeeded", "not dead after its two attempts: {}", log[0]);
-        assert_eq!(statuses(&log[0]), vec![json!(503), json!(503), json!(503), json!(200)]);
+        assert_eq!(statuses(&log[0]), vec![json!(429), json!(429), json!(429), json!(200)]);
         let id = log[0]["id"].as_i64().unwrap();
         let row = app
             .db

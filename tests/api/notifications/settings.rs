@@ -52,7 +52,7 @@ on_both_backends! {
     }
 
     async fn max_attempts_cuts_the_retry_schedule_short_or_repeats_its_last_step(backend) {
-        let receiver = Receiver::answering(500).await;
+        let receiver = Receiver::answering(503).await;
         // By default: a first attempt and one per step, 4 here.
         let app = spawn_notifying_app(backend, |s| s.notifications.retry_schedule_secs = vec![0.1, 0.2, 0.4]).await;
         let short = app.subscribe_with(&receiver.url(), json!({"max_attempts": 2})).await;

@@ -15,6 +15,7 @@ async fn answers_that_do_not_fit_are_clear_permanent_errors() {
     let spec = WorkspaceSpec {
         tenant_id: "t1".into(),
         name: "n".into(),
+        after_unknown_outcome: false,
     };
     let huge = "x".repeat(9 * 1024 * 1024);
     for (case, answer) in [

@@ -25,6 +25,7 @@ async fn create_sends_the_name_and_organization_and_reads_the_id() {
     let spec = WorkspaceSpec {
         tenant_id: "t1".into(),
         name: "Acme [t1]".into(),
+        after_unknown_outcome: false,
     };
     let created = client.create_workspace(&spec).await.unwrap();
     assert_eq!((created.id, created.name.as_str()), (id("created"), "Acme [t1]"));

@@ -381,7 +381,8 @@ pub fn extend(conn: &mut DbConn, event_id: i64, attempt: i32, until: NaiveDateTi
 /// could have ended), this attempt not counted.
 pub fn release(conn: &mut DbConn, event_id: i64, attempt: i32, due: NaiveDateTime) -> Result<bool, StoreError> {
     use webhook_events::dsl as e;
-    let updated = with_conn!(conn, |c| diesel::update(
+    let updated = with_conn!(conn, |c| {
+        diesel::update(
         e::webhook_events
             .filter(e::id.eq(event_id))
             .filter(e::status.eq(EventStatus::Processing))
@@ -389,13 +390,14 @@ pub fn release(conn: &mut DbConn, event_id: i64, attempt: i32, due: NaiveDateTim
     )
     .set((
         e::status.eq(diesel::dsl::sql::<Text>(
-            "CASE WHEN attempts > 1 THEN 'failed_retrying' ELSE 'pending' END"
+            "CASE WHEN attempts - attempts_before_replay - throttled_attempts > 1 THEN 'failed_retrying' ELSE 'pending' END"
         )),
         e::attempts.eq(e::attempts - 1),
         e::locked_until.eq(None::<NaiveDateTime>),
         e::next_attempt_at.eq(due),
     ))
-    .execute(c))?;
+    .execute(c)
+    })?;
     Ok(updated == 1)
 }
 

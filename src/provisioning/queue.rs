@@ -91,7 +91,7 @@ impl Queue for EventQueue {
             .run(move |c| claims::claim_with_tenants(c, now, lease_until, limit))
             .await?;
         if asked.elapsed() > SLOW_CLAIM {
-            self.refresh_statistics().await;
+            self.refresh_statistics();
         }
         Ok(rows)
     }
@@ -121,8 +121,9 @@ impl Queue for EventQueue {
 
 impl EventQueue {
     /// A slow claim usually means stale planner statistics after a burst: refresh them, at most
-    /// once per [`STATISTICS_INTERVAL`] per process.
-    async fn refresh_statistics(&self) {
+    /// once per [`STATISTICS_INTERVAL`] per process, in the background, so that the events just
+    /// claimed (their leases running) never wait for an `ANALYZE`.
+    fn refresh_statistics(&self) {
         let now = Instant::now();
         {
             let mut last = self.statistics_refreshed.lock().unwrap_or_else(PoisonError::into_inner);
@@ -131,10 +132,13 @@ impl EventQueue {
             }
             *last = Some(now);
         }
-        match self.ctx.db.run(claims::refresh_statistics).await {
-            Ok(()) => tracing::info!("claims were slow: inbox statistics refreshed"),
-            Err(e) => tracing::warn!(error = %e, "could not refresh the inbox statistics"),
-        }
+        let db = self.ctx.db.clone();
+        tokio::spawn(async move {
+            match db.run(claims::refresh_statistics).await {
+                Ok(()) => tracing::info!("claims were slow: inbox statistics refreshed"),
+                Err(e) => tracing::warn!(error = %e, "could not refresh the inbox statistics"),
+            }
+        });
     }
 }
 

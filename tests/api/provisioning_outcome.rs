@@ -62,6 +62,40 @@ fn user(row: &EventRow, now: NaiveDateTime) -> Effect {
 }
 
 on_both_backends! {
+    async fn a_released_claim_is_pending_again_when_no_attempt_of_its_round_was_made(backend) {
+        let app = spawn_app(backend).await;
+        let first = claimed_user_events(&app, &["rel"]).await.remove(0);
+        let now = Utc::now().naive_utc();
+        // Its first attempt dead; then replayed: a new round begins.
+        let dead = Finish {
+            completion: Completion::Dead { error: "gone".into() },
+            ..succeeded(&first, vec![], now)
+        };
+        app.db.run(move |c| Ok(outcome::record_batch(c, vec![dead]))).await.unwrap();
+        let id = first.id;
+        let requeued = app
+            .db
+            .run(move |c| tenantgate::inbox::listing::requeue(c, &Default::default(), &[id], now))
+            .await
+            .unwrap();
+        assert_eq!(requeued, 1);
+        let again = app
+            .db
+            .run(move |c| claims::claim(c, now, now + chrono::Duration::seconds(60), 1))
+            .await
+            .unwrap()
+            .remove(0);
+        assert_eq!((again.attempts, again.attempts_in_round()), (2, 1));
+        let released = app
+            .db
+            .run(move |c| claims::release(c, again.id, again.attempts, now))
+            .await
+            .unwrap();
+        assert!(released);
+        let row = app.event(again.id).await;
+        assert_eq!((row.status.as_str(), row.attempts_in_round()), ("pending", 0), "{row:?}");
+    }
+
     async fn a_batch_writes_each_held_claim_and_nothing_for_a_lost_one(backend) {
         let app = spawn_app(backend).await;
         let rows = claimed_user_events(&app, &["b1", "b2", "b3"]).await;

@@ -80,33 +80,38 @@ pub fn claim(
     lease_until: NaiveDateTime,
     limit: i64,
 ) -> Result<Vec<ClaimedDelivery>, StoreError> {
-    let claimed: Vec<Delivery> = match conn {
-        DbConn::Pg(c) => diesel::sql_query(CLAIM_POSTGRES)
-            .bind::<Timestamp, _>(lease_until)
-            .bind::<Timestamp, _>(now)
-            .bind::<BigInt, _>(limit)
-            .load(&mut **c)?,
-        DbConn::Sqlite(c) => diesel::sql_query(CLAIM_SQLITE)
-            .bind::<Timestamp, _>(lease_until)
-            .bind::<Timestamp, _>(now)
-            .bind::<BigInt, _>(limit)
-            .load(&mut **c)?,
-    };
-    if claimed.is_empty() {
-        return Ok(vec![]);
-    }
-    let message_ids: Vec<&str> = claimed.iter().map(|d| d.message_id.as_str()).collect();
-    let subscription_ids: Vec<&str> = claimed.iter().map(|d| d.subscription_id.as_str()).collect();
-    let (found_messages, found_subscriptions): (Vec<Message>, Vec<Subscription>) = with_conn!(conn, |c| (
-        messages::table
-            .filter(messages::id.eq_any(&message_ids))
-            .select(Message::as_select())
-            .load(c)?,
-        subscriptions::table
-            .filter(subscriptions::id.eq_any(&subscription_ids))
-            .select(Subscription::as_select())
-            .load(c)?,
-    ));
+    // The claim and the reads in one transaction: if a read fails, the claim is undone with it
+    // (no delivery left `delivering`, an attempt spent, until its lease expires).
+    let (claimed, found_messages, found_subscriptions) = conn.transaction(|conn| {
+        let claimed: Vec<Delivery> = match conn {
+            DbConn::Pg(c) => diesel::sql_query(CLAIM_POSTGRES)
+                .bind::<Timestamp, _>(lease_until)
+                .bind::<Timestamp, _>(now)
+                .bind::<BigInt, _>(limit)
+                .load(&mut **c)?,
+            DbConn::Sqlite(c) => diesel::sql_query(CLAIM_SQLITE)
+                .bind::<Timestamp, _>(lease_until)
+                .bind::<Timestamp, _>(now)
+                .bind::<BigInt, _>(limit)
+                .load(&mut **c)?,
+        };
+        if claimed.is_empty() {
+            return Ok((vec![], vec![], vec![]));
+        }
+        let message_ids: Vec<&str> = claimed.iter().map(|d| d.message_id.as_str()).collect();
+        let subscription_ids: Vec<&str> = claimed.iter().map(|d| d.subscription_id.as_str()).collect();
+        let (found_messages, found_subscriptions): (Vec<Message>, Vec<Subscription>) = with_conn!(conn, |c| (
+            messages::table
+                .filter(messages::id.eq_any(&message_ids))
+                .select(Message::as_select())
+                .load(c)?,
+            subscriptions::table
+                .filter(subscriptions::id.eq_any(&subscription_ids))
+                .select(Subscription::as_select())
+                .load(c)?,
+        ));
+        Ok::<_, StoreError>((claimed, found_messages, found_subscriptions))
+    })?;
     Ok(claimed
         .into_iter()
         .filter_map(|delivery| {

@@ -71,7 +71,9 @@ async fn scenario(backend: Backend) {
     );
 
     let inbox = Inbox::open(&database.url);
-    let counts = inbox.settled((TENANTS * 2) as i64, Duration::from_secs(120)).await;
+    // Each 429 (with `Retry-After: 1`) closes the pacing gate for every worker, then calls resume
+    // paced: the scenario settles in 60–100 s.
+    let counts = inbox.settled((TENANTS * 2) as i64, Duration::from_secs(240)).await;
     let settled_in = started.elapsed();
     let events = inbox.events().await;
     let attempts = inbox.attempts().await;
@@ -90,7 +92,10 @@ async fn scenario(backend: Backend) {
         .iter()
         .filter(|call| call.fate == Fate::RateLimited)
         .count();
-    let throttled_calls: usize = attempts.iter().map(|a| a.throttled_calls as usize).sum();
+    // A 429 is waited out inside its attempt (counted in `throttled_calls`), or, for a create
+    // after an unknown outcome, ends the attempt `throttled` (the next one looks again).
+    let throttled_calls: usize = attempts.iter().map(|a| a.throttled_calls as usize).sum::<usize>()
+        + attempts.iter().filter(|a| a.outcome == "throttled").count();
     let per_name = creates_per_name(&fake).await;
     let names: BTreeSet<String> = fake.workspaces().into_iter().map(|(_, name, _)| name).collect();
     let max_attempts = events.iter().map(|e| e.attempts).max().unwrap_or(0);
@@ -138,10 +143,7 @@ async fn scenario(backend: Backend) {
         "failed attempts vs faults ({})",
         front.tally()
     );
-    assert_eq!(
-        throttled_calls, rate_limited,
-        "every 429 waited out is in its attempt's log"
-    );
+    assert_eq!(throttled_calls, rate_limited, "every 429 is in its attempt's log");
     assert_eq!(failure_lines, failed.len(), "a log line for every failed attempt");
     assert!(panics(&lines).is_empty(), "{:?}", panics(&lines));
     for (i, tenant) in tenants.iter().enumerate() {

@@ -121,7 +121,7 @@ impl Metrics {
         )?;
         let purged = IntCounter::new(
             "events_purged_total",
-            "Finish events deleted by the retention job of this process",
+            "Finished events deleted by the retention job of this process",
         )?;
         let notifications = IntCounterVec::new(
             Opts::new(

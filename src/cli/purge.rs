@@ -15,7 +15,7 @@ use crate::retention::store::{Purged, Scope};
 
 pub(super) async fn run(db: &Database, settings: &Settings, args: &EventsPurgeArgs, by: &Actor) -> anyhow::Result<()> {
     let days = args.older_than_days.unwrap_or(settings.retention.finished_after_days);
-    let scope = if args.dead { Scope::Dead } else { Scope::Finish };
+    let scope = if args.dead { Scope::Dead } else { Scope::Finished };
     let cutoff = retention::cutoff(days);
     if args.dry_run {
         let counted = would_purge(db, scope, cutoff)

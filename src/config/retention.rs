@@ -13,7 +13,7 @@ pub const MAX_DAYS: u32 = 36_500;
 pub struct RetentionSettings {
     /// Run the purge alongside the workers (`serve` with workers, and `worker`).
     pub enabled: bool,
-    /// Finish events (succeeded, skipped, ignored) are deleted this many days after they
+    /// Finished events (succeeded, skipped, ignored) are deleted this many days after they
     /// finished; this is also how long a redelivery is recognised as a duplicate.
     pub finished_after_days: u32,
     /// Seconds between two runs; the first run comes shortly after start.

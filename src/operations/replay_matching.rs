@@ -50,7 +50,7 @@ pub struct Progress {
 /// What a replay by filter did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Replayed {
-    /// Finish events that matched when the replay started.
+    /// Finished events that matched when the replay started.
     pub matched: usize,
     /// Those requeued; the others changed status meanwhile and were left alone.
     pub requeued: usize,

@@ -136,7 +136,7 @@ async fn purge_notifications(db: &Database, cutoff: NaiveDateTime, stop: &watch:
 async fn purge_events(db: &Database, settings: &RetentionSettings, metrics: &Metrics, stop: &watch::Receiver<bool>) {
     let started = Instant::now();
     let cutoff = cutoff(settings.finished_after_days);
-    let run = purge(db, Scope::Finish, cutoff, Turn::SkipIfBusy, || *stop.borrow()).await;
+    let run = purge(db, Scope::Finished, cutoff, Turn::SkipIfBusy, || *stop.borrow()).await;
     metrics.events_purged(run.purged.events);
     let (events, attempts) = (run.purged.events, run.purged.attempts);
     let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);

@@ -26,7 +26,7 @@ pub const PURGE_LOCK: i64 = crate::db::locks::Lock::Purge.key();
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
     /// Succeeded, skipped and ignored events: what the periodic purge deletes.
-    Finish,
+    Finished,
     /// Dead events, kept until replayed: deleted only on purpose.
     Dead,
 }
@@ -34,7 +34,7 @@ pub enum Scope {
 impl Scope {
     pub fn statuses(self) -> &'static [EventStatus] {
         match self {
-            Self::Finish => &[EventStatus::Succeeded, EventStatus::Skipped, EventStatus::Ignored],
+            Self::Finished => &[EventStatus::Succeeded, EventStatus::Skipped, EventStatus::Ignored],
             Self::Dead => &[EventStatus::Dead],
         }
     }
@@ -42,7 +42,7 @@ impl Scope {
     /// How the scope is named in messages.
     pub fn name(self) -> &'static str {
         match self {
-            Self::Finish => "finished",
+            Self::Finished => "finished",
             Self::Dead => "dead",
         }
     }

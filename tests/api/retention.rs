@@ -191,7 +191,7 @@ on_both_backends! {
         let app = spawn_app(backend).await;
         let ids = seed(&app.db).await;
 
-        let run = retention::purge(&app.db, Scope::Finish, retention::cutoff(30), Turn::SkipIfBusy, || false).await;
+        let run = retention::purge(&app.db, Scope::Finished, retention::cutoff(30), Turn::SkipIfBusy, || false).await;
         assert!(matches!(run.ended, Ended::Done), "{:?}", run.ended);
         assert_eq!((run.purged.events, run.purged.attempts), (3, 4), "three events, the ignored one without attempts");
         assert_eq!(remaining(&app.db, &ids).await, all_but(&OLD_FINISHED));
@@ -212,7 +212,7 @@ on_both_backends! {
             .unwrap();
         assert_eq!(audited, 1, "the audit trail outlives the events it names");
 
-        let again = retention::purge(&app.db, Scope::Finish, retention::cutoff(30), Turn::Wait, || false).await;
+        let again = retention::purge(&app.db, Scope::Finished, retention::cutoff(30), Turn::Wait, || false).await;
         assert_eq!((again.purged.events, again.purged.attempts), (0, 0), "a second purge finds nothing");
         let dead = retention::purge(&app.db, Scope::Dead, retention::cutoff(30), Turn::Wait, || false).await;
         assert_eq!((dead.purged.events, dead.purged.attempts), (1, 2), "dead events go only when asked for");
@@ -225,7 +225,7 @@ on_both_backends! {
         store_old_ignored(&app.db, count).await;
         let recent = app.deliver(&serde_json::json!({"eventType": "tenant.created", "tenantId": "t-new", "tenantName": "T"})).await;
 
-        let run = retention::purge(&app.db, Scope::Finish, retention::cutoff(30), Turn::SkipIfBusy, || false).await;
+        let run = retention::purge(&app.db, Scope::Finished, retention::cutoff(30), Turn::SkipIfBusy, || false).await;
         assert!(matches!(run.ended, Ended::Done), "{:?}", run.ended);
         assert_eq!(run.purged.events, u64::try_from(count).unwrap());
         let left: Vec<i64> = app.events().await.iter().map(|e| e.id).collect();
@@ -239,7 +239,7 @@ on_both_backends! {
 
         let cutoff = retention::cutoff(30);
         let runs = futures_util::future::join_all((0..3).map(|_| {
-            retention::purge(&app.db, Scope::Finish, cutoff, Turn::Wait, || false)
+            retention::purge(&app.db, Scope::Finished, cutoff, Turn::Wait, || false)
         }))
         .await;
         for run in &runs {
@@ -265,8 +265,14 @@ on_both_backends! {
         .await
         .expect("the job purged the old finished events");
         assert_eq!(purged, all_but(&OLD_FINISHED), "recent, dead and unfinished events are kept");
-        let metrics = crate::metrics::scrape(&app).await;
-        assert_eq!(crate::metrics::value(&metrics, "tenantgate_events_purged_total", &[]), 3.0);
+        // Counted once the run ends, a moment after its last chunk is gone.
+        let counted = eventually(Duration::from_secs(20), || async {
+            let metrics = crate::metrics::scrape(&app).await;
+            let value = crate::metrics::value(&metrics, "tenantgate_events_purged_total", &[]);
+            (value > 0.0).then_some(value)
+        })
+        .await;
+        assert_eq!(counted, Some(3.0));
     }
 
     async fn a_redelivery_of_a_purged_event_is_accepted_as_new(backend) {
@@ -293,7 +299,7 @@ on_both_backends! {
             })
             .await
             .unwrap();
-        let run = retention::purge(&app.db, Scope::Finish, retention::cutoff(30), Turn::Wait, || false).await;
+        let run = retention::purge(&app.db, Scope::Finished, retention::cutoff(30), Turn::Wait, || false).await;
         assert_eq!(run.purged.events, 1);
 
         let again = send().await;
@@ -327,9 +333,13 @@ async fn a_purge_that_finds_another_one_running_skips_its_turn() {
     });
     held.1.recv().unwrap();
 
-    let run = retention::purge(&app.db, Scope::Finish, retention::cutoff(30), Turn::SkipIfBusy, || {
-        false
-    })
+    let run = retention::purge(
+        &app.db,
+        Scope::Finished,
+        retention::cutoff(30),
+        Turn::SkipIfBusy,
+        || false,
+    )
     .await;
     assert!(matches!(run.ended, Ended::Busy), "{:?}", run.ended);
     assert_eq!(run.purged.events, 0);
@@ -337,9 +347,13 @@ async fn a_purge_that_finds_another_one_running_skips_its_turn() {
 
     hold.0.send(()).unwrap();
     holder.join().unwrap();
-    let run = retention::purge(&app.db, Scope::Finish, retention::cutoff(30), Turn::SkipIfBusy, || {
-        false
-    })
+    let run = retention::purge(
+        &app.db,
+        Scope::Finished,
+        retention::cutoff(30),
+        Turn::SkipIfBusy,
+        || false,
+    )
     .await;
     assert_eq!(run.purged.events, 3, "its turn comes once the other one is done");
 }

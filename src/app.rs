@@ -89,6 +89,7 @@ impl Application {
             rotation_grace: Duration::from_secs(settings.notifications.rotation_grace_secs),
             health,
             metrics_token,
+            console: crate::console::Console::new(&settings),
         });
         let address = (settings.server.host.as_str(), settings.port());
         let listener = TcpListener::bind(address)

@@ -4,6 +4,7 @@
 //! messages that name the key.
 
 pub mod admin;
+mod console;
 pub mod credentials;
 mod database;
 mod database_url;
@@ -28,6 +29,7 @@ use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
 pub use admin::{AdminSettings, Role};
+pub use console::ConsoleSettings;
 pub use database::DatabaseSettings;
 pub use database_url::DatabaseUrl;
 pub use ingest::IngestSettings;
@@ -57,6 +59,7 @@ pub struct Settings {
     pub worker: WorkerSettings,
     pub provider: ProviderSettings,
     pub admin: AdminSettings,
+    pub console: ConsoleSettings,
     pub ingest: IngestSettings,
     pub retention: RetentionSettings,
     pub notifications: NotificationSettings,
@@ -140,6 +143,7 @@ impl Settings {
         self.log.validate()?;
         self.sources.frontegg.validate("sources.frontegg")?;
         self.admin.validate()?;
+        self.console.validate()?;
         credentials::refuse_published(self)?;
         self.metrics.validate()?;
         self.worker.validate()?;

@@ -248,6 +248,9 @@ pub struct FilterArgs {
     /// Only events about this tenant id.
     #[arg(long, value_name = "TENANT_ID")]
     pub tenant: Option<String>,
+    /// Only events about this user id.
+    #[arg(long, value_name = "USER_ID")]
+    pub user: Option<String>,
     /// Only events received at or after this time (RFC 3339, e.g. 2025-01-31T08:00:00Z).
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub since: Option<NaiveDateTime>,
@@ -262,6 +265,8 @@ impl FilterArgs {
             status: self.status.clone(),
             kind: self.kind.clone(),
             tenant_id: self.tenant.clone(),
+            user_id: self.user.clone(),
+            search: None,
             since: self.since,
             until: self.until,
         }

@@ -85,3 +85,13 @@ pub fn audit_of(conn: &mut DbConn, tenant_id: &str) -> Result<Vec<AuditEntry>, S
         .select(AuditEntry::as_select())
         .load(c)?))
 }
+
+/// The entries about one event, oldest first.
+pub fn audit_of_event(conn: &mut DbConn, event_id: i64) -> Result<Vec<AuditEntry>, StoreError> {
+    use audit_log::dsl as a;
+    with_conn!(conn, |c| Ok(a::audit_log
+        .filter(a::event_id.eq(event_id))
+        .order(a::id.asc())
+        .select(AuditEntry::as_select())
+        .load(c)?))
+}

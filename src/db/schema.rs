@@ -154,6 +154,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    console_sessions (id) {
+        id -> Text,
+        grant_id -> Text,
+        role -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(event_attempts -> webhook_events (event_id));
 diesel::joinable!(notification_deliveries -> notification_messages (message_id));
 diesel::joinable!(notification_deliveries -> notification_subscriptions (subscription_id));

@@ -47,6 +47,8 @@ pub struct AppState {
     pub health: crate::health::Health,
     /// SHA-256 of `metrics.token`, when `/metrics` needs it.
     pub metrics_token: Option<[u8; 32]>,
+    /// The operator console's sessions settings, sign-in limits and kept overview.
+    pub console: crate::console::Console,
 }
 
 /// Registers every route on an actix app.
@@ -62,7 +64,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/webhooks/frontegg/{alias}").route(web::post().to(webhooks::receive_alias)))
         .service(resource("/api/openapi.json").route(web::get().to(openapi::openapi_json)))
         .configure(admin::routes)
+        .configure(crate::console::routes)
         .default_service(web::to(not_found));
+}
+
+/// The client's address, resolved through `trusted_proxies` as for the allow-list (a
+/// `X-Forwarded-For` from anyone else is not believed).
+pub(crate) fn client_ip(req: &HttpRequest, state: &AppState) -> Option<std::net::IpAddr> {
+    let forwarded = webhooks::forwarded_for(req.headers());
+    state
+        .frontegg
+        .client_address(req.peer_addr().map(|a| a.ip()), forwarded.as_deref())
 }
 
 /// A resource whose wrong methods answer 405 in the envelope.

@@ -21,6 +21,11 @@ pub struct EventFilter {
     pub status: Option<String>,
     pub kind: Option<String>,
     pub tenant_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// A tenant id or a user id: events of either.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<String>,
     pub since: Option<NaiveDateTime>,
     pub until: Option<NaiveDateTime>,
 }
@@ -28,6 +33,17 @@ pub struct EventFilter {
 impl EventFilter {
     pub fn is_empty(&self) -> bool {
         *self == Self::default()
+    }
+
+    /// Refuses a status or a kind no event can have, naming the allowed values.
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(s) = self.status.as_deref().filter(|s| !EventStatus::TEXTS.contains(s)) {
+            return Err(format!("status `{s}` is not one of {}", EventStatus::TEXTS.join(", ")));
+        }
+        if let Some(k) = self.kind.as_deref() {
+            k.parse::<crate::events::EventKind>().map_err(|e| e.to_string())?;
+        }
+        Ok(())
     }
 }
 
@@ -45,6 +61,12 @@ macro_rules! filtered {
         }
         if let Some(v) = &filter.tenant_id {
             query = query.filter(e::tenant_id.eq(v.clone()));
+        }
+        if let Some(v) = &filter.user_id {
+            query = query.filter(e::user_id.eq(v.clone()));
+        }
+        if let Some(v) = &filter.search {
+            query = query.filter(e::tenant_id.eq(v.clone()).or(e::user_id.eq(v.clone())));
         }
         if let Some(v) = filter.since {
             query = query.filter(e::received_at.ge(v));
@@ -70,6 +92,32 @@ pub fn list_events(
             query = query.filter(e::id.lt(before));
         }
         Ok(query.order(e::id.desc()).limit(limit).load(c)?)
+    })
+}
+
+/// The events of `tenant_id` right after the event `id`, oldest first, at most `limit`.
+pub fn tenant_events_after(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    id: i64,
+    limit: i64,
+) -> Result<Vec<EventRow>, StoreError> {
+    use webhook_events::dsl as e;
+    with_conn!(conn, |c| Ok(e::webhook_events
+        .select(EventRow::as_select())
+        .filter(e::tenant_id.eq(tenant_id))
+        .filter(e::id.gt(id))
+        .order(e::id.asc())
+        .limit(limit)
+        .load(c)?))
+}
+
+/// How many finished events match `filter`: what a replay by filter would requeue now.
+pub fn count_finished(conn: &mut DbConn, filter: &EventFilter) -> Result<i64, StoreError> {
+    use webhook_events::dsl as e;
+    with_conn!(conn, |c| {
+        let query = filtered!(e::webhook_events.select(diesel::dsl::count_star()).into_boxed(), filter);
+        Ok(query.filter(e::status.eq_any(FINISHED)).first(c)?)
     })
 }
 

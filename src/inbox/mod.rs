@@ -2,6 +2,7 @@
 //! provisioning queue. Its rows and statuses, the insert (group commit), the claim and finish
 //! statements (whole in `sql/`), and the listings operators read.
 
+pub mod activity;
 mod claim_plan;
 pub mod claims;
 mod claims_pg;

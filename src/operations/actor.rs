@@ -4,7 +4,8 @@ use std::fmt;
 
 use serde::Serialize;
 
-/// The person or door behind an action: `admin-api`, or `cli:` and a login name.
+/// The person or door behind an action: `admin-api`, `cli:` and a login name, or `console:` and
+/// a session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct Actor(String);
@@ -21,6 +22,12 @@ impl Actor {
             Some(login) => Self(format!("cli:{login}")),
             None => Self("cli".to_owned()),
         }
+    }
+
+    /// A console session, named by the start of its id (the digest of its cookie): enough to
+    /// tell one operator's actions from another's in the audit trail, nothing that opens it.
+    pub fn console(session: &str) -> Self {
+        Self(format!("console:{session}"))
     }
 
     pub fn as_str(&self) -> &str {

@@ -1,5 +1,5 @@
 //! Operator actions and reads, one function each, shared by every door: the admin API
-//! (`http::admin`), the command line (`cli::events`, `cli::purge`) and the console to come. A
+//! (`http::admin`), the command line (`cli::events`, `cli::purge`) and the console (`console`). A
 //! door parses its input, calls one function here and shows the answer. What an action does, and
 //! the audit entry it leaves, is decided here once, so it is the same whichever door is used.
 //!
@@ -9,8 +9,8 @@
 //! | replay by filter | [`replay_matching::replay_matching`] | `events.replayed`: the filter's tenant, `{"by", "filter", "requeued"}` |
 //! | purge old events | [`purge::purge`] | `events.purged`: `{"by", "status", "finished_before", "events", "attempts"}` |
 //!
-//! `by` names the [`Actor`]: `admin-api`, or `cli:` and the login name. Lists (events, tenants,
-//! a subscription's deliveries) come a [`Page`] at a time.
+//! `by` names the [`Actor`]: `admin-api`, `cli:` and the login name, or `console:` and the
+//! session. Lists (events, tenants, a subscription's deliveries) come a [`Page`] at a time.
 //!
 //! # Replay by filter: one action, one audit entry, in chunks
 //!
@@ -44,6 +44,7 @@
 pub mod actor;
 pub mod deliveries;
 pub mod events;
+pub mod overview;
 pub mod page;
 pub mod purge;
 pub mod replay;

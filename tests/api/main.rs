@@ -10,6 +10,7 @@ mod binary;
 mod cli;
 mod cli_events;
 mod cli_replay;
+mod console;
 mod fake_airbyte;
 mod fake_rate_limit;
 mod faults;

@@ -42,6 +42,25 @@ impl AdminTokens {
         found
     }
 
+    /// What a console session opened with `presented` keeps of it: the token's role and a
+    /// grant id, a digest of its hash that opens nothing by itself. `None` when it matches none.
+    pub fn grant_of(&self, presented: &str) -> Option<(String, Role)> {
+        let role = self.role_of(presented)?;
+        Some((grant_id(&hash(presented)), role))
+    }
+
+    /// The role of the token a session's `grant` id was made from, while that token is still
+    /// configured; compared with every token in constant time.
+    pub fn role_of_grant(&self, grant: &str) -> Option<Role> {
+        let mut found = None;
+        for (token, role) in &self.0 {
+            if bool::from(grant_id(token).as_bytes().ct_eq(grant.as_bytes())) {
+                found = found.max(Some(*role));
+            }
+        }
+        found
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -56,6 +75,13 @@ impl std::fmt::Debug for AdminTokens {
 
 fn hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.trim().as_bytes()).into()
+}
+
+fn grant_id(token_hash: &[u8; 32]) -> String {
+    let mut digest = Sha256::new();
+    digest.update(b"tenantgate console grant\0");
+    digest.update(token_hash);
+    hex::encode(digest.finalize())
 }
 
 /// Present in a handler's arguments: the request carried a valid admin token (any role).
@@ -132,6 +158,26 @@ mod tests {
         assert_eq!(tokens.role_of("both"), Some(Role::Operator));
         assert_eq!(tokens.role_of("viewer-token-x"), None);
         assert_eq!(tokens.role_of(""), None);
+    }
+
+    #[test]
+    fn a_grant_names_its_token_and_role_while_the_token_is_configured() {
+        let tokens = tokens();
+        let (grant, role) = tokens.grant_of("viewer-token").unwrap();
+        assert_eq!(role, Role::Viewer);
+        assert_eq!(tokens.role_of_grant(&grant), Some(Role::Viewer));
+        assert!(tokens.grant_of("unknown-token").is_none());
+        assert_ne!(
+            grant,
+            hex::encode(hash("viewer-token")),
+            "the grant is not the token's hash"
+        );
+        let without = AdminTokens::new(vec![(SecretString::from("operator-token".to_owned()), Role::Operator)]);
+        assert_eq!(
+            without.role_of_grant(&grant),
+            None,
+            "a token taken out of the configuration ends its grants"
+        );
     }
 
     #[test]

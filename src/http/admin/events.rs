@@ -25,6 +25,7 @@ pub struct ListQuery {
     #[param(value_type = Option<EventKind>)]
     kind: Option<String>,
     tenant_id: Option<String>,
+    user_id: Option<String>,
     /// Received at or after (RFC 3339).
     #[param(value_type = Option<String>, format = DateTime)]
     since: Option<String>,
@@ -215,6 +216,7 @@ pub struct ReplayFilter {
     #[schema(value_type = Option<EventKind>)]
     kind: Option<String>,
     tenant_id: Option<String>,
+    user_id: Option<String>,
     #[schema(format = DateTime)]
     since: Option<String>,
     #[schema(format = DateTime)]
@@ -240,6 +242,7 @@ pub async fn replay_matching(
         status: body.status.clone(),
         kind: body.kind.clone(),
         tenant_id: body.tenant_id.clone(),
+        user_id: body.user_id.clone(),
         since: body.since.clone(),
         until: body.until.clone(),
         limit: None,
@@ -263,21 +266,15 @@ pub async fn replay_matching(
 }
 
 fn filter_from(q: &ListQuery) -> Result<EventFilter, ApiError> {
-    if let Some(s) = q.status.as_deref().filter(|s| !EventStatus::TEXTS.contains(s)) {
-        return Err(ApiError::InvalidQuery(format!(
-            "status `{s}` is not one of {}",
-            EventStatus::TEXTS.join(", ")
-        )));
-    }
-    if let Some(k) = q.kind.as_deref() {
-        k.parse::<EventKind>()
-            .map_err(|e| ApiError::InvalidQuery(e.to_string()))?;
-    }
-    Ok(EventFilter {
+    let filter = EventFilter {
         status: q.status.clone(),
         kind: q.kind.clone(),
         tenant_id: q.tenant_id.clone(),
+        user_id: q.user_id.clone(),
+        search: None,
         since: parse_time("since", q.since.as_deref())?,
         until: parse_time("until", q.until.as_deref())?,
-    })
+    };
+    filter.check().map_err(ApiError::InvalidQuery)?;
+    Ok(filter)
 }

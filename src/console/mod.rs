@@ -60,27 +60,36 @@ impl Console {
     }
 }
 
+/// Largest form the console reads (a subscription's settings are the longest).
+const MAX_FORM_BYTES: usize = 64 * 1024;
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(at("/", "GET").route(web::get().to(|| async { page::see_other("/console") })))
-        .service(at("/console", "GET").route(web::get().to(overview::show)))
-        .service(at("/console/", "GET").route(web::get().to(|| async { page::see_other("/console") })))
-        .service(at("/console/assets/{name}", "GET").route(web::get().to(assets::serve)))
-        .service(
-            at("/console/sign-in", "GET, POST")
-                .route(web::get().to(sign_in::form))
-                .route(web::post().to(sign_in::sign_in)),
-        )
-        .service(at("/console/sign-out", "POST").route(web::post().to(sign_in::sign_out)))
-        .service(at("/console/sign-out-everywhere", "POST").route(web::post().to(sign_in::sign_out_everywhere)))
-        .service(at("/console/events", "GET").route(web::get().to(events::list)))
-        .service(at("/console/events/rows", "GET").route(web::get().to(events::tail)))
-        .service(
-            at("/console/events/replay", "GET, POST")
-                .route(web::get().to(events::replay_preview))
-                .route(web::post().to(events::replay)),
-        )
-        .service(at("/console/events/{id}", "GET").route(web::get().to(event::show)))
-        .service(at("/console/events/{id}/replay", "POST").route(web::post().to(event::replay)));
+    // Forms are the console's alone: one that cannot be read is a page saying why.
+    cfg.app_data(
+        web::FormConfig::default()
+            .limit(MAX_FORM_BYTES)
+            .error_handler(|e, _| page::ConsoleError::BadRequest(format!("the form could not be read: {e}")).into()),
+    )
+    .service(at("/", "GET").route(web::get().to(|| async { page::see_other("/console") })))
+    .service(at("/console", "GET").route(web::get().to(overview::show)))
+    .service(at("/console/", "GET").route(web::get().to(|| async { page::see_other("/console") })))
+    .service(at("/console/assets/{name}", "GET").route(web::get().to(assets::serve)))
+    .service(
+        at("/console/sign-in", "GET, POST")
+            .route(web::get().to(sign_in::form))
+            .route(web::post().to(sign_in::sign_in)),
+    )
+    .service(at("/console/sign-out", "POST").route(web::post().to(sign_in::sign_out)))
+    .service(at("/console/sign-out-everywhere", "POST").route(web::post().to(sign_in::sign_out_everywhere)))
+    .service(at("/console/events", "GET").route(web::get().to(events::list)))
+    .service(at("/console/events/rows", "GET").route(web::get().to(events::tail)))
+    .service(
+        at("/console/events/replay", "GET, POST")
+            .route(web::get().to(events::replay_preview))
+            .route(web::post().to(events::replay)),
+    )
+    .service(at("/console/events/{id}", "GET").route(web::get().to(event::show)))
+    .service(at("/console/events/{id}/replay", "POST").route(web::post().to(event::replay)));
 }
 
 /// A console resource whose other methods answer 405 with the methods it has.

@@ -10,6 +10,7 @@ use super::guard::Signed;
 use super::notice::{notice, Done};
 use super::page::{page, see_other, ConsoleError, Section};
 use super::query;
+use super::query::Params;
 use crate::db::audit::AuditEntry;
 use crate::http::AppState;
 use crate::inbox::claims::Attempt;
@@ -27,7 +28,7 @@ pub async fn show(
     Signed(session): Signed,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    query: web::Query<ShowQuery>,
+    Params(query): Params<ShowQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
     let id = event_id(&id)?;
     let record = operation::record(&state.db, id)

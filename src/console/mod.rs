@@ -15,6 +15,7 @@
 //!   for a few seconds (`overview::Cache`), so no page view counts the inbox.
 
 mod assets;
+mod attempts;
 mod chart;
 mod event;
 mod events;
@@ -32,8 +33,8 @@ use std::sync::Arc;
 
 use actix_web::web;
 
+pub use attempts::SignInLimits;
 pub use page::CONTENT_SECURITY_POLICY;
-pub use sign_in::SignInLimits;
 
 use crate::config::Settings;
 

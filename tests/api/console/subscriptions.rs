@@ -352,6 +352,13 @@ on_both_backends! {
         let new = viewer.get("/console/subscriptions/new").await;
         assert_eq!(new.status, 200);
         new.shows("needs an operator token").lacks(r#"action="/console/subscriptions""#);
+        for page in [&detail, &new, &viewer.get("/console/subscriptions").await] {
+            page.lacks(" style=").lacks("<style").lacks("onclick=");
+            assert_eq!(page.body.matches("<script").count(), 1, "only the console's own script file");
+        }
+        let missing = viewer.get("/console/subscriptions/sub_nope").await;
+        assert_eq!(missing.status, 404);
+        missing.shows("there is no subscription sub_nope");
 
         let before = audit_actions(&app).await;
         for (path, fields) in actions(&sub.id, delivery) {

@@ -17,6 +17,7 @@
 mod assets;
 mod attempts;
 mod chart;
+mod deliveries;
 mod event;
 mod events;
 mod filters;
@@ -28,6 +29,9 @@ mod page;
 mod query;
 pub mod sessions;
 mod sign_in;
+mod subscription;
+mod subscription_form;
+mod subscriptions;
 
 use std::sync::Arc;
 
@@ -91,6 +95,27 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(at("/console/events/{id}", "GET").route(web::get().to(event::show)))
     .service(at("/console/events/{id}/replay", "POST").route(web::post().to(event::replay)));
+    subscription_routes(cfg);
+}
+
+fn subscription_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        at("/console/subscriptions", "GET, POST")
+            .route(web::get().to(subscriptions::list))
+            .route(web::post().to(subscriptions::create)),
+    )
+    .service(at("/console/subscriptions/new", "GET").route(web::get().to(subscriptions::new)))
+    .service(
+        at("/console/subscriptions/{id}", "GET, POST")
+            .route(web::get().to(subscription::show))
+            .route(web::post().to(subscription::update)),
+    )
+    .service(at("/console/subscriptions/{id}/pause", "POST").route(web::post().to(subscription::pause)))
+    .service(at("/console/subscriptions/{id}/resume", "POST").route(web::post().to(subscription::resume)))
+    .service(at("/console/subscriptions/{id}/rotate", "POST").route(web::post().to(subscription::rotate)))
+    .service(at("/console/subscriptions/{id}/test", "POST").route(web::post().to(subscription::test)))
+    .service(at("/console/subscriptions/{id}/delete", "POST").route(web::post().to(subscription::delete)))
+    .service(at("/console/deliveries/{id}/redeliver", "POST").route(web::post().to(deliveries::redeliver)));
 }
 
 /// A console resource whose other methods answer 405 with the methods it has.

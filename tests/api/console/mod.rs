@@ -1,6 +1,7 @@
 //! The operator console: sessions, every page and action, roles and cross-site refusals, on
 //! both backends; and real browser tests (`browser`).
 
+mod browser;
 mod events;
 mod sessions;
 mod subscriptions;

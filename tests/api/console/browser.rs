@@ -182,3 +182,38 @@ async fn a_bookmarked_page_asks_to_sign_in_refuses_a_wrong_token_and_then_opens(
     assert!(chromium.location().await.starts_with("/console/sign-in"), "signed out");
     chromium.quit().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_rotates_a_subscriptions_secret_and_sees_the_new_one_once() {
+    let app = spawn_console_app_with(Backend::Sqlite, |s| {
+        s.notifications.allowed_private_networks = vec!["127.0.0.1/32".into()];
+    })
+    .await;
+    let Some(chromium) = Chromium::open(&app).await else {
+        return;
+    };
+    let (status, created) = app
+        .admin_post(
+            "/api/admin/notifications/subscriptions",
+            json!({"url": "http://127.0.0.1:9/hooks", "name": "CRM sync"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let first = created["secret"].as_str().unwrap().to_owned();
+
+    chromium.sign_in(OPERATOR_TOKEN).await;
+    let detail = format!("/console/subscriptions/{id}");
+    chromium.goto(&detail).await;
+    chromium.wait_for_text("main h1", "CRM sync").await;
+    chromium
+        .submit_confirmed("form[action$='/rotate'] button", "Make a new secret?")
+        .await;
+    chromium.wait_for_text("main h1", "Secret rotated").await;
+    chromium.wait_for_text("main", "it will not be shown again").await;
+    let secret = chromium.shown_once("#secret", &detail).await;
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    assert_ne!(secret, first, "a new secret");
+    chromium.wait_for_text("main h1", "CRM sync").await;
+    chromium.quit().await;
+}

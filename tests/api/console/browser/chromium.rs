@@ -216,22 +216,15 @@ impl Chromium {
     }
 
     /// Reads the text of `css`, which a page shows once (a subscription's new secret), then
-    /// reloads the page and checks that it is no longer shown. For the subscription tests: after
-    /// `submit_confirmed` on Rotate, `let secret = chromium.shown_once("#secret").await;`.
-    #[expect(
-        dead_code,
-        reason = "for the subscription pages' rotate-the-secret test, still to come"
-    )]
-    pub async fn shown_once(&self, css: &str) -> String {
-        let shown = self.text(css).await;
-        assert!(!shown.trim().is_empty(), "`{css}` is empty");
-        self.driver.refresh().await.expect("the page reloads");
+    /// opens `then` (a page that lists the same thing) and checks that the text is not on it.
+    /// Not a reload: reloading the answer to a POST would send the form again.
+    pub async fn shown_once(&self, css: &str, then: &str) -> String {
+        let shown = self.text(css).await.trim().to_owned();
+        assert!(!shown.is_empty(), "`{css}` is empty");
+        self.goto(then).await;
         let source = self.driver.source().await.expect("the page's source");
-        assert!(
-            !source.contains(shown.trim()),
-            "`{css}` is shown again after a reload: {shown}"
-        );
-        shown.trim().to_owned()
+        assert!(!source.contains(&shown), "`{css}` is shown again on {then}: {shown}");
+        shown
     }
 
     /// Writes the whole page (up to [`SCREENSHOT_MAX_HEIGHT`]) as

@@ -27,6 +27,7 @@ mod page;
 mod query;
 pub mod sessions;
 mod sign_in;
+mod tenants;
 
 use std::sync::Arc;
 
@@ -80,7 +81,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(events::replay)),
         )
         .service(at("/console/events/{id}", "GET").route(web::get().to(event::show)))
-        .service(at("/console/events/{id}/replay", "POST").route(web::post().to(event::replay)));
+        .service(at("/console/events/{id}/replay", "POST").route(web::post().to(event::replay)))
+        .service(at("/console/tenants", "GET").route(web::get().to(tenants::list)))
+        .service(at("/console/tenants/{tenant_id}", "GET").route(web::get().to(tenants::show)));
 }
 
 /// A console resource whose other methods answer 405 with the methods it has.

@@ -3,6 +3,7 @@
 
 mod events;
 mod sessions;
+mod tenants;
 
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::redirect::Policy;

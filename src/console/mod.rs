@@ -25,6 +25,7 @@ mod notice;
 mod overview;
 mod page;
 mod query;
+mod refusals;
 pub mod sessions;
 mod sign_in;
 mod tenants;
@@ -83,7 +84,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(at("/console/events/{id}", "GET").route(web::get().to(event::show)))
         .service(at("/console/events/{id}/replay", "POST").route(web::post().to(event::replay)))
         .service(at("/console/tenants", "GET").route(web::get().to(tenants::list)))
-        .service(at("/console/tenants/{tenant_id}", "GET").route(web::get().to(tenants::show)));
+        .service(at("/console/tenants/{tenant_id}", "GET").route(web::get().to(tenants::show)))
+        .service(at("/console/refusals", "GET").route(web::get().to(refusals::show)));
 }
 
 /// A console resource whose other methods answer 405 with the methods it has.

@@ -2,6 +2,7 @@
 //! both backends; and real browser tests (`browser`).
 
 mod events;
+mod refusals;
 mod sessions;
 mod tenants;
 

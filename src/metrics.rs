@@ -4,16 +4,18 @@
 //! the shared truth and a scrape costs no query. Their labels are bounded: statuses,
 //! subscription ids and notification types, never URLs.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-use chrono::{DateTime, Utc};
 
 use prometheus::{
     Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder,
 };
+
+mod refusals;
+
+pub use refusals::{Refusals, Refused, RECENT_REFUSALS};
 
 use crate::db::status::DeliveryStatus;
 use crate::pacing::{Gate, GateState};
@@ -52,44 +54,8 @@ pub struct Metrics {
     gate_concurrency: IntGauge,
     throttled: IntCounter,
     /// The most recent refused deliveries, for the console.
-    refusals: Arc<Mutex<VecDeque<Refused>>>,
-    started_at: DateTime<Utc>,
+    refusals: Arc<refusals::Recent>,
 }
-
-/// Refused deliveries kept in memory for the console, newest last.
-pub const RECENT_REFUSALS: usize = 100;
-
-/// One refused delivery: when and why (a stable code). Nothing of the request is kept.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refused {
-    pub at: DateTime<Utc>,
-    pub reason: String,
-}
-
-/// Refused deliveries since this process started, as its counters have them.
-#[derive(Debug, Clone)]
-pub struct Refusals {
-    pub since: DateTime<Utc>,
-    /// By reason (a stable code), from `verification_failures_total` and the refusals counted in
-    /// `webhooks_received_total`.
-    pub by_reason: BTreeMap<String, u64>,
-    /// Requests refused before routing because their HTTP could not be parsed (the whole process).
-    pub malformed_http: u64,
-    /// Newest first, at most [`RECENT_REFUSALS`].
-    pub recent: Vec<Refused>,
-}
-
-/// Outcomes of `webhooks_received_total` that are not refusals of the request: answered, or
-/// refused for the signature (counted by reason in `verification_failures_total`), or failed
-/// on our side.
-const NOT_REFUSALS: [&str; 6] = [
-    "accepted",
-    "duplicate",
-    "ignored",
-    "unauthorized",
-    "database_unavailable",
-    "internal_error",
-];
 
 /// One subscription's (or notification type's) recent deliveries, for the gauges.
 #[derive(Debug, Clone, Copy)]
@@ -285,7 +251,6 @@ impl Metrics {
             gate_concurrency,
             throttled,
             refusals: Arc::default(),
-            started_at: Utc::now(),
         })
     }
 
@@ -313,54 +278,19 @@ impl Metrics {
 
     pub fn delivery(&self, kind: &str, outcome: &str) {
         self.received.with_label_values(&[kind, outcome]).inc();
-        if !NOT_REFUSALS.contains(&outcome) {
-            self.remember_refusal(outcome);
+        if refusals::is_refusal(outcome) {
+            self.refusals.remember(outcome);
         }
     }
 
     pub fn verification_failed(&self, reason: &str) {
         self.verification_failures.with_label_values(&[reason]).inc();
-        self.remember_refusal(reason);
-    }
-
-    fn remember_refusal(&self, reason: &str) {
-        let mut recent = self.refusals.lock().unwrap_or_else(|e| e.into_inner());
-        if recent.len() == RECENT_REFUSALS {
-            recent.pop_front();
-        }
-        recent.push_back(Refused {
-            at: Utc::now(),
-            reason: reason.to_owned(),
-        });
+        self.refusals.remember(reason);
     }
 
     /// Refused deliveries since start: counts by reason from the counters, and the latest ones.
     pub fn refusals(&self) -> Refusals {
-        let mut by_reason = BTreeMap::new();
-        let mut count = |family: &prometheus::proto::MetricFamily, label: &str, skip: &dyn Fn(&str) -> bool| {
-            for metric in family.get_metric() {
-                let value = metric.get_counter().get_value();
-                let reason = metric.get_label().iter().find(|l| l.name() == label);
-                if let Some(reason) = reason.map(|l| l.value()).filter(|r| !skip(r)) {
-                    if value > 0.0 {
-                        *by_reason.entry(reason.to_owned()).or_insert(0) += value as u64;
-                    }
-                }
-            }
-        };
-        for family in prometheus::core::Collector::collect(&self.verification_failures) {
-            count(&family, "reason", &|_| false);
-        }
-        for family in prometheus::core::Collector::collect(&self.received) {
-            count(&family, "outcome", &|outcome| NOT_REFUSALS.contains(&outcome));
-        }
-        let recent = self.refusals.lock().unwrap_or_else(|e| e.into_inner());
-        Refusals {
-            since: self.started_at,
-            by_reason,
-            malformed_http: crate::telemetry::malformed_requests(),
-            recent: recent.iter().rev().cloned().collect(),
-        }
+        self.refusals.read(&self.verification_failures, &self.received)
     }
 
     pub fn processed(&self, kind: &str, outcome: &str, took: Duration) {

@@ -28,6 +28,7 @@ mod query;
 mod refusals;
 pub mod sessions;
 mod sign_in;
+mod tenant;
 mod tenants;
 
 use std::sync::Arc;
@@ -84,7 +85,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(at("/console/events/{id}", "GET").route(web::get().to(event::show)))
         .service(at("/console/events/{id}/replay", "POST").route(web::post().to(event::replay)))
         .service(at("/console/tenants", "GET").route(web::get().to(tenants::list)))
-        .service(at("/console/tenants/{tenant_id}", "GET").route(web::get().to(tenants::show)))
+        .service(at("/console/tenants/{tenant_id}", "GET").route(web::get().to(tenant::show)))
         .service(at("/console/refusals", "GET").route(web::get().to(refusals::show)));
 }
 

@@ -158,7 +158,8 @@ pub fn notifications_of_tenant(
     with_conn!(conn, |c| {
         let notices: Vec<Message> = m::notification_messages
             .filter(m::tenant_id.eq(tenant_id))
-            .order((m::created_at.desc(), m::id.desc()))
+            // `created_at` alone, so the index is read backwards and only `limit` rows are.
+            .order(m::created_at.desc())
             .limit(limit)
             .select(Message::as_select())
             .load(c)?;

@@ -102,7 +102,7 @@ fn rows(events: &[EventRow]) -> Markup {
                 td { a href=(format!("/console/events/{}", e.id)) { (e.id) } }
                 td { (time(e.received_at)) }
                 td { span title=(e.event_type) { (e.kind) } }
-                td.wrap { @if let Some(t) = &e.tenant_id { a href=(format!("/console/tenants/{}", query::encode(t))) { (t) } } @else { (or_dash(None)) } }
+                td.wrap { @if let Some(t) = &e.tenant_id { a href=(super::tenants::tenant_href(t)) { (t) } } @else { (or_dash(None)) } }
                 td.wrap.opt { (or_dash(e.user_id.as_deref())) }
                 td { (badge(e.status.as_str())) }
                 td.opt { (e.attempts) }

@@ -27,11 +27,14 @@ mod notice;
 mod overview;
 mod page;
 mod query;
+mod refusals;
 pub mod sessions;
 mod sign_in;
 mod subscription;
 mod subscription_form;
 mod subscriptions;
+mod tenant;
+mod tenants;
 
 use std::sync::Arc;
 
@@ -94,7 +97,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(events::replay)),
     )
     .service(at("/console/events/{id}", "GET").route(web::get().to(event::show)))
-    .service(at("/console/events/{id}/replay", "POST").route(web::post().to(event::replay)));
+    .service(at("/console/events/{id}/replay", "POST").route(web::post().to(event::replay)))
+    .service(at("/console/tenants", "GET").route(web::get().to(tenants::list)))
+    .service(at("/console/tenants/{tenant_id}", "GET").route(web::get().to(tenant::show)))
+    .service(at("/console/refusals", "GET").route(web::get().to(refusals::show)));
     subscription_routes(cfg);
 }
 

@@ -3,8 +3,10 @@
 
 mod browser;
 mod events;
+mod refusals;
 mod sessions;
 mod subscriptions;
+mod tenants;
 
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::redirect::Policy;

@@ -3,6 +3,7 @@
 //! under `CI=true`.
 
 mod chromium;
+mod webdriver;
 
 use std::time::Duration;
 

@@ -11,9 +11,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use thirtyfour::components::SelectElement;
-use thirtyfour::prelude::*;
-
+use super::webdriver::{Element, WebDriver};
 use crate::helpers::{poll, TestApp};
 
 /// How long a page may take to say what a test waits for.
@@ -57,18 +55,15 @@ impl Chromium {
     /// A headless browser pointed at `app`, or `None` (the test skips) without chromedriver.
     pub async fn open(app: &TestApp) -> Option<Self> {
         let chromedriver = Chromedriver::start(&chromedriver_binary()?).await;
-        let mut caps = DesiredCapabilities::chrome();
-        for arg in [
+        let args = [
             "--headless=new",
             "--no-sandbox",
             "--disable-dev-shm-usage",
             "--disable-gpu",
             "--hide-scrollbars",
             &format!("--window-size={},{}", WINDOW.0, WINDOW.1),
-        ] {
-            caps.add_arg(arg).expect("a Chromium argument");
-        }
-        let driver = WebDriver::new(&chromedriver.url, caps)
+        ];
+        let driver = WebDriver::new(&chromedriver.url, &args)
             .await
             .expect("chromedriver opens a headless Chromium session");
         let chromium = Self {
@@ -83,17 +78,14 @@ impl Chromium {
     /// Sizes the window so that the page itself is `width` × `height` (a headless window keeps
     /// some of its height for the browser's own frame).
     async fn set_viewport(&self, width: u32, height: u32) {
-        let (frame_width, frame_height): (u32, u32) = self
+        let frame = self
             .driver
-            .execute(
-                "return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight];",
-                Vec::new(),
-            )
+            .execute("return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight];")
             .await
-            .and_then(|size| size.convert())
             .expect("the window's frame");
+        let size = |i: usize| frame[i].as_u64().and_then(|n| u32::try_from(n).ok()).unwrap_or(0);
         self.driver
-            .set_window_rect(0, 0, width + frame_width, height + frame_height)
+            .set_window_rect(width + size(0), height + size(1))
             .await
             .expect("the window is resized");
     }
@@ -101,7 +93,7 @@ impl Chromium {
     /// Opens `path` of the application.
     pub async fn goto(&self, path: &str) {
         self.driver
-            .goto(format!("{}{path}", self.address))
+            .goto(&format!("{}{path}", self.address))
             .await
             .unwrap_or_else(|e| panic!("GET {path}: {e}"));
     }
@@ -128,16 +120,16 @@ impl Chromium {
         self.wait_for_text("main h1", "Overview").await;
     }
 
-    pub async fn find(&self, css: &str) -> WebElement {
-        match self.driver.find(By::Css(css)).await {
+    pub async fn find(&self, css: &str) -> Element<'_> {
+        match self.driver.find(css).await {
             Ok(element) => element,
             Err(e) => panic!("no `{css}` on {}: {e}", self.describe().await),
         }
     }
 
     /// Every element `css` selects on the page (none is not an error).
-    pub async fn find_all(&self, css: &str) -> Vec<WebElement> {
-        self.driver.find_all(By::Css(css)).await.expect("a search of the page")
+    pub async fn find_all(&self, css: &str) -> Vec<Element<'_>> {
+        self.driver.find_all(css).await.expect("a search of the page")
     }
 
     /// The visible text of the first element `css` selects.
@@ -162,10 +154,9 @@ impl Chromium {
 
     /// Picks the option whose value is `value` in the `<select>` `css`.
     pub async fn pick(&self, css: &str, value: &str) {
-        SelectElement::new(&self.find(css).await)
+        self.find(css)
             .await
-            .expect("a select")
-            .select_by_value(value)
+            .select(value)
             .await
             .unwrap_or_else(|e| panic!("no option `{value}` in `{css}`: {e}"));
     }
@@ -175,7 +166,7 @@ impl Chromium {
     pub async fn submit_confirmed(&self, css: &str, question: &str) {
         self.click(css).await;
         let asked = poll(PAGE_WAIT, Duration::from_millis(20), || async {
-            self.driver.get_alert_text().await.ok()
+            self.driver.alert_text().await.ok()
         })
         .await
         .unwrap_or_else(|| panic!("clicking `{css}` asked nothing"));
@@ -186,7 +177,7 @@ impl Chromium {
     /// Waits until the element `css` shows `text` (the page as it is, not reloaded).
     pub async fn wait_for_text(&self, css: &str, text: &str) {
         let found = poll(PAGE_WAIT, Duration::from_millis(20), || async {
-            let element = self.driver.find(By::Css(css)).await.ok()?;
+            let element = self.driver.find(css).await.ok()?;
             element.text().await.ok().filter(|t| t.contains(text))
         })
         .await;
@@ -203,7 +194,7 @@ impl Chromium {
     pub async fn reload_until_text(&self, css: &str, text: &str) {
         let found = poll(PAGE_WAIT, Duration::from_millis(100), || async {
             self.driver.refresh().await.ok()?;
-            let element = self.driver.find(By::Css(css)).await.ok()?;
+            let element = self.driver.find(css).await.ok()?;
             element.text().await.ok().filter(|t| t.contains(text))
         })
         .await;
@@ -235,15 +226,17 @@ impl Chromium {
         };
         let dir = PathBuf::from(dir);
         std::fs::create_dir_all(&dir).expect("the screenshot folder");
-        let page_height: u32 = self
+        let page_height = self
             .driver
-            .execute("return document.documentElement.scrollHeight;", Vec::new())
+            .execute("return document.documentElement.scrollHeight;")
             .await
-            .and_then(|height| height.convert())
+            .ok()
+            .and_then(|height| height.as_u64())
+            .and_then(|height| u32::try_from(height).ok())
             .expect("the page's height");
         self.set_viewport(WINDOW.0, page_height.clamp(WINDOW.1, SCREENSHOT_MAX_HEIGHT))
             .await;
-        let png = self.driver.screenshot_as_png().await.expect("a screenshot");
+        let png = self.driver.screenshot_png().await.expect("a screenshot");
         self.set_viewport(WINDOW.0, WINDOW.1).await;
         let path = dir.join(format!("{name}.png"));
         std::fs::write(&path, png).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -261,7 +254,7 @@ impl Chromium {
     /// Where the browser is and what it shows, for a failure message.
     async fn describe(&self) -> String {
         let location = self.location().await;
-        let body = match self.driver.find(By::Css("body")).await {
+        let body = match self.driver.find("body").await {
             Ok(body) => body.text().await.unwrap_or_default(),
             Err(_) => String::new(),
         };

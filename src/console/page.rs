@@ -46,6 +46,10 @@ pub fn page(title: &str, section: Section, session: &Session, body: Markup) -> H
                     input type="hidden" name="csrf" value=(session.csrf);
                     button.link type="submit" { "Sign out" }
                 }
+                form method="post" action="/console/sign-out-everywhere" data-confirm="End every session opened with this token, on every browser?" {
+                    input type="hidden" name="csrf" value=(session.csrf);
+                    button.link.muted type="submit" title="End every session opened with this token" { "everywhere" }
+                }
             }
         }
         main id="main" { (body) }

@@ -117,6 +117,7 @@ on_both_backends! {
         assert_eq!(second.get("/console").await.status, 200, "another session goes on");
 
         let third = sign_in(&app, OPERATOR_TOKEN).await;
+        third.get("/console").await.shows(r#"action="/console/sign-out-everywhere""#);
         assert_eq!(third.post("/console/sign-out-everywhere", &[]).await.status, 303);
         assert_eq!(second.get("/console").await.status, 303, "every session of the token ended");
         assert_eq!(third.get("/console").await.status, 303);

@@ -23,7 +23,7 @@ pub struct EventQuery {
 }
 
 /// Longest id or search text taken from a URL.
-const MAX_TEXT: usize = 200;
+pub const MAX_TEXT: usize = 200;
 
 impl EventQuery {
     pub fn filter(&self) -> Result<EventFilter, ConsoleError> {
@@ -69,11 +69,16 @@ impl EventQuery {
     }
 }
 
-fn text(value: &Option<String>) -> Result<Option<String>, ConsoleError> {
+/// A filter's text: trimmed, unset when empty, refused when too long or with control characters.
+pub fn text(value: &Option<String>) -> Result<Option<String>, ConsoleError> {
     match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
         Some(v) if v.chars().count() > MAX_TEXT => Err(ConsoleError::BadRequest(format!(
             "a filter value is longer than {MAX_TEXT} characters"
         ))),
+        // No stored id has one, and Postgres refuses a NUL in any text.
+        Some(v) if v.chars().any(char::is_control) => Err(ConsoleError::BadRequest(
+            "a filter value must not contain control characters".into(),
+        )),
         Some(v) => Ok(Some(v.to_owned())),
         None => Ok(None),
     }

@@ -72,35 +72,29 @@ impl Console {
 const MAX_FORM_BYTES: usize = 64 * 1024;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    // Forms are the console's alone: one that cannot be read is a page saying why.
-    cfg.app_data(
-        web::FormConfig::default()
-            .limit(MAX_FORM_BYTES)
-            .error_handler(|e, _| page::ConsoleError::BadRequest(format!("the form could not be read: {e}")).into()),
-    )
-    .service(at("/", "GET").route(web::get().to(|| async { page::see_other("/console") })))
-    .service(at("/console", "GET").route(web::get().to(overview::show)))
-    .service(at("/console/", "GET").route(web::get().to(|| async { page::see_other("/console") })))
-    .service(at("/console/assets/{name}", "GET").route(web::get().to(assets::serve)))
-    .service(
-        at("/console/sign-in", "GET, POST")
-            .route(web::get().to(sign_in::form))
-            .route(web::post().to(sign_in::sign_in)),
-    )
-    .service(at("/console/sign-out", "POST").route(web::post().to(sign_in::sign_out)))
-    .service(at("/console/sign-out-everywhere", "POST").route(web::post().to(sign_in::sign_out_everywhere)))
-    .service(at("/console/events", "GET").route(web::get().to(events::list)))
-    .service(at("/console/events/rows", "GET").route(web::get().to(events::tail)))
-    .service(
-        at("/console/events/replay", "GET, POST")
-            .route(web::get().to(events::replay_preview))
-            .route(web::post().to(events::replay)),
-    )
-    .service(at("/console/events/{id}", "GET").route(web::get().to(event::show)))
-    .service(at("/console/events/{id}/replay", "POST").route(web::post().to(event::replay)))
-    .service(at("/console/tenants", "GET").route(web::get().to(tenants::list)))
-    .service(at("/console/tenants/{tenant_id}", "GET").route(web::get().to(tenant::show)))
-    .service(at("/console/refusals", "GET").route(web::get().to(refusals::show)));
+    cfg.service(at("/", "GET").route(web::get().to(|| async { page::see_other("/console") })))
+        .service(at("/console", "GET").route(web::get().to(overview::show)))
+        .service(at("/console/", "GET").route(web::get().to(|| async { page::see_other("/console") })))
+        .service(at("/console/assets/{name}", "GET").route(web::get().to(assets::serve)))
+        .service(
+            at("/console/sign-in", "GET, POST")
+                .route(web::get().to(sign_in::form))
+                .route(web::post().to(sign_in::sign_in)),
+        )
+        .service(at("/console/sign-out", "POST").route(web::post().to(sign_in::sign_out)))
+        .service(at("/console/sign-out-everywhere", "POST").route(web::post().to(sign_in::sign_out_everywhere)))
+        .service(at("/console/events", "GET").route(web::get().to(events::list)))
+        .service(at("/console/events/rows", "GET").route(web::get().to(events::tail)))
+        .service(
+            at("/console/events/replay", "GET, POST")
+                .route(web::get().to(events::replay_preview))
+                .route(web::post().to(events::replay)),
+        )
+        .service(at("/console/events/{id}", "GET").route(web::get().to(event::show)))
+        .service(at("/console/events/{id}/replay", "POST").route(web::post().to(event::replay)))
+        .service(at("/console/tenants", "GET").route(web::get().to(tenants::list)))
+        .service(at("/console/tenants/{tenant_id}", "GET").route(web::get().to(tenant::show)))
+        .service(at("/console/refusals", "GET").route(web::get().to(refusals::show)));
     subscription_routes(cfg);
 }
 
@@ -124,9 +118,17 @@ fn subscription_routes(cfg: &mut web::ServiceConfig) {
     .service(at("/console/deliveries/{id}/redeliver", "POST").route(web::post().to(deliveries::redeliver)));
 }
 
-/// A console resource whose other methods answer 405 with the methods it has.
+/// A console resource whose other methods answer 405 with the methods it has. Its forms are
+/// read up to [`MAX_FORM_BYTES`], and one that cannot be read is a page saying why.
 fn at(path: &str, allow: &'static str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(move |req: actix_web::HttpRequest| {
-        page::method_not_allowed(req, allow)
-    }))
+    web::resource(path)
+        .app_data(
+            web::FormConfig::default().limit(MAX_FORM_BYTES).error_handler(|e, _| {
+                page::ConsoleError::BadRequest(format!("the form could not be read: {e}")).into()
+            }),
+        )
+        .app_data(web::PayloadConfig::default().limit(MAX_FORM_BYTES))
+        .default_service(web::to(move |req: actix_web::HttpRequest| {
+            page::method_not_allowed(req, allow)
+        }))
 }

@@ -13,7 +13,9 @@ use super::tenants::MAX_TEXT;
 use crate::http::AppState;
 use crate::inbox::{EventRow, EventStatus};
 use crate::notifications::store::{Delivery, Message};
-use crate::operations::tenants::{self as operation, TenantRecord, RECENT_AUDIT, RECENT_EVENTS, RECENT_NOTIFICATIONS};
+use crate::operations::tenants::{
+    self as operation, TenantRecord, MAX_USERS, RECENT_AUDIT, RECENT_EVENTS, RECENT_NOTIFICATIONS,
+};
 use crate::tenants::{Mapping, MappingStatus};
 
 /// `GET /console/tenants/{tenant_id}`.
@@ -23,7 +25,7 @@ pub async fn show(
     tenant_id: web::Path<String>,
 ) -> Result<HttpResponse, ConsoleError> {
     let tenant_id = tenant_id.into_inner();
-    if tenant_id.chars().count() > MAX_TEXT {
+    if tenant_id.chars().count() > MAX_TEXT || tenant_id.chars().any(char::is_control) {
         return Err(ConsoleError::NotFound("there is no such tenant".into()));
     }
     let record = operation::find(&state.db, tenant_id.clone())
@@ -216,11 +218,14 @@ fn users(record: &TenantRecord) -> Markup {
                     }
                 }
             }
+            @if record.users.len() as i64 >= MAX_USERS {
+                p.muted { "The first " (MAX_USERS) " users by id; search the events by user id for the others." }
+            }
         }
     }
 }
 
-/// The recent events in the order received (they are read newest first).
+/// The recent events in processing order (they are read latest first).
 fn events(recent: &[EventRow]) -> Markup {
     html! {
         @if recent.is_empty() { p.muted { "No event of this tenant is stored." } }

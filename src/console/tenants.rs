@@ -4,6 +4,7 @@ use actix_web::{web, HttpResponse};
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use super::filters::text;
 use super::format::{badge, maybe_time, or_dash, pager, time};
 use super::guard::Signed;
 use super::page::{page, ConsoleError, Section};
@@ -104,16 +105,6 @@ fn filter_form(q: &ListQuery) -> Markup {
             button.primary type="submit" { "Apply" }
             a href="/console/tenants" { "Clear" }
         }
-    }
-}
-
-fn text(value: &Option<String>) -> Result<Option<String>, ConsoleError> {
-    match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
-        Some(v) if v.chars().count() > MAX_TEXT => Err(ConsoleError::BadRequest(format!(
-            "a filter value is longer than {MAX_TEXT} characters"
-        ))),
-        Some(v) => Ok(Some(v.to_owned())),
-        None => Ok(None),
     }
 }
 

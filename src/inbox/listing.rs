@@ -35,8 +35,19 @@ impl EventFilter {
         *self == Self::default()
     }
 
-    /// Refuses a status or a kind no event can have, naming the allowed values.
+    /// Refuses a status or a kind no event can have, naming the allowed values, and ids with
+    /// control characters (no stored id has one, and Postgres refuses a NUL in any text).
     pub fn check(&self) -> Result<(), String> {
+        let ids = [
+            ("tenant", &self.tenant_id),
+            ("user", &self.user_id),
+            ("search", &self.search),
+        ];
+        for (name, value) in ids {
+            if value.as_deref().is_some_and(|v| v.chars().any(char::is_control)) {
+                return Err(format!("{name} must not contain control characters"));
+            }
+        }
         if let Some(s) = self.status.as_deref().filter(|s| !EventStatus::TEXTS.contains(s)) {
             return Err(format!("status `{s}` is not one of {}", EventStatus::TEXTS.join(", ")));
         }
@@ -92,6 +103,27 @@ pub fn list_events(
             query = query.filter(e::id.lt(before));
         }
         Ok(query.order(e::id.desc()).limit(limit).load(c)?)
+    })
+}
+
+/// The events of `tenant_id` of `kind` (any when `None`), latest in processing order first, at
+/// most `limit`: read backwards along the tenant's order index, never sorted.
+pub fn tenant_events(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    kind: Option<&str>,
+    limit: i64,
+) -> Result<Vec<EventRow>, StoreError> {
+    use webhook_events::dsl as e;
+    with_conn!(conn, |c| {
+        let mut query = e::webhook_events
+            .select(EventRow::as_select())
+            .filter(e::tenant_id.eq(tenant_id))
+            .into_boxed();
+        if let Some(kind) = kind {
+            query = query.filter(e::kind.eq(kind.to_owned()));
+        }
+        Ok(query.order((e::order_at.desc(), e::id.desc())).limit(limit).load(c)?)
     })
 }
 

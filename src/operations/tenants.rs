@@ -4,12 +4,12 @@ use super::Page;
 use crate::db::audit::{self, AuditEntry};
 use crate::db::{Database, StoreError};
 use crate::events::EventKind;
-use crate::inbox::listing::{self, EventFilter};
+use crate::inbox::listing;
 use crate::inbox::EventRow;
 use crate::notifications::store::{self as outbox, Delivery, Message};
 use crate::tenants::{self, Mapping, TenantSso, TenantUser};
 
-/// Events shown with a tenant, newest first.
+/// Events shown with a tenant, latest in processing order first.
 pub const RECENT_EVENTS: i64 = 20;
 /// Audit entries shown with a tenant: the newest ones.
 pub const RECENT_AUDIT: i64 = 50;
@@ -53,7 +53,7 @@ pub struct TenantRecord {
     pub mapping: Option<Mapping>,
     pub users: Vec<TenantUser>,
     pub sso: Option<TenantSso>,
-    /// Newest first, at most [`RECENT_EVENTS`].
+    /// Latest in processing order first, at most [`RECENT_EVENTS`].
     pub recent_events: Vec<EventRow>,
     /// The tenant's newest creation event (`tenant.created`), whatever its status: where a
     /// missing workspace is explained.
@@ -66,27 +66,22 @@ pub struct TenantRecord {
     pub notifications: Vec<(Message, Vec<Delivery>)>,
 }
 
+/// Most users shown with a tenant (by user id).
+pub const MAX_USERS: i64 = 200;
+
 /// The tenant `tenant_id`; `None` when nothing at all is known of it.
 pub async fn find(db: &Database, tenant_id: String) -> Result<Option<TenantRecord>, StoreError> {
     db.run(move |c| {
-        let of_tenant = EventFilter {
-            tenant_id: Some(tenant_id.clone()),
-            ..EventFilter::default()
-        };
-        let creations = EventFilter {
-            kind: Some(EventKind::TenantCreated.as_str().to_owned()),
-            ..of_tenant.clone()
-        };
         let mapping = tenants::mapping(c, &tenant_id)?;
-        let recent_events = listing::list_events(c, &of_tenant, None, RECENT_EVENTS)?;
+        let recent_events = listing::tenant_events(c, &tenant_id, None, RECENT_EVENTS)?;
         let mapping_event = match mapping.as_ref().and_then(|m| m.last_event_id) {
             Some(id) if !recent_events.iter().any(|e| e.id == id) => crate::inbox::find(c, id)?,
             _ => None,
         };
         let record = TenantRecord {
-            users: tenants::users_of(c, &tenant_id)?,
+            users: tenants::users_of(c, &tenant_id, MAX_USERS)?,
             sso: tenants::sso(c, &tenant_id)?,
-            creation: listing::list_events(c, &creations, None, 1)?.pop(),
+            creation: listing::tenant_events(c, &tenant_id, Some(EventKind::TenantCreated.as_str()), 1)?.pop(),
             mapping_event,
             audit: audit::recent_audit_of(c, &tenant_id, RECENT_AUDIT)?,
             notifications: outbox::notifications_of_tenant(c, &tenant_id, RECENT_NOTIFICATIONS)?,

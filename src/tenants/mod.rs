@@ -133,11 +133,12 @@ pub fn user(conn: &mut DbConn, tenant_id: &str, user_id: &str) -> Result<Option<
         .optional()?))
 }
 
-pub fn users_of(conn: &mut DbConn, tenant_id: &str) -> Result<Vec<TenantUser>, StoreError> {
+pub fn users_of(conn: &mut DbConn, tenant_id: &str, limit: i64) -> Result<Vec<TenantUser>, StoreError> {
     use tenant_users::dsl as u;
     with_conn!(conn, |c| Ok(u::tenant_users
         .filter(u::tenant_id.eq(tenant_id))
         .order(u::user_id.asc())
+        .limit(limit)
         .select(TenantUser::as_select())
         .load(c)?))
 }

@@ -168,7 +168,7 @@ on_both_backends! {
             assert_eq!(row.status, "skipped", "{body}");
             assert!(row.last_error.as_deref().unwrap_or_default().contains("the tenant is archived"), "{:?}", row.last_error);
         }
-        let users = app.db.run(|c| tenants::users_of(c, "t-gone")).await.unwrap();
+        let users = app.db.run(|c| tenants::users_of(c, "t-gone", 100)).await.unwrap();
         assert!(users.is_empty(), "{users:?}");
     }
 

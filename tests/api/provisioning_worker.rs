@@ -41,7 +41,7 @@ on_both_backends! {
         }
         let (mapping, users, sso, audit) = app
             .db
-            .run(|c| Ok((tenants::mapping(c, "t1")?, tenants::users_of(c, "t1")?, tenants::sso(c, "t1")?, tenantgate::db::audit::audit_of(c, "t1")?)))
+            .run(|c| Ok((tenants::mapping(c, "t1")?, tenants::users_of(c, "t1", 100)?, tenants::sso(c, "t1")?, tenantgate::db::audit::audit_of(c, "t1")?)))
             .await
             .unwrap();
         let mapping = mapping.unwrap();
@@ -57,7 +57,7 @@ on_both_backends! {
         assert_eq!(app.finished_event(deleted, WAIT).await.status, "succeeded");
         let (mapping, users, sso) = app
             .db
-            .run(|c| Ok((tenants::mapping(c, "t1")?, tenants::users_of(c, "t1")?, tenants::sso(c, "t1")?)))
+            .run(|c| Ok((tenants::mapping(c, "t1")?, tenants::users_of(c, "t1", 100)?, tenants::sso(c, "t1")?)))
             .await
             .unwrap();
         assert_eq!(mapping.unwrap().status, "archived");

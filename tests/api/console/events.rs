@@ -95,12 +95,18 @@ on_both_backends! {
             ("?kind=<b>x</b>", "&lt;b&gt;x&lt;/b&gt;"),
             ("?since=yesterday", "since must be a time"),
             ("?cursor=abc", "cursor must be an event id"),
+            // Postgres refuses a NUL in text: it must be a 400, not a database error.
+            ("?q=a%00b", "control characters"),
+            ("?tenant=%01", "control characters"),
         ];
         for (query, message) in cases {
             let page = browser.get(&format!("/console/events{query}")).await;
             assert_eq!(page.status, 400, "{query}");
             page.shows(message).lacks("<b>x</b>");
         }
+        assert_eq!(browser.get("/console/tenants/a%00b").await.status, 404);
+        let (status, body) = app.admin_get("/api/admin/events?tenant_id=a%00b").await;
+        assert_eq!(status, 400, "{body}");
     }
 
     async fn pages_follow_the_cursor_and_the_tail_serves_the_first_page_alone(backend) {

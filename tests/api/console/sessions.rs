@@ -150,6 +150,26 @@ on_both_backends! {
         assert_eq!(browser.get("/console").await.status, 303, "expired");
     }
 
+    async fn the_json_admin_api_takes_no_session_cookie(backend) {
+        let app = spawn_console_app(backend).await;
+        let browser = sign_in(&app, OPERATOR_TOKEN).await;
+        let answer = no_redirects()
+            .get(format!("{}/api/admin/events", app.address))
+            .header("cookie", &browser.cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), 401, "bearer tokens only");
+        let answer = no_redirects()
+            .post(format!("{}/api/admin/events/replay", app.address))
+            .header("cookie", &browser.cookie)
+            .json(&serde_json::json!({"status": "dead"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), 401);
+    }
+
     async fn the_cookie_value_is_stored_only_as_a_digest(backend) {
         let app = spawn_console_app(backend).await;
         let browser = sign_in(&app, OPERATOR_TOKEN).await;

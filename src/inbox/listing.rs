@@ -78,7 +78,14 @@ macro_rules! filtered {
     }};
 }
 
-/// Events matching `filter`, newest first, with ids below `before` (the cursor).
+/// Events matching `filter`, newest first, after the event `before` (the cursor: the last event
+/// of the previous page).
+///
+/// Newest first is by id, the order stored; within a time window (`since`/`until`) it is by the
+/// time received, then id, read along the index on `received_at`. Ids follow the time received
+/// only roughly, so a walk down the ids to a window far back would pass every later event first
+/// (hundreds of milliseconds for a day ten days back in a million events). The cursor is still an
+/// event id: the next page starts after its (time received, id).
 pub fn list_events(
     conn: &mut DbConn,
     filter: &EventFilter,
@@ -86,12 +93,33 @@ pub fn list_events(
     limit: i64,
 ) -> Result<Vec<EventRow>, StoreError> {
     use webhook_events::dsl as e;
+    let window = filter.since.is_some() || filter.until.is_some();
     with_conn!(conn, |c| {
         let mut query = filtered!(e::webhook_events.select(EventRow::as_select()).into_boxed(), filter);
-        if let Some(before) = before {
-            query = query.filter(e::id.lt(before));
+        if !window {
+            if let Some(before) = before {
+                query = query.filter(e::id.lt(before));
+            }
+            return Ok(query.order(e::id.desc()).limit(limit).load(c)?);
         }
-        Ok(query.order(e::id.desc()).limit(limit).load(c)?)
+        if let Some(before) = before {
+            let at = e::webhook_events
+                .find(before)
+                .select(e::received_at)
+                .first::<NaiveDateTime>(c)
+                .optional()?;
+            query = match at {
+                Some(at) => query
+                    .filter(e::received_at.le(at))
+                    .filter(e::received_at.lt(at).or(e::id.lt(before))),
+                // The cursor's event is gone (purged): go on below its id.
+                None => query.filter(e::id.lt(before)),
+            };
+        }
+        Ok(query
+            .order((e::received_at.desc(), e::id.desc()))
+            .limit(limit)
+            .load(c)?)
     })
 }
 

@@ -15,21 +15,25 @@ CREATE TEMP TABLE bench_now AS SELECT date_trunc('second', timezone('utc', now()
 -- users joined, 40 % activated, 8 % deactivated, 3 % SSO changed, 27 % ignored (authentications
 -- and the like). Statuses of the processed ones: 0.5 % dead, 0.3 % failed_retrying, 0.4 %
 -- skipped, the rest succeeded; the last 300 received are pending (the newest 20 processing).
+-- One tenant (number 4242) imported its users in bulk twenty days ago: one event in 250 of the
+-- whole, all in a row, and only its share of the ordinary traffic since.
 CREATE TEMP TABLE bench_events AS
 SELECT i,
        now - make_interval(secs => (:events - i) * (30 * 86400.0 / :events) + rj * 2) AS received_at,
-       CASE WHEN rk < 0.02 THEN 'tenant_created' WHEN rk < 0.06 THEN 'tenant_updated'
+       CASE WHEN bulk AND rk < 0.5 THEN 'user_joined' WHEN bulk THEN 'user_activated'
+            WHEN rk < 0.02 THEN 'tenant_created' WHEN rk < 0.06 THEN 'tenant_updated'
             WHEN rk < 0.07 THEN 'tenant_deleted' WHEN rk < 0.22 THEN 'user_joined'
             WHEN rk < 0.62 THEN 'user_activated' WHEN rk < 0.70 THEN 'user_deactivated'
             WHEN rk < 0.73 THEN 'sso_changed' ELSE 'ignored' END AS kind,
        -- hot tenants: tenant n is drawn with density falling as n grows
-       floor(:tenants * power(rt, 1.5))::int AS tenant_n,
+       CASE WHEN bulk THEN 4242 % :tenants ELSE floor(:tenants * power(rt, 1.5))::int END AS tenant_n,
        floor(ru * 10)::int AS user_n,
        CASE WHEN i > :events - 20 THEN 'processing' WHEN i > :events - 300 THEN 'pending'
             WHEN rs < 0.005 THEN 'dead' WHEN rs < 0.008 THEN 'failed_retrying'
             WHEN rs < 0.012 THEN 'skipped' ELSE 'succeeded' END AS status,
        rs, rj
-FROM (SELECT i, random() AS rk, random() AS rt, random() AS ru, random() AS rs, random() AS rj
+FROM (SELECT i, random() AS rk, random() AS rt, random() AS ru, random() AS rs, random() AS rj,
+             i BETWEEN :events / 3 AND :events / 3 + :events / 250 AS bulk
       FROM generate_series(1, :events) AS i) AS r, bench_now;
 
 INSERT INTO webhook_events (id, source, idempotency_key, body_sha256, event_type, kind, tenant_id,

@@ -73,10 +73,13 @@ cookie=$(curl -s -o /dev/null -D - --data-urlencode "token=$token" "http://127.0
 [ -n "$cookie" ] || { echo "sign-in failed" >&2; cat "$work/serve.log"; exit 1; }
 
 # What the pages are asked about: the busiest tenant, a dead event of it (eight failed attempts,
-# neighbours, an audit entry), one of its users, a rare kind, a day ten days ago (and a cursor at
-# its noon), a cursor half way down the list, a failing subscription.
+# neighbours, an audit entry), one of its users, the tenant whose events all lie twenty days back,
+# a rare kind, a day ten days ago (and a cursor at its noon), a cursor half way down the list, a
+# failing subscription.
 q() { psql -qAt "$URL" -c "$1"; }
-tenant=$(q "SELECT tenant_id FROM webhook_events WHERE tenant_id IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")
+bulk_tenant=$(q "SELECT tenant_id FROM webhook_events WHERE id = (SELECT max(id) / 3 + 1 FROM webhook_events)")
+bulk_events=$(q "SELECT count(*) FROM webhook_events WHERE tenant_id = '$bulk_tenant'")
+tenant=$(q "SELECT tenant_id FROM webhook_events WHERE tenant_id <> '$bulk_tenant' GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")
 tenant_events=$(q "SELECT count(*) FROM webhook_events WHERE tenant_id = '$tenant'")
 event=$(q "SELECT max(id) FROM webhook_events WHERE tenant_id = '$tenant' AND status = 'dead'")
 user=$(q "SELECT user_id FROM webhook_events WHERE tenant_id = '$tenant' AND user_id IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")
@@ -85,7 +88,7 @@ next_day=$(q "SELECT to_char(date_trunc('day', timezone('utc', now()) - interval
 cursor=$(q "SELECT max(id) / 2 FROM webhook_events")
 day_cursor=$(q "SELECT max(id) FROM webhook_events WHERE received_at < timestamp '$day 12:00'")
 subscription=sub_bench4
-echo "busiest tenant $tenant ($tenant_events events), event $event, user $user, day $day, cursor $cursor"
+echo "busiest tenant $tenant ($tenant_events events), event $event, user $user, day $day, cursor $cursor; tenant of the bulk import twenty days ago $bulk_tenant ($bulk_events events)"
 
 pages=(
   "overview|/console"
@@ -94,7 +97,9 @@ pages=(
   "events kind=tenant_deleted|/console/events?kind=tenant_deleted"
   "events tenant|/console/events?tenant=$tenant"
   "events user|/console/events?user=$user"
+  "events tenant (bulk import 20 days ago)|/console/events?tenant=$bulk_tenant"
   "events q (user id)|/console/events?q=$user"
+  "events q (tenant id, bulk import)|/console/events?q=$bulk_tenant"
   "events since/until (one day)|/console/events?since=${day}T00:00&until=${next_day}T00:00"
   "events since/until, cursor at noon|/console/events?since=${day}T00:00&until=${next_day}T00:00&cursor=$day_cursor"
   "events until (ten days ago)|/console/events?until=${day}T00:00"
@@ -111,6 +116,7 @@ pages=(
   "tenants status=provisioning|/console/tenants?status=provisioning"
   "tenants status=tombstone|/console/tenants?status=tombstone"
   "tenant detail|/console/tenants/$tenant"
+  "tenant detail (bulk import)|/console/tenants/$bulk_tenant"
   "subscriptions|/console/subscriptions"
   "subscription detail|/console/subscriptions/$subscription"
   "refusals|/console/refusals"

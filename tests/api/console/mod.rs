@@ -2,6 +2,7 @@
 //! both backends; and real browser tests (`browser`).
 
 mod events;
+mod search;
 mod sessions;
 
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};

@@ -13,6 +13,10 @@ use prometheus::{
     Registry, TextEncoder,
 };
 
+mod refusals;
+
+pub use refusals::{Refusals, Refused, RECENT_REFUSALS};
+
 use crate::db::status::DeliveryStatus;
 use crate::pacing::{Gate, GateState};
 
@@ -49,6 +53,8 @@ pub struct Metrics {
     gate_rate: Gauge,
     gate_concurrency: IntGauge,
     throttled: IntCounter,
+    /// The most recent refused deliveries, for the console.
+    refusals: Arc<refusals::Recent>,
 }
 
 /// One subscription's (or notification type's) recent deliveries, for the gauges.
@@ -244,6 +250,7 @@ impl Metrics {
             gate_rate,
             gate_concurrency,
             throttled,
+            refusals: Arc::default(),
         })
     }
 
@@ -271,10 +278,19 @@ impl Metrics {
 
     pub fn delivery(&self, kind: &str, outcome: &str) {
         self.received.with_label_values(&[kind, outcome]).inc();
+        if refusals::is_refusal(outcome) {
+            self.refusals.remember(outcome);
+        }
     }
 
     pub fn verification_failed(&self, reason: &str) {
         self.verification_failures.with_label_values(&[reason]).inc();
+        self.refusals.remember(reason);
+    }
+
+    /// Refused deliveries since start: counts by reason from the counters, and the latest ones.
+    pub fn refusals(&self) -> Refusals {
+        self.refusals.read(&self.verification_failures, &self.received)
     }
 
     pub fn processed(&self, kind: &str, outcome: &str, took: Duration) {

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 pub struct ConsoleSettings {
     /// Seconds a session lasts from sign-in; then the browser signs in again.
     pub session_ttl_secs: u64,
-    /// Sign-in attempts allowed per client address per minute (a burst of as many, then one
-    /// every `60 / n` seconds). All addresses together get ten times as many.
+    /// Failed sign-in attempts allowed per client address (an IPv6 client by its /64) per
+    /// minute; then the address waits for the minute to end.
     pub sign_in_attempts_per_minute: u32,
 }
 

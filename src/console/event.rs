@@ -9,7 +9,7 @@ use super::format::{badge, duration_ms, maybe_time, or_dash, time};
 use super::guard::Signed;
 use super::notice::{notice, Done};
 use super::page::{page, see_other, ConsoleError, Section};
-use super::query;
+use super::query::Params;
 use crate::db::audit::AuditEntry;
 use crate::http::AppState;
 use crate::inbox::claims::Attempt;
@@ -27,7 +27,7 @@ pub async fn show(
     Signed(session): Signed,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    query: web::Query<ShowQuery>,
+    Params(query): Params<ShowQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
     let id = event_id(&id)?;
     let record = operation::record(&state.db, id)
@@ -56,7 +56,7 @@ pub async fn show(
         }
         @if let Some(tenant) = &e.tenant_id {
             div.panel {
-                h2 { "Neighbouring events of tenant " a href=(format!("/console/tenants/{}", query::encode(tenant))) { (tenant) } }
+                h2 { "Neighbouring events of tenant " a href=(super::tenants::tenant_href(tenant)) { (tenant) } }
                 (neighbours(&record.before, e, &record.after))
             }
         }
@@ -105,7 +105,7 @@ fn fields(e: &EventRow) -> Markup {
         dl.fields {
             dt { "Type" } dd { code { (e.event_type) } }
             dt { "Kind" } dd { (e.kind) }
-            dt { "Tenant" } dd { @if let Some(t) = &e.tenant_id { a href=(format!("/console/tenants/{}", query::encode(t))) { (t) } } @else { (or_dash(None)) } }
+            dt { "Tenant" } dd { @if let Some(t) = &e.tenant_id { a href=(super::tenants::tenant_href(t)) { (t) } } @else { (or_dash(None)) } }
             dt { "User" } dd { (or_dash(e.user_id.as_deref())) }
             dt { "Source" } dd { (e.source) }
             dt { "Idempotency key" } dd { code { (e.idempotency_key) } }

@@ -12,10 +12,11 @@ use super::guard::Signed;
 use super::notice::{notice, Done};
 use super::page::{page, respond, ConsoleError, Section};
 use super::query;
+use super::query::Params;
 use crate::events::EventKind;
 use crate::http::AppState;
 use crate::inbox::{EventRow, EventStatus};
-use crate::operations::events as operation;
+use crate::operations::events::{self as operation, Count};
 use crate::operations::replay_matching::{replay_matching, Selection};
 
 /// Events per page.
@@ -34,7 +35,7 @@ pub struct ListQuery {
 pub async fn list(
     Signed(session): Signed,
     state: web::Data<AppState>,
-    query: web::Query<ListQuery>,
+    Params(query): Params<ListQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
     let filter = query.filter.filter()?;
     let cursor = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
@@ -88,7 +89,7 @@ pub async fn list(
 pub async fn tail(
     Signed(_): Signed,
     state: web::Data<AppState>,
-    query: web::Query<EventQuery>,
+    Params(query): Params<EventQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
     let events = operation::list(&state.db, query.filter()?, None, PAGE).await?;
     Ok(respond(StatusCode::OK, &rows(&events.items)))
@@ -101,7 +102,7 @@ fn rows(events: &[EventRow]) -> Markup {
                 td { a href=(format!("/console/events/{}", e.id)) { (e.id) } }
                 td { (time(e.received_at)) }
                 td { span title=(e.event_type) { (e.kind) } }
-                td.wrap { @if let Some(t) = &e.tenant_id { a href=(format!("/console/tenants/{}", query::encode(t))) { (t) } } @else { (or_dash(None)) } }
+                td.wrap { @if let Some(t) = &e.tenant_id { a href=(super::tenants::tenant_href(t)) { (t) } } @else { (or_dash(None)) } }
                 td.wrap.opt { (or_dash(e.user_id.as_deref())) }
                 td { (badge(e.status.as_str())) }
                 td.opt { (e.attempts) }
@@ -142,27 +143,30 @@ fn filter_form(q: &EventQuery) -> Markup {
 pub async fn replay_preview(
     Signed(session): Signed,
     state: web::Data<AppState>,
-    query: web::Query<EventQuery>,
+    Params(query): Params<EventQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
     let filter = query.filter()?;
     let every = filter.is_empty();
-    let matching = operation::count_finished(&state.db, filter).await?;
+    let (matching, counted) = match operation::count_finished(&state.db, filter).await? {
+        Count::Exactly(n) => (n, count(n)),
+        Count::MoreThan(n) => (n + 1, format!("more than {}", count(n))),
+    };
     let body = html! {
         h1 { "Replay matching events" }
         div.panel {
             p {
                 @if every { "No filter: this selects " strong { "every finished event" } ". " }
-                strong { (count(matching)) } " finished events (succeeded, dead, skipped, ignored) match now; a replay requeues each of them once, keeping its attempt history. Events still waiting or being processed are never touched."
+                strong { (counted) } " finished events (succeeded, dead, skipped, ignored) match now; a replay requeues each of them once, keeping its attempt history. Events still waiting or being processed are never touched."
             }
             p { a href=(query.link("/console/events")) { "See them in the list" } }
             @if !session.can_act() {
                 p.muted { "Replaying needs an operator token." }
             } @else if matching > 0 {
-                form.actions method="post" action="/console/events/replay" data-confirm=(format!("Requeue {matching} events?")) {
+                form.actions method="post" action="/console/events/replay" data-confirm=(format!("Requeue {counted} events?")) {
                     input type="hidden" name="csrf" value=(session.csrf);
                     (query.hidden())
                     @if every { input type="hidden" name="every" value="true"; }
-                    button.primary type="submit" { "Requeue " (count(matching)) " events" }
+                    button.primary type="submit" { "Requeue " (counted) " events" }
                     a href=(query.link("/console/events")) { "Cancel" }
                 }
             }

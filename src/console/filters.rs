@@ -1,7 +1,7 @@
 //! The event filters of the console's URLs (`/console/events?status=dead&tenant=…`), read into
 //! the inbox's [`EventFilter`] and written back into links and hidden form fields.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -89,8 +89,11 @@ fn time(name: &str, value: &Option<String>) -> Result<Option<NaiveDateTime>, Con
         .map(|t| t.with_timezone(&Utc).naive_utc())
         .or_else(|_| NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M"))
         .or_else(|_| NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S"))
+        .ok()
+        // Years both databases hold: Postgres' timestamps end long before chrono's.
+        .filter(|t| (1970..=9999).contains(&t.year()))
         .map(Some)
-        .map_err(|_| {
+        .ok_or_else(|| {
             ConsoleError::BadRequest(format!(
                 "{name} must be a time such as 2026-01-31T12:00 (UTC) or 2026-01-31T12:00:00Z, got `{}`",
                 v.chars().take(40).collect::<String>()

@@ -26,13 +26,13 @@ impl FromRequest for Signed {
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let changes_state = !matches!(*req.method(), Method::GET | Method::HEAD);
-            if changes_state {
-                same_origin(&req)?;
-            }
             let state = req
                 .app_data::<web::Data<AppState>>()
                 .ok_or_else(|| ConsoleError::Unexpected(anyhow::anyhow!("no state")))?;
+            let changes_state = !matches!(*req.method(), Method::GET | Method::HEAD);
+            if changes_state {
+                same_origin(&req, state)?;
+            }
             let next = if changes_state {
                 "/console".to_owned()
             } else {
@@ -54,7 +54,7 @@ impl FromRequest for Signed {
 /// Refuses a state-changing request another site made a browser send: its `Sec-Fetch-Site` or
 /// `Origin` says so. A request with neither (not from a browser that tells) still needs the
 /// session's CSRF token in its form.
-pub fn same_origin(req: &HttpRequest) -> Result<(), ConsoleError> {
+pub fn same_origin(req: &HttpRequest, state: &AppState) -> Result<(), ConsoleError> {
     let headers = req.headers();
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         if !matches!(site, "same-origin" | "none") {
@@ -64,9 +64,13 @@ pub fn same_origin(req: &HttpRequest) -> Result<(), ConsoleError> {
         }
     }
     if let Some(origin) = headers.get(header::ORIGIN) {
-        let info = req.connection_info();
-        let ours = format!("{}://{}", info.scheme(), info.host());
-        if origin.as_bytes() != ours.as_bytes() {
+        // The host alone: a proxy ending TLS may not say so, and the scheme adds nothing here.
+        let host = origin
+            .to_str()
+            .ok()
+            .and_then(|o| o.split_once("://"))
+            .map(|(_, host)| host);
+        if host != Some(browser_view(req, state).1.as_str()) {
             return Err(ConsoleError::CrossSite(
                 "refused: this request came from another origin; the console only takes forms of its own pages".into(),
             ));
@@ -75,14 +79,33 @@ pub fn same_origin(req: &HttpRequest) -> Result<(), ConsoleError> {
     Ok(())
 }
 
+/// The scheme and host the browser used: as a trusted proxy forwarded them (`trusted_proxies`),
+/// else as the request came (the server itself speaks plain HTTP). Forwarding headers from
+/// anyone else are not believed.
+fn browser_view(req: &HttpRequest, state: &AppState) -> (String, String) {
+    let proxied = req
+        .peer_addr()
+        .is_some_and(|peer| state.frontegg.is_trusted_proxy(peer.ip()));
+    if proxied {
+        let info = req.connection_info();
+        return (info.scheme().to_owned(), info.host().to_owned());
+    }
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    ("http".to_owned(), host.to_owned())
+}
+
 /// The session cookie for `value`: HttpOnly, SameSite=Strict, for `/console` only, Secure when the
-/// request came over https, lasting as long as the session.
-pub fn session_cookie(req: &HttpRequest, value: String, max_age_secs: u64) -> Cookie<'static> {
+/// browser came over https, lasting as long as the session.
+pub fn session_cookie(req: &HttpRequest, state: &AppState, value: String, max_age_secs: u64) -> Cookie<'static> {
     Cookie::build(COOKIE, value)
         .path("/console")
         .http_only(true)
         .same_site(SameSite::Strict)
-        .secure(req.connection_info().scheme() == "https")
+        .secure(browser_view(req, state).0 == "https")
         .max_age(actix_web::cookie::time::Duration::seconds(
             i64::try_from(max_age_secs).unwrap_or(i64::MAX),
         ))
@@ -90,8 +113,8 @@ pub fn session_cookie(req: &HttpRequest, value: String, max_age_secs: u64) -> Co
 }
 
 /// A cookie that makes the browser forget the session.
-pub fn cleared_cookie(req: &HttpRequest) -> Cookie<'static> {
-    let mut cookie = session_cookie(req, String::new(), 0);
+pub fn cleared_cookie(req: &HttpRequest, state: &AppState) -> Cookie<'static> {
+    let mut cookie = session_cookie(req, state, String::new(), 0);
     cookie.make_removal();
     cookie
 }

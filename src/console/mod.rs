@@ -15,7 +15,9 @@
 //!   for a few seconds (`overview::Cache`), so no page view counts the inbox.
 
 mod assets;
+mod attempts;
 mod chart;
+mod deliveries;
 mod event;
 mod events;
 mod filters;
@@ -25,15 +27,21 @@ mod notice;
 mod overview;
 mod page;
 mod query;
+mod refusals;
 pub mod sessions;
 mod sign_in;
+mod subscription;
+mod subscription_form;
+mod subscriptions;
+mod tenant;
+mod tenants;
 
 use std::sync::Arc;
 
 use actix_web::web;
 
+pub use attempts::SignInLimits;
 pub use page::CONTENT_SECURITY_POLICY;
-pub use sign_in::SignInLimits;
 
 use crate::config::Settings;
 
@@ -60,27 +68,60 @@ impl Console {
     }
 }
 
+/// Largest form the console reads (a subscription's settings are the longest).
+const MAX_FORM_BYTES: usize = 64 * 1024;
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(at("/", "GET").route(web::get().to(|| async { page::see_other("/console") })))
-        .service(at("/console", "GET").route(web::get().to(overview::show)))
-        .service(at("/console/", "GET").route(web::get().to(|| async { page::see_other("/console") })))
-        .service(at("/console/assets/{name}", "GET").route(web::get().to(assets::serve)))
-        .service(
-            at("/console/sign-in", "GET, POST")
-                .route(web::get().to(sign_in::form))
-                .route(web::post().to(sign_in::sign_in)),
-        )
-        .service(at("/console/sign-out", "POST").route(web::post().to(sign_in::sign_out)))
-        .service(at("/console/sign-out-everywhere", "POST").route(web::post().to(sign_in::sign_out_everywhere)))
-        .service(at("/console/events", "GET").route(web::get().to(events::list)))
-        .service(at("/console/events/rows", "GET").route(web::get().to(events::tail)))
-        .service(
-            at("/console/events/replay", "GET, POST")
-                .route(web::get().to(events::replay_preview))
-                .route(web::post().to(events::replay)),
-        )
-        .service(at("/console/events/{id}", "GET").route(web::get().to(event::show)))
-        .service(at("/console/events/{id}/replay", "POST").route(web::post().to(event::replay)));
+    // Forms are the console's alone: one that cannot be read is a page saying why.
+    cfg.app_data(
+        web::FormConfig::default()
+            .limit(MAX_FORM_BYTES)
+            .error_handler(|e, _| page::ConsoleError::BadRequest(format!("the form could not be read: {e}")).into()),
+    )
+    .service(at("/", "GET").route(web::get().to(|| async { page::see_other("/console") })))
+    .service(at("/console", "GET").route(web::get().to(overview::show)))
+    .service(at("/console/", "GET").route(web::get().to(|| async { page::see_other("/console") })))
+    .service(at("/console/assets/{name}", "GET").route(web::get().to(assets::serve)))
+    .service(
+        at("/console/sign-in", "GET, POST")
+            .route(web::get().to(sign_in::form))
+            .route(web::post().to(sign_in::sign_in)),
+    )
+    .service(at("/console/sign-out", "POST").route(web::post().to(sign_in::sign_out)))
+    .service(at("/console/sign-out-everywhere", "POST").route(web::post().to(sign_in::sign_out_everywhere)))
+    .service(at("/console/events", "GET").route(web::get().to(events::list)))
+    .service(at("/console/events/rows", "GET").route(web::get().to(events::tail)))
+    .service(
+        at("/console/events/replay", "GET, POST")
+            .route(web::get().to(events::replay_preview))
+            .route(web::post().to(events::replay)),
+    )
+    .service(at("/console/events/{id}", "GET").route(web::get().to(event::show)))
+    .service(at("/console/events/{id}/replay", "POST").route(web::post().to(event::replay)))
+    .service(at("/console/tenants", "GET").route(web::get().to(tenants::list)))
+    .service(at("/console/tenants/{tenant_id}", "GET").route(web::get().to(tenant::show)))
+    .service(at("/console/refusals", "GET").route(web::get().to(refusals::show)));
+    subscription_routes(cfg);
+}
+
+fn subscription_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        at("/console/subscriptions", "GET, POST")
+            .route(web::get().to(subscriptions::list))
+            .route(web::post().to(subscriptions::create)),
+    )
+    .service(at("/console/subscriptions/new", "GET").route(web::get().to(subscriptions::new)))
+    .service(
+        at("/console/subscriptions/{id}", "GET, POST")
+            .route(web::get().to(subscription::show))
+            .route(web::post().to(subscription::update)),
+    )
+    .service(at("/console/subscriptions/{id}/pause", "POST").route(web::post().to(subscription::pause)))
+    .service(at("/console/subscriptions/{id}/resume", "POST").route(web::post().to(subscription::resume)))
+    .service(at("/console/subscriptions/{id}/rotate", "POST").route(web::post().to(subscription::rotate)))
+    .service(at("/console/subscriptions/{id}/test", "POST").route(web::post().to(subscription::test)))
+    .service(at("/console/subscriptions/{id}/delete", "POST").route(web::post().to(subscription::delete)))
+    .service(at("/console/deliveries/{id}/redeliver", "POST").route(web::post().to(deliveries::redeliver)));
 }
 
 /// A console resource whose other methods answer 405 with the methods it has.

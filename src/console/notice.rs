@@ -19,6 +19,8 @@ pub enum Done {
     Resumed,
     Updated,
     Redelivered,
+    /// A redelivery of a delivery that is not finished.
+    NotRedelivered,
     Deleted,
 }
 
@@ -40,6 +42,10 @@ pub fn notice(done: Option<Done>, n: Option<i64>) -> Markup {
         Done::Resumed => (true, "Resumed.".to_owned()),
         Done::Updated => (true, "Saved.".to_owned()),
         Done::Redelivered => (true, "Queued again for delivery.".to_owned()),
+        Done::NotRedelivered => (
+            false,
+            "Not queued: the delivery is still waiting for an attempt or being sent.".to_owned(),
+        ),
         Done::Deleted => (true, "Deleted.".to_owned()),
     };
     html! { p.notice.bad[!good] role="status" { (text) } }

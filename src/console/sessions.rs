@@ -152,6 +152,17 @@ pub async fn close(db: &Database, session: &Session) -> Result<(), StoreError> {
     .await
 }
 
+/// Ends the session `cookie` opens, if any (a browser signing in again).
+pub async fn close_cookie(db: &Database, cookie: &str) -> Result<(), StoreError> {
+    let id = digest("session", cookie);
+    db.run(move |c| {
+        with_conn!(c, |c| Ok(diesel::delete(table::table.find(id))
+            .execute(c)
+            .map(|_| ())?))
+    })
+    .await
+}
+
 /// Ends every session opened with the same token as `session`, this one too; returns how many.
 pub async fn close_all_of_token(db: &Database, session: &Session) -> Result<usize, StoreError> {
     let grant = session.grant.clone();

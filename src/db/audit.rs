@@ -86,6 +86,19 @@ pub fn audit_of(conn: &mut DbConn, tenant_id: &str) -> Result<Vec<AuditEntry>, S
         .load(c)?))
 }
 
+/// A tenant's newest `limit` entries, oldest first (through `audit_log_tenant`).
+pub fn recent_audit_of(conn: &mut DbConn, tenant_id: &str, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+    use audit_log::dsl as a;
+    let mut entries = with_conn!(conn, |c| a::audit_log
+        .filter(a::tenant_id.eq(tenant_id))
+        .order((a::at.desc(), a::id.desc()))
+        .limit(limit)
+        .select(AuditEntry::as_select())
+        .load::<AuditEntry>(c))?;
+    entries.reverse();
+    Ok(entries)
+}
+
 /// The entries about one event, oldest first.
 pub fn audit_of_event(conn: &mut DbConn, event_id: i64) -> Result<Vec<AuditEntry>, StoreError> {
     use audit_log::dsl as a;

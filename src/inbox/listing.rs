@@ -185,12 +185,14 @@ pub fn tenant_events_after(
         .load(c)?))
 }
 
-/// How many finished events match `filter`: what a replay by filter would requeue now.
-pub fn count_finished(conn: &mut DbConn, filter: &EventFilter) -> Result<i64, StoreError> {
+/// How many finished events match `filter`, counting no further than `up_to`: what a replay by
+/// filter would requeue now (a preview reads at most `up_to` ids, never the whole inbox).
+pub fn count_finished(conn: &mut DbConn, filter: &EventFilter, up_to: i64) -> Result<i64, StoreError> {
     use webhook_events::dsl as e;
     with_conn!(conn, |c| {
-        let query = filtered!(e::webhook_events.select(diesel::dsl::count_star()).into_boxed(), filter);
-        Ok(query.filter(e::status.eq_any(FINISHED)).first(c)?)
+        let query = filtered!(e::webhook_events.select(e::id).into_boxed(), filter);
+        let ids: Vec<i64> = query.filter(e::status.eq_any(FINISHED)).limit(up_to).load(c)?;
+        Ok(ids.len() as i64)
     })
 }
 

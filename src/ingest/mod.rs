@@ -120,6 +120,11 @@ impl Source {
         client_ip::client_address(peer, forwarded_for, &self.trusted_proxies)
     }
 
+    /// Whether `peer` is one of `trusted_proxies`, whose forwarding headers are believed.
+    pub fn is_trusted_proxy(&self, peer: IpAddr) -> bool {
+        self.trusted_proxies.iter().any(|net| net.contains(&peer))
+    }
+
     /// Refuses senders outside the allow-list.
     pub fn check_address(&self, peer: Option<IpAddr>, forwarded_for: Option<&str>) -> Result<(), IngestError> {
         let client = self.client_address(peer, forwarded_for);

@@ -93,7 +93,25 @@ pub async fn record(db: &Database, id: i64) -> Result<Option<EventRecord>, Store
     .await
 }
 
-/// How many finished events `filter` selects: what a replay by filter would requeue now.
-pub async fn count_finished(db: &Database, filter: EventFilter) -> Result<i64, StoreError> {
-    db.run(move |c| listing::count_finished(c, &filter)).await
+/// Most events a replay preview counts exactly.
+pub const PREVIEW_LIMIT: i64 = 10_000;
+
+/// How many finished events `filter` selects now, what a replay by filter would requeue:
+/// `Exactly(n)`, or `MoreThan(PREVIEW_LIMIT)`.
+pub async fn count_finished(db: &Database, filter: EventFilter) -> Result<Count, StoreError> {
+    let found = db
+        .run(move |c| listing::count_finished(c, &filter, PREVIEW_LIMIT + 1))
+        .await?;
+    Ok(if found > PREVIEW_LIMIT {
+        Count::MoreThan(PREVIEW_LIMIT)
+    } else {
+        Count::Exactly(found)
+    })
+}
+
+/// A count that stops at a bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Count {
+    Exactly(i64),
+    MoreThan(i64),
 }

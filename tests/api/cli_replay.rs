@@ -45,7 +45,7 @@ fn replay(dir: &Path, args: &[&str]) -> Output {
     all.extend_from_slice(args);
     let existing = dev_secret(dir);
     let output = run(tenantgate(dir, &all));
-    let printed = text(&output.stdout) + &text(&output.stderr);
+    let printed = text(&output.stdout) + text(&output.stderr).as_str();
     if let Some(secret) = existing {
         assert!(!printed.contains(&secret), "replay printed the secret:\n{printed}");
     }

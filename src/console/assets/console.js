@@ -40,13 +40,22 @@
     return ids;
   };
   var refresh = function () {
-    if (!toggle.checked || document.hidden) return;
+    // Not while hidden, and not under the keyboard: replacing the rows would drop the focus.
+    if (!toggle.checked || document.hidden || body.contains(document.activeElement)) return;
     var before = seen();
     fetch(body.getAttribute("data-tail"), { credentials: "same-origin", headers: { "Accept": "text/html" } })
-      .then(function (r) { return r.ok ? r.text() : null; })
+      // A session that ended answers with the sign-in page: stop, and leave the rows as they are.
+      .then(function (r) {
+        if (r.redirected || !r.ok) { toggle.checked = false; return null; }
+        return r.text();
+      })
       .then(function (html) {
         if (html === null) return;
+        // New rows come in at the top: a reader scrolled down the list stays on the same rows.
+        var height = body.offsetHeight;
+        var below = body.getBoundingClientRect().top < 0;
         body.innerHTML = html;
+        if (below) window.scrollBy(0, body.offsetHeight - height);
         body.querySelectorAll("tr[data-id]").forEach(function (row) {
           if (!before[row.getAttribute("data-id")]) row.classList.add("fresh");
         });

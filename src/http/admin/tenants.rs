@@ -97,6 +97,7 @@ pub async fn show(_: Viewer, state: web::Data<AppState>, tenant: web::Path<Strin
         users,
         sso,
         recent_events: events,
+        ..
     }) = operation::find(&state.db, tenant.clone()).await?
     else {
         return Err(ApiError::NotFound {

@@ -145,3 +145,39 @@ fn purgeable(
         Ok(query.load(c)?)
     })
 }
+
+/// The notifications a tenant caused, newest first, at most `limit`, each with its deliveries
+/// (by id): read through `notification_messages_tenant` and `notification_deliveries_message`.
+pub fn notifications_of_tenant(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    limit: i64,
+) -> Result<Vec<(Message, Vec<Delivery>)>, StoreError> {
+    use deliveries::dsl as d;
+    use messages::dsl as m;
+    with_conn!(conn, |c| {
+        let notices: Vec<Message> = m::notification_messages
+            .filter(m::tenant_id.eq(tenant_id))
+            // `created_at` alone, so the index is read backwards and only `limit` rows are.
+            .order(m::created_at.desc())
+            .limit(limit)
+            .select(Message::as_select())
+            .load(c)?;
+        let ids: Vec<&str> = notices.iter().map(|n| n.id.as_str()).collect();
+        let mut sent: Vec<Delivery> = d::notification_deliveries
+            .filter(d::message_id.eq_any(ids))
+            .order(d::id.asc())
+            .select(Delivery::as_select())
+            .load(c)?;
+        Ok(notices
+            .into_iter()
+            .map(|notice| {
+                let (of_this, rest): (Vec<Delivery>, Vec<Delivery>) = std::mem::take(&mut sent)
+                    .into_iter()
+                    .partition(|d| d.message_id == notice.id);
+                sent = rest;
+                (notice, of_this)
+            })
+            .collect())
+    })
+}

@@ -1,9 +1,13 @@
 //! The operator console: sessions, every page and action, roles and cross-site refusals, on
 //! both backends; and real browser tests (`browser`).
 
+mod browser;
 mod events;
+mod refusals;
 mod search;
 mod sessions;
+mod subscriptions;
+mod tenants;
 
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::redirect::Policy;

@@ -41,35 +41,56 @@ on_both_backends! {
         assert!(!cookie.contains("Secure"), "plain http: a Secure cookie would never come back");
         assert!(!cookie.contains(OPERATOR_TOKEN), "the cookie is not the token");
 
-        let https = no_redirects()
-            .post(format!("{}/console/sign-in", app.address))
-            .header("x-forwarded-proto", "https")
-            .form(&[("token", OPERATOR_TOKEN)])
-            .send()
-            .await
-            .unwrap();
+        let forwarded = |app: &TestApp| {
+            no_redirects()
+                .post(format!("{}/console/sign-in", app.address))
+                .header("x-forwarded-proto", "https")
+                .form(&[("token", OPERATOR_TOKEN)])
+                .send()
+        };
+        let https = forwarded(&app).await.unwrap();
         let cookie = https.headers()["set-cookie"].to_str().unwrap();
-        assert!(cookie.contains("Secure"), "behind https the cookie is Secure: {cookie}");
+        assert!(!cookie.contains("Secure"), "anyone may send X-Forwarded-Proto: only a trusted proxy is believed: {cookie}");
+        let proxied = spawn_console_app_with(backend, |s| s.sources.frontegg.trusted_proxies = vec!["127.0.0.1".into()]).await;
+        let https = forwarded(&proxied).await.unwrap();
+        let cookie = https.headers()["set-cookie"].to_str().unwrap();
+        assert!(cookie.contains("Secure"), "behind an https proxy the cookie is Secure: {cookie}");
     }
 
     async fn sign_in_goes_on_only_to_console_pages(backend) {
         let app = spawn_console_app(backend).await;
-        for next in ["//evil.example/console", "https://evil.example/", "/console/../api/admin/events//x", "/api/admin/events"] {
+        for next in ["//evil.example/console", "https://evil.example/", "/console/../api/admin/events//x", "/api/admin/events", "/console/\x01x", "/console/\t/evil.example"] {
             let response = post_sign_in(&app, OPERATOR_TOKEN, next).await;
             assert_eq!(response.headers()["location"], "/console", "{next}");
         }
     }
 
-    async fn sign_in_attempts_are_limited_per_address_even_with_the_right_token(backend) {
-        let app = spawn_console_app_with(backend, |s| s.console.sign_in_attempts_per_minute = 2).await;
+    async fn failed_sign_ins_are_limited_per_address_and_never_lock_out_another(backend) {
+        let app = spawn_console_app_with(backend, |s| {
+            s.console.sign_in_attempts_per_minute = 2;
+            // Clients told apart by the address the (trusted) proxy forwards.
+            s.sources.frontegg.trusted_proxies = vec!["127.0.0.1".into()];
+        })
+        .await;
+        let attempt = |token: &'static str, from: &'static str| {
+            no_redirects()
+                .post(format!("{}/console/sign-in", app.address))
+                .header("x-forwarded-for", from)
+                .form(&[("token", token)])
+                .send()
+        };
         for _ in 0..2 {
-            assert_eq!(page_of(post_sign_in(&app, "wrong", "/console").await).await.status, 401);
+            assert_eq!(attempt("wrong", "203.0.113.1").await.unwrap().status().as_u16(), 401);
         }
-        let response = post_sign_in(&app, OPERATOR_TOKEN, "/console").await;
-        assert_eq!(response.status().as_u16(), 429);
+        let response = attempt(OPERATOR_TOKEN, "203.0.113.1").await.unwrap();
+        assert_eq!(response.status().as_u16(), 429, "the failing address is refused, even with the right token");
         let wait: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
-        assert!((1..=31).contains(&wait), "one attempt every 30 s: {wait}");
+        assert!((1..=61).contains(&wait), "until its minute ends: {wait}");
         page_of(response).await.shows("too many sign-in attempts");
+        for _ in 0..3 {
+            assert_eq!(attempt(OPERATOR_TOKEN, "203.0.113.2").await.unwrap().status().as_u16(), 303, "successes are not counted");
+        }
+        assert_eq!(attempt(OPERATOR_TOKEN, "203.0.113.2").await.unwrap().status().as_u16(), 303, "another address signs in");
     }
 
     async fn signing_out_ends_this_session_only_and_everywhere_ends_every_session_of_the_token(backend) {
@@ -77,6 +98,18 @@ on_both_backends! {
         let first = sign_in(&app, OPERATOR_TOKEN).await;
         let second = sign_in(&app, OPERATOR_TOKEN).await;
         let viewer = sign_in(&app, VIEWER_TOKEN).await;
+
+        // Signing in again from a browser ends the session its old cookie held.
+        let again = no_redirects()
+            .post(format!("{}/console/sign-in", app.address))
+            .header("cookie", &second.cookie)
+            .form(&[("token", OPERATOR_TOKEN)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status().as_u16(), 303);
+        assert_eq!(second.get("/console").await.status, 303, "the old cookie opens nothing");
+        let second = sign_in(&app, OPERATOR_TOKEN).await;
 
         let out = first.post("/console/sign-out", &[]).await;
         assert_eq!((out.status, out.location.as_deref()), (303, Some("/console/sign-in")));
@@ -160,6 +193,13 @@ on_both_backends! {
             .await
             .unwrap();
         assert_eq!(cross_sign_in.status().as_u16(), 403, "no sign-in made by another site");
+
+        // Forwarding headers are believed from a trusted proxy only: anyone else cannot make
+        // another origin look like ours.
+        let claimed = browser
+            .post_exactly("/console/sign-out", &[("csrf", &csrf)], &[("origin", "https://evil.example"), ("x-forwarded-host", "evil.example")])
+            .await;
+        assert_eq!(claimed.status, 403);
     }
 
     async fn every_page_carries_a_strict_policy_and_no_inline_script(backend) {
@@ -188,6 +228,23 @@ on_both_backends! {
             assert!(response.headers()["content-type"].to_str().unwrap().starts_with(kind));
         }
         assert_eq!(reqwest::get(format!("{}/console/assets/../Cargo.toml", app.address)).await.unwrap().status(), 404);
+    }
+
+    async fn a_form_that_cannot_be_read_is_answered_with_a_400_page(backend) {
+        let app = spawn_console_app(backend).await;
+        let browser = sign_in(&app, OPERATOR_TOKEN).await;
+        let missing = browser.post_exactly("/console/sign-out", &[], &[]).await;
+        assert_eq!(missing.status, 400);
+        missing.shows("the form could not be read").shows("<html");
+        let plain = no_redirects()
+            .post(format!("{}/console/sign-in", app.address))
+            .header("content-type", "text/plain")
+            .body("token=x")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(plain.status().as_u16(), 400);
+        assert_eq!(plain.headers()["content-security-policy"], tenantgate::console::CONTENT_SECURITY_POLICY);
     }
 
     async fn a_wrong_method_is_answered_405_with_the_methods_there_are(backend) {

@@ -1,0 +1,167 @@
+//! `/console/subscriptions`: every subscription with its health, and creating one (its secret
+//! shown once). One subscription's page and actions are in `subscription`, its delivery log in
+//! `deliveries`.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use maud::{html, Markup};
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+
+use super::format::{badge, maybe_time, or_dash, time};
+use super::guard::Signed;
+use super::notice::{notice, Done};
+use super::page::{page, ConsoleError, Section};
+use super::query::Params;
+use super::sessions::Session;
+use super::subscription_form::{self as form, Fields};
+use crate::http::AppState;
+use crate::notifications::store::{self as store, Subscription};
+use crate::notifications::subscriptions::{self as subs, WithSecret};
+
+/// The reason the update operation gives a subscription an operator paused.
+const PAUSED: &str = "paused by an operator";
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    done: Option<Done>,
+}
+
+/// `GET /console/subscriptions`.
+pub async fn list(
+    Signed(session): Signed,
+    state: web::Data<AppState>,
+    Params(query): Params<ListQuery>,
+) -> Result<HttpResponse, ConsoleError> {
+    let rows = state.db.run(store::list_subscriptions).await?;
+    let body = html! {
+        div.toolbar {
+            h1 { "Subscriptions" }
+            @if session.can_act() {
+                div.actions { a.button.primary href="/console/subscriptions/new" { "New subscription" } }
+            }
+        }
+        (notice(query.done, None))
+        @if rows.is_empty() {
+            p.muted { "No subscription: nothing is notified of provisioning outcomes yet." }
+        } @else {
+            div.table-wrap {
+                table {
+                    thead { tr { th { "Subscription" } th { "Health" } th.opt { "URL" } th.opt { "Types" } th.opt { "Tenant" } th { "Failing since" } th { "Disabled reason" } } }
+                    tbody {
+                        @for s in &rows {
+                            tr {
+                                td { a href=(link(&s.id)) { (label(s)) } }
+                                td { (health(s)) }
+                                td.wrap.opt { code { (s.url) } }
+                                td.wrap.opt { (s.types().join(", ")) }
+                                td.wrap.opt { (or_dash(s.tenant_id.as_deref())) }
+                                td { (maybe_time(s.failing_since)) }
+                                td.wrap { (or_dash(s.disabled_reason.as_deref())) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page("Subscriptions", Section::Subscriptions, &session, body))
+}
+
+/// `GET /console/subscriptions/new`.
+pub async fn new(Signed(session): Signed, state: web::Data<AppState>) -> HttpResponse {
+    let fields = Fields {
+        event_types: vec!["*".into()],
+        ..Fields::default()
+    };
+    new_page(&session, &state, &fields, None)
+}
+
+/// `POST /console/subscriptions`: creates it and shows its secret, once.
+pub async fn create(
+    Signed(session): Signed,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ConsoleError> {
+    let fields = Fields::parse(&body);
+    session.act(&fields.csrf)?;
+    let new = match fields.new_subscription() {
+        Ok(new) => new,
+        Err(message) => return Ok(new_page(&session, &state, &fields, Some(&message))),
+    };
+    match subs::create(&state.db, &state.notifier, &state.sealer, new, now()).await {
+        Ok(created) => {
+            tracing::info!(subscription.id = %created.subscription.id, "subscription created in the console");
+            let mut answer = secret_page(&session, "Subscription created", &created);
+            *answer.status_mut() = StatusCode::CREATED;
+            Ok(answer)
+        }
+        Err(e) => Ok(new_page(&session, &state, &fields, Some(&form::fixable(e)?))),
+    }
+}
+
+fn new_page(session: &Session, state: &AppState, fields: &Fields, error: Option<&str>) -> HttpResponse {
+    let cap = state.notifier.request_timeout().as_millis();
+    let body = html! {
+        h1 { "New subscription" }
+        div.panel {
+            @if session.can_act() {
+                (form::form("/console/subscriptions", &session.csrf, fields, "Create subscription", error, cap))
+            } @else {
+                p.muted { "Creating a subscription needs an operator token." }
+            }
+        }
+    };
+    let mut answer = page("New subscription", Section::Subscriptions, session, body);
+    if error.is_some() {
+        *answer.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    answer
+}
+
+/// The page that shows a new secret: the only time it is shown.
+pub fn secret_page(session: &Session, title: &str, made: &WithSecret) -> HttpResponse {
+    let s = &made.subscription;
+    let body = html! {
+        h1 { (title) }
+        div.panel {
+            p.notice.bad role="alert" { strong { "Copy this secret now: it will not be shown again." } " Only its encrypted form is kept; if it is lost, rotate it." }
+            p { "Signing secret of " a href=(link(&s.id)) { (label(s)) } ", to verify its deliveries (Standard Webhooks):" }
+            p { code #secret .secret { (made.secret.expose_secret()) } }
+            div.actions {
+                button type="button" data-copy="secret" { "Copy" }
+                a.button href=(link(&s.id)) { "Continue to the subscription" }
+            }
+            @if let Some(until) = s.previous_secret_expires_at {
+                p.muted { "The previous secret keeps signing too (each delivery then carries both signatures) until " (time(until)) "." }
+            }
+        }
+    };
+    page(title, Section::Subscriptions, session, body)
+}
+
+/// `active`, `paused` or `disabled`, as a badge.
+pub fn health(s: &Subscription) -> Markup {
+    let word = match (s.active, s.disabled_reason.as_deref()) {
+        (true, _) => "active",
+        (false, Some(PAUSED)) => "paused",
+        (false, _) => "disabled",
+    };
+    html! {
+        (badge(word))
+        @if s.active && s.failing_since.is_some() { " " span.error { "failing" } }
+    }
+}
+
+/// The subscription's name, or its id.
+pub fn label(s: &Subscription) -> &str {
+    s.name.as_deref().unwrap_or(&s.id)
+}
+
+pub fn link(id: &str) -> String {
+    format!("/console/subscriptions/{}", super::query::encode(id))
+}
+
+pub fn now() -> chrono::NaiveDateTime {
+    chrono::Utc::now().naive_utc()
+}

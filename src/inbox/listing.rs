@@ -89,20 +89,93 @@ macro_rules! filtered {
     }};
 }
 
-/// Events matching `filter`, newest first, with ids below `before` (the cursor).
+/// Events matching `filter`, newest first, after the event `before` (the cursor: the last event
+/// of the previous page).
+///
+/// Newest first is by id, the order stored; within a time window (`since`/`until`) it is by the
+/// time received, then id, read along the index on `received_at`. Ids follow the time received
+/// only roughly, so a walk down the ids to a window far back would pass every later event first
+/// (hundreds of milliseconds for a day ten days back in a million events). The cursor is still an
+/// event id: the next page starts after its (time received, id).
+///
+/// A search (a tenant id or a user id) reads the tenant's page and the user's page, each along
+/// its own index, and merges them: one query with `OR` can follow neither index in order, and the
+/// planner's other choice, a walk down the ids, passes every later event when the tenant's events
+/// lie far back.
 pub fn list_events(
     conn: &mut DbConn,
     filter: &EventFilter,
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<EventRow>, StoreError> {
+    let Some(search) = filter.search.as_deref() else {
+        return list_page(conn, filter, before, limit);
+    };
+    // The tenant's half and the user's half, each with the other filters; a filter that names
+    // another tenant (or user) than the search leaves its half empty.
+    let mut rows = Vec::new();
+    if filter.tenant_id.as_deref().is_none_or(|t| t == search) {
+        let of_tenant = EventFilter {
+            tenant_id: Some(search.to_owned()),
+            search: None,
+            ..filter.clone()
+        };
+        rows.extend(list_page(conn, &of_tenant, before, limit)?);
+    }
+    if filter.user_id.as_deref().is_none_or(|u| u == search) {
+        let of_user = EventFilter {
+            user_id: Some(search.to_owned()),
+            search: None,
+            ..filter.clone()
+        };
+        rows.extend(list_page(conn, &of_user, before, limit)?);
+    }
+    if filter.since.is_some() || filter.until.is_some() {
+        rows.sort_by_key(|r| std::cmp::Reverse((r.received_at, r.id)));
+    } else {
+        rows.sort_by_key(|r| std::cmp::Reverse(r.id));
+    }
+    // An event of the tenant by the user of the same id came twice, side by side.
+    rows.dedup_by_key(|r| r.id);
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    Ok(rows)
+}
+
+/// [`list_events`] without a search.
+fn list_page(
+    conn: &mut DbConn,
+    filter: &EventFilter,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<EventRow>, StoreError> {
     use webhook_events::dsl as e;
+    let window = filter.since.is_some() || filter.until.is_some();
     with_conn!(conn, |c| {
         let mut query = filtered!(e::webhook_events.select(EventRow::as_select()).into_boxed(), filter);
-        if let Some(before) = before {
-            query = query.filter(e::id.lt(before));
+        if !window {
+            if let Some(before) = before {
+                query = query.filter(e::id.lt(before));
+            }
+            return Ok(query.order(e::id.desc()).limit(limit).load(c)?);
         }
-        Ok(query.order(e::id.desc()).limit(limit).load(c)?)
+        if let Some(before) = before {
+            let at = e::webhook_events
+                .find(before)
+                .select(e::received_at)
+                .first::<NaiveDateTime>(c)
+                .optional()?;
+            query = match at {
+                Some(at) => query
+                    .filter(e::received_at.le(at))
+                    .filter(e::received_at.lt(at).or(e::id.lt(before))),
+                // The cursor's event is gone (purged): go on below its id.
+                None => query.filter(e::id.lt(before)),
+            };
+        }
+        Ok(query
+            .order((e::received_at.desc(), e::id.desc()))
+            .limit(limit)
+            .load(c)?)
     })
 }
 

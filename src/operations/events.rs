@@ -7,8 +7,8 @@ use crate::inbox::claims::{self, Attempt};
 use crate::inbox::listing::{self, EventFilter};
 use crate::inbox::{self, EventRow};
 
-/// Events matching `filter`, newest first, at most `limit`, with ids below `before` (the cursor
-/// of the previous page).
+/// Events matching `filter`, newest first, at most `limit`, after the event `before` (the cursor
+/// of the previous page; see `listing::list_events` for the order within a time window).
 pub async fn list(
     db: &Database,
     filter: EventFilter,

@@ -149,6 +149,40 @@ on_both_backends! {
         }
     }
 
+    async fn a_time_window_is_paged_newest_received_first_each_event_once(backend) {
+        let app = spawn_admin_app(backend).await;
+        let mut stored = Vec::new();
+        for i in 0..6 {
+            stored.push(app.deliver(&json!({"eventType": "tenant.deleted", "tenantId": format!("w{i}")})).await);
+        }
+        // Received out of id order, as concurrent deliveries can be, two at the same instant:
+        // the minute after 10:00 of each event, in id order.
+        for (id, minute) in stored.iter().copied().zip([4, 1, 3, 3, 9, 0]) {
+            let at = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap().and_hms_opt(10, minute, 0).unwrap();
+            app.db
+                .run(move |conn| {
+                    use webhook_events::dsl as e;
+                    with_conn!(conn, |c| diesel::update(e::webhook_events.find(id)).set(e::received_at.eq(at)).execute(c))?;
+                    Ok(())
+                })
+                .await
+                .unwrap();
+        }
+        let window = "since=2026-01-01T10:01:00Z&until=2026-01-01T10:05:00Z";
+        let mut seen = Vec::new();
+        let mut path = format!("/api/admin/events?{window}&limit=2");
+        loop {
+            let (status, page) = app.admin_get(&path).await;
+            assert_eq!(status, 200, "{page}");
+            seen.extend(ids(&page));
+            match page["next_cursor"].as_i64() {
+                Some(cursor) => path = format!("/api/admin/events?{window}&limit=2&cursor={cursor}"),
+                None => break,
+            }
+        }
+        assert_eq!(seen, [stored[0], stored[3], stored[2], stored[1]], "by time received, then id");
+    }
+
     async fn one_event_shows_its_payload_and_attempts_and_replays_only_when_finished(backend) {
         let app = spawn_admin_app(backend).await;
         let id = app.deliver(&event("user.activated", "t1", "2026-01-01T00:00:00Z")).await;

@@ -4,6 +4,7 @@
 mod browser;
 mod events;
 mod refusals;
+mod search;
 mod sessions;
 mod subscriptions;
 mod tenants;

@@ -4,6 +4,8 @@
 //! the shared truth and a scrape costs no query. Their labels are bounded: statuses,
 //! subscription ids and notification types, never URLs.
 
+mod reconcile;
+
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -49,6 +51,8 @@ pub struct Metrics {
     gate_rate: Gauge,
     gate_concurrency: IntGauge,
     throttled: IntCounter,
+    /// The reconciler's runs.
+    pub reconcile: reconcile::ReconcileMetrics,
 }
 
 /// One subscription's (or notification type's) recent deliveries, for the gauges.
@@ -220,7 +224,9 @@ impl Metrics {
         ] {
             registry.register(collector)?;
         }
+        let reconcile = reconcile::ReconcileMetrics::register(&registry)?;
         Ok(Self {
+            reconcile,
             registry,
             received,
             verification_failures,

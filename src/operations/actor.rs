@@ -23,6 +23,11 @@ impl Actor {
         }
     }
 
+    /// A periodic job (the reconciler's runs).
+    pub fn periodic() -> Self {
+        Self("periodic".to_owned())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -11,19 +11,20 @@ use crate::app::open_database;
 use crate::config::Settings;
 use crate::http::admin::reconcile::RunView;
 use crate::metrics::Metrics;
+use crate::operations::reconcile as operation;
 use crate::provisioning::{build_provider, provider_gate};
-use crate::reconcile::{runs, Action, Reconciler, RunOutcome, RunRecord};
+use crate::reconcile::{Action, Reconciler, RunOutcome, RunRecord};
 
 pub(super) async fn run(settings: &Settings, args: ReconcileArgs) -> anyhow::Result<()> {
     let db = open_database(settings)?;
     match args.command {
         Some(ReconcileCommand::Runs { limit }) => {
-            let list = db.run(move |c| runs::list(c, limit, None)).await?;
+            let list = operation::list(&db, limit, None).await?;
             print_runs(&list);
             Ok(())
         }
         Some(ReconcileCommand::Show { id, json }) => {
-            let Some(record) = db.run(move |c| runs::find(c, id)).await? else {
+            let Some(record) = operation::find(&db, id).await? else {
                 bail!("reconcile run {id} not found");
             };
             print_run(&record, json)
@@ -33,8 +34,7 @@ pub(super) async fn run(settings: &Settings, args: ReconcileArgs) -> anyhow::Res
             let gate = provider_gate(&settings.provider, settings.worker.concurrency)?;
             let provider = build_provider(&settings.provider, gate, metrics)?;
             let reconciler = Reconciler::new(db, provider, settings, None, None)?;
-            let outcome = reconciler
-                .run(args.apply, &super::events::operator())
+            let outcome = operation::run(&reconciler, args.apply, &super::events::operator())
                 .await
                 .context("the run could not be recorded")?;
             match outcome {

@@ -21,7 +21,7 @@ impl PeriodicJob for ReconcileJob {
     }
 
     async fn run_once(&self, _stop: &watch::Receiver<bool>) {
-        match self.reconciler.run(true, &Actor::periodic()).await {
+        match crate::operations::reconcile::run(&self.reconciler, true, &Actor::periodic()).await {
             Ok(RunOutcome::Finished(_) | RunOutcome::Busy { .. }) => {}
             Err(e) => tracing::warn!(error = %e, "the reconcile run could not be recorded; the next run tries again"),
         }

@@ -16,7 +16,8 @@
 //!    one `reconcile.applied` audit entry for a run that applies.
 //!
 //! Doors: `tenantgate reconcile [--apply]`, the periodic job ([`job`]), and the run records'
-//! reads ([`runs::list`], [`runs::find`]) for the admin API and the console.
+//! reads, all through `operations::reconcile` (`run`, `list`, `find`), which the admin API and
+//! the console call too.
 
 pub mod compare;
 pub mod drift;

@@ -1,5 +1,5 @@
 //! `/api/admin/reconcile/runs`: the reconciler's recorded runs, newest first, and one run with
-//! each drift and what was done about it (read through `reconcile::runs`, as the CLI does).
+//! each drift and what was done about it (read through `operations::reconcile`, as the CLI does).
 
 use std::collections::BTreeMap;
 
@@ -12,7 +12,8 @@ use crate::db::status::RunStatus;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::responses::AdminFailures;
 use crate::http::AppState;
-use crate::reconcile::{runs, Action, Drift, DriftKind, RunRecord};
+use crate::operations::reconcile as operation;
+use crate::reconcile::{Action, Drift, DriftKind, RunRecord};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -117,7 +118,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let limit = limit(query.limit)?;
     let before = query.before;
-    let list = state.db.run(move |c| runs::list(c, limit + 1, before)).await?;
+    let list = operation::list(&state.db, limit + 1, before).await?;
     let more = list.len() > usize::try_from(limit).unwrap_or(usize::MAX);
     let runs: Vec<RunView> = list
         .into_iter()
@@ -134,7 +135,7 @@ pub async fn list(
     security(("bearer" = ["viewer"])))]
 pub async fn show(_: Viewer, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    match state.db.run(move |c| runs::find(c, id)).await? {
+    match operation::find(&state.db, id).await? {
         Some(record) => Ok(HttpResponse::Ok().json(RunView::of(record, true))),
         None => Err(ApiError::NotFound {
             method: "GET".into(),

@@ -1,5 +1,5 @@
 //! What the reconciler reads of Airbyte (reference `reconcile-apis.md` §B): the mapped
-//! workspaces by id, a hundred per page (`workspaceIds`, repeated), every live workspace (for
+//! workspaces by id, a hundred per request (`workspaceIds`, repeated), every live workspace (for
 //! orphans), and one workspace by id to confirm that it is gone (404 when deleted).
 
 use reqwest::Method;
@@ -19,8 +19,11 @@ impl AirbyteClient {
             for id in batch {
                 filters.push(("workspaceIds", require_id("list_workspaces", id)?.to_owned()));
             }
-            let pages = Pager::new(self, "list_workspaces", &["workspaces"], filters);
-            live.extend(pages.collect::<WorkspaceResponse>().await?.into_iter().map(workspace));
+            // A hundred ids fit one page of a hundred: the empty page Airbyte's `next` would
+            // lead to is not asked for.
+            let mut pages = Pager::new(self, "list_workspaces", &["workspaces"], filters);
+            let page = pages.next_page::<WorkspaceResponse>().await?.unwrap_or_default();
+            live.extend(page.into_iter().map(workspace));
         }
         Ok(live)
     }

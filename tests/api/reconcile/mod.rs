@@ -2,6 +2,7 @@
 //! of drift repaired through the inbox (or reported), the brake, dry runs, one run at a time,
 //! a repair racing a webhook, the periodic run and its metrics; and the Frontegg client alone.
 
+mod bench;
 mod brake;
 mod frontegg_client;
 mod repairs;

@@ -22,6 +22,7 @@
 pub mod compare;
 pub mod drift;
 pub mod frontegg;
+pub mod gauges;
 pub mod job;
 mod pass;
 pub mod repair;

@@ -124,6 +124,21 @@ on_both_backends! {
 }
 
 on_both_backends! {
+    async fn a_run_made_elsewhere_shows_in_every_instance_s_metrics(backend) {
+        let w = World::start_with(backend, |s| s.metrics.refresh_interval_secs = 1).await;
+        w.frontegg.add_tenant("t-elsewhere", "Elsewhere");
+        // As `tenantgate reconcile` would: another process, its own metrics.
+        w.run(false).await;
+        let shown = eventually(WAIT, || async {
+            let metrics = scrape(&w.app).await;
+            let drift = value(&metrics, "tenantgate_reconcile_drift", &[("kind", "unprovisioned_tenant")]);
+            let success = value(&metrics, "tenantgate_reconcile_last_success_timestamp_seconds", &[]);
+            (drift == 1.0 && success > 0.0).then_some(())
+        })
+        .await;
+        assert!(shown.is_some(), "the instance's gauges show the run recorded in the database");
+    }
+
     async fn the_periodic_run_repairs_and_sets_its_metrics(backend) {
         let airbyte = FakeAirbyte::start().await;
         let frontegg = FakeFrontegg::start(CLIENT_ID, API_KEY, 1800.0).await;

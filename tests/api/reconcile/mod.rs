@@ -4,6 +4,7 @@
 
 mod bench;
 mod brake;
+mod cli;
 mod frontegg_client;
 mod repairs;
 
@@ -43,11 +44,16 @@ pub(crate) fn use_frontegg(s: &mut Settings, frontegg: &FakeFrontegg) {
 
 impl World {
     pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    pub async fn start_with(backend: Backend, customize: impl FnOnce(&mut Settings)) -> Self {
         let airbyte = FakeAirbyte::start().await;
         let frontegg = FakeFrontegg::start(CLIENT_ID, API_KEY, 1800.0).await;
         let app = spawn_app_with(backend, |s| {
             use_airbyte(s, &airbyte);
             s.admin.tokens = vec![crate::admin::ADMIN_TOKEN.to_owned().into()];
+            customize(s);
         })
         .await;
         Self {

@@ -17,6 +17,7 @@
 //!   [`FakeFrontegg::answer_missing_with_404`]).
 //! - 429 ([`FakeFrontegg::rate_limit`]): every Nth API call refused with `X-Rate-Limit-Reset` (an
 //!   RFC 3339 time), or with no rate-limit header, or with `Retry-After`.
+//! - [`FakeFrontegg::fail_next`] answers the next read with an injected status (e.g. a 502).
 //! - Every answer carries `Frontegg-Trace-Id`; errors are `{"errors":[…],"errorCode"?}`. A request
 //!   off the reference (an unknown parameter, a bad value) answers 400 and fails the test when the
 //!   fake is dropped.
@@ -122,6 +123,8 @@ struct State {
     hide_from_list: bool,
     rate_limit: Option<(u64, Refusal)>,
     delay: Duration,
+    /// Statuses the next API reads answer with, in order (e.g. 502).
+    failures: std::collections::VecDeque<u16>,
     api_calls: u64,
     counters: Counters,
     violations: Vec<String>,
@@ -207,6 +210,11 @@ impl FakeFrontegg {
     /// Every `nth` API call (authentication included) is refused with a 429 answered as `how`.
     pub fn rate_limit(&self, nth: u64, how: Refusal) {
         self.lock().rate_limit = Some((nth, how));
+    }
+
+    /// The next API read (after authentication) answers `status` with an error body; queued in order.
+    pub fn fail_next(&self, status: u16) {
+        self.lock().failures.push_back(status);
     }
 
     /// Every answer from now on comes this much later.

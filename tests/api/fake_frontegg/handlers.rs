@@ -53,6 +53,9 @@ impl State {
             self.counters.refused_401 += 1;
             return errors(401, "Unauthorized", None);
         }
+        if let Some(status) = self.failures.pop_front() {
+            return errors(status, "Injected failure", Some("ER-00000"));
+        }
         match path.strip_prefix(&format!("{TENANTS}/")) {
             Some(id) => self.lookup(request, id),
             None => self.list(request),
@@ -61,6 +64,16 @@ impl State {
 
     fn authenticate(&mut self, request: &Request) -> ResponseTemplate {
         self.counters.auth_calls += 1;
+        let json = request
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if !json {
+            self.violations
+                .push("POST /auth/vendor without Content-Type: application/json".to_owned());
+            return errors(400, "Content-Type must be application/json", None);
+        }
         let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
         let (Some(client_id), Some(secret)) = (body["clientId"].as_str(), body["secret"].as_str()) else {
             self.violations

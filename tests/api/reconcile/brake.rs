@@ -156,8 +156,13 @@ on_both_backends! {
         })
         .await;
         assert!(mapped.is_some(), "the periodic run provisioned the missed tenant");
-        let metrics = scrape(&app).await;
-        assert!(value(&metrics, "tenantgate_reconcile_last_success_timestamp_seconds", &[]) > 0.0);
+        // The repair can be applied before the run has recorded its end: await both.
+        let recorded = eventually(WAIT, || async {
+            let metrics = scrape(&app).await;
+            (value(&metrics, "tenantgate_reconcile_last_success_timestamp_seconds", &[]) > 0.0).then_some(())
+        })
+        .await;
+        assert!(recorded.is_some(), "the run's end is in the metrics");
         let runs = app.db.run(|c| runs::list(c, 10, None)).await.unwrap();
         assert!(runs.iter().any(|r| r.triggered_by == "periodic" && r.apply));
     }

@@ -144,3 +144,21 @@ async fn a_reset_further_away_than_allowed_fails_the_call_naming_the_setting() {
     assert_eq!(error.status, Some(429));
     assert!(error.message.contains("max_rate_limit_wait_secs"), "{error}");
 }
+
+#[tokio::test]
+async fn a_server_error_is_tried_again_twice_and_a_third_fails_the_call() {
+    let fake = fake_with(3, 1800.0).await;
+    let client = client(&fake, 200);
+    fake.fail_next(502);
+    fake.fail_next(503);
+    assert_eq!(client.list_tenants().await.unwrap().tenants.len(), 3);
+    for _ in 0..3 {
+        fake.fail_next(500);
+    }
+    let error = client.find_tenant("tenant-00001").await.unwrap_err();
+    assert_eq!(error.status, Some(500));
+    assert!(
+        error.message.contains("Injected failure") && error.message.contains("ER-00000"),
+        "{error}"
+    );
+}

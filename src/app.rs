@@ -30,6 +30,8 @@ use crate::provisioning::handlers::Context as HandlerContext;
 use crate::provisioning::provider::WorkspaceProvider;
 use crate::provisioning::queue::EventQueue;
 use crate::provisioning::{build_provider, dry_run::DryRun, provider_gate};
+use crate::reconcile::job::ReconcileJob;
+use crate::reconcile::Reconciler;
 use crate::retention::RetentionJob;
 
 /// A built, bound application that has not started serving yet.
@@ -235,6 +237,16 @@ impl Engine {
                 settings: settings.retention.clone(),
                 metrics: metrics.clone(),
             });
+        }
+        if settings.reconcile.enabled {
+            let reconciler = Reconciler::new(
+                db.clone(),
+                provider.clone(),
+                settings,
+                Some(metrics.clone()),
+                Some(wake.clone()),
+            )?;
+            periodic.start(ReconcileJob { reconciler });
         }
         let dispatcher = settings.notifications.enabled.then(|| {
             let queue = DeliveryQueue::new(

@@ -13,6 +13,7 @@ mod log;
 mod metrics;
 pub mod notifications;
 mod provider;
+pub mod reconcile;
 mod redact;
 pub mod retention;
 mod scheme;
@@ -37,6 +38,7 @@ pub use log::{LogFormat, LogSettings};
 pub use metrics::MetricsSettings;
 pub use notifications::NotificationSettings;
 pub use provider::{AirbyteSettings, DeletionPolicy, DestinationTemplate, ProviderKind, ProviderSettings};
+pub use reconcile::{FronteggSettings, ReconcileSettings};
 pub use retention::RetentionSettings;
 pub use scheme::{Scheme, UnknownScheme};
 pub use server::ServerSettings;
@@ -64,6 +66,7 @@ pub struct Settings {
     pub retention: RetentionSettings,
     pub notifications: NotificationSettings,
     pub metrics: MetricsSettings,
+    pub reconcile: ReconcileSettings,
 }
 
 fn default_environment() -> String {
@@ -148,6 +151,7 @@ impl Settings {
         self.metrics.validate()?;
         self.worker.validate()?;
         self.retention.validate()?;
+        self.reconcile.validate()?;
         self.notifications.validate()?;
         self.ingest.validate(self.database.pool_size)?;
         self.provider.validate()

@@ -118,4 +118,5 @@ async fn refresh_gauges(db: &Database, metrics: &Metrics) {
         Err(e) => tracing::warn!(error = %e, "metrics: database gauges not refreshed"),
     }
     crate::notifications::stats::refresh_gauges(db, metrics, now).await;
+    crate::reconcile::gauges::refresh(db, metrics).await;
 }

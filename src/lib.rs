@@ -17,6 +17,7 @@ pub mod notifications;
 pub mod operations;
 pub mod pacing;
 pub mod provisioning;
+pub mod reconcile;
 pub mod retention;
 pub mod telemetry;
 pub mod tenants;

@@ -4,6 +4,8 @@
 //! the shared truth and a scrape costs no query. Their labels are bounded: statuses,
 //! subscription ids and notification types, never URLs.
 
+mod reconcile;
+
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -55,6 +57,8 @@ pub struct Metrics {
     throttled: IntCounter,
     /// The most recent refused deliveries, for the console.
     refusals: Arc<refusals::Recent>,
+    /// The reconciler's runs.
+    pub reconcile: reconcile::ReconcileMetrics,
 }
 
 /// One subscription's (or notification type's) recent deliveries, for the gauges.
@@ -226,7 +230,9 @@ impl Metrics {
         ] {
             registry.register(collector)?;
         }
+        let reconcile = reconcile::ReconcileMetrics::register(&registry)?;
         Ok(Self {
+            reconcile,
             registry,
             received,
             verification_failures,

@@ -6,6 +6,7 @@ mod bench_pipeline;
 mod events;
 mod output;
 mod purge;
+mod reconcile;
 mod replay;
 mod sign;
 mod subscription_stats;
@@ -65,10 +66,41 @@ pub enum Command {
         #[command(subcommand)]
         command: SubscriptionsCommand,
     },
+    /// Compare Frontegg's tenants, the mapping and Airbyte's workspaces and print the drift; changes nothing unless
+    /// --apply, which queues the repairs as events. `reconcile runs` and `reconcile show ID` read recorded runs.
+    Reconcile(ReconcileArgs),
     /// Measure: `bench ingest` loads a webhook URL with signed requests and reports throughput and latency.
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ReconcileArgs {
+    #[command(subcommand)]
+    pub command: Option<ReconcileCommand>,
+    /// Repair: queue an event for each drift (deletions held back by the brake, orphans only reported).
+    #[arg(long)]
+    pub apply: bool,
+    /// Print the run as one JSON object, as the admin API answers it.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReconcileCommand {
+    /// Recorded runs, newest first: when, mode, status, drift found, brake, who.
+    Runs {
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(i64).range(1..=500))]
+        limit: i64,
+    },
+    /// One recorded run with each drift and what was done about it.
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -354,6 +386,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sign(args) => sign::run(&settings, &args),
         Command::Events { command } => events::run(&settings, command).await,
         Command::Subscriptions { command } => subscriptions::run(&settings, command).await,
+        Command::Reconcile(args) => {
+            crate::telemetry::init(&settings.log, std::io::stderr);
+            reconcile::run(&settings, args).await
+        }
         Command::Bench {
             command: BenchCommand::Ingest(args),
         } => bench::run(&settings, &args).await,

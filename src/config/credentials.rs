@@ -22,7 +22,7 @@ use super::{DatabaseUrl, Settings};
 pub const DEVELOPMENT: &str = "development";
 
 /// Every key that holds a credential or a key.
-const CREDENTIAL_KEYS: [&str; 7] = [
+const CREDENTIAL_KEYS: [&str; 8] = [
     "sources.frontegg.secrets",
     "admin.tokens",
     "admin.viewer_tokens",
@@ -30,6 +30,7 @@ const CREDENTIAL_KEYS: [&str; 7] = [
     "notifications.encryption_keys",
     "provider.airbyte.token",
     "provider.airbyte.client_secret",
+    "reconcile.frontegg.secret",
 ];
 
 /// Values an earlier README and `config/development.toml` printed. Anyone can read them, so no

@@ -225,7 +225,7 @@ fn users(record: &TenantRecord) -> Markup {
     }
 }
 
-/// The recent events in processing order (they are read latest first).
+/// The recent events in the order received (they are read newest first).
 fn events(recent: &[EventRow]) -> Markup {
     html! {
         @if recent.is_empty() { p.muted { "No event of this tenant is stored." } }

@@ -9,6 +9,8 @@ pub enum Lock {
     Migration,
     /// Deleting old finished events (the retention job and `tenantgate events purge`).
     Purge,
+    /// Starting a reconciler run that applies repairs (its lease row is then the turn).
+    Reconcile,
 }
 
 impl Lock {
@@ -18,6 +20,8 @@ impl Lock {
             Self::Migration => 0x7465_6e61_6e74,
             // "tenarg" in ASCII.
             Self::Purge => 0x7465_6e61_7267,
+            // "tenrec" in ASCII.
+            Self::Reconcile => 0x7465_6e72_6563,
         }
     }
 }

@@ -164,6 +164,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    reconcile_runs (id) {
+        id -> BigInt,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        lease_until -> Timestamp,
+        apply -> Bool,
+        triggered_by -> Text,
+        status -> Text,
+        brake -> Nullable<Text>,
+        tenants_listed -> Nullable<BigInt>,
+        mappings_seen -> Nullable<BigInt>,
+        counts -> Nullable<Text>,
+        drifts -> Nullable<Text>,
+        error -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(event_attempts -> webhook_events (event_id));
 diesel::joinable!(notification_deliveries -> notification_messages (message_id));
 diesel::joinable!(notification_deliveries -> notification_subscriptions (subscription_id));
@@ -179,6 +197,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     notification_messages,
     notification_deliveries,
     notification_attempts,
+    reconcile_runs,
 );
 
 // Delivery statistics count deliveries by subscription, notification type and status.

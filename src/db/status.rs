@@ -163,6 +163,16 @@ stored_status! {
     }
 }
 
+stored_status! {
+    /// Where a reconciler run stands (a run that found drift and held deletions back by its
+    /// brake still succeeded: the brake is reported apart).
+    RunStatus as "run status" {
+        Running = "running",
+        Succeeded = "succeeded",
+        Failed = "failed",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::admin::{deliveries, delivery_stats, events, subscriptions, tenants, test_sends};
+use super::admin::{deliveries, delivery_stats, events, reconcile, subscriptions, tenants, test_sends};
 use super::{error, health, webhooks};
 
 #[derive(OpenApi)]
@@ -27,6 +27,8 @@ use super::{error, health, webhooks};
         tenants::list,
         tenants::show,
         tenants::stats,
+        reconcile::list,
+        reconcile::show,
         deliveries::catalog,
         subscriptions::create,
         subscriptions::list,

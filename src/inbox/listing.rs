@@ -179,8 +179,8 @@ fn list_page(
     })
 }
 
-/// The events of `tenant_id` of `kind` (any when `None`), latest in processing order first, at
-/// most `limit`: read backwards along the tenant's order index, never sorted.
+/// The events of `tenant_id` of `kind` (any when `None`), newest first, at most `limit`: read
+/// backwards along the index on (tenant_id, id), never sorted.
 pub fn tenant_events(
     conn: &mut DbConn,
     tenant_id: &str,
@@ -196,7 +196,7 @@ pub fn tenant_events(
         if let Some(kind) = kind {
             query = query.filter(e::kind.eq(kind.to_owned()));
         }
-        Ok(query.order((e::order_at.desc(), e::id.desc())).limit(limit).load(c)?)
+        Ok(query.order(e::id.desc()).limit(limit).load(c)?)
     })
 }
 

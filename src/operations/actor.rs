@@ -30,6 +30,11 @@ impl Actor {
         Self(format!("console:{session}"))
     }
 
+    /// A periodic job (the reconciler's runs).
+    pub fn periodic() -> Self {
+        Self("periodic".to_owned())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

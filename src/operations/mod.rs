@@ -8,9 +8,11 @@
 //! | replay one event | [`replay::replay_one`] | `event.replayed`: the event, its tenant, `{"by", "previous_status"}` |
 //! | replay by filter | [`replay_matching::replay_matching`] | `events.replayed`: the filter's tenant, `{"by", "filter", "requeued"}` |
 //! | purge old events | [`purge::purge`] | `events.purged`: `{"by", "status", "finished_before", "events", "attempts"}` |
+//! | reconcile (`--apply`) | [`reconcile::run`] | `reconcile.applied`: `{"by", "run_id", "status", "counts", "queued", "brake", "error"}` |
 //!
-//! `by` names the [`Actor`]: `admin-api`, `cli:` and the login name, or `console:` and the
-//! session. Lists (events, tenants, a subscription's deliveries) come a [`Page`] at a time.
+//! `by` names the [`Actor`]: `admin-api`, `cli:` and the login name, `console:` and the
+//! session, or `periodic`. Lists (events, tenants, a subscription's deliveries) come a [`Page`]
+//! at a time.
 //!
 //! # Replay by filter: one action, one audit entry, in chunks
 //!
@@ -47,6 +49,7 @@ pub mod events;
 pub mod overview;
 pub mod page;
 pub mod purge;
+pub mod reconcile;
 pub mod replay;
 pub mod replay_matching;
 pub mod tenants;

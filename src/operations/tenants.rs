@@ -9,7 +9,7 @@ use crate::inbox::EventRow;
 use crate::notifications::store::{self as outbox, Delivery, Message};
 use crate::tenants::{self, Mapping, TenantSso, TenantUser};
 
-/// Events shown with a tenant, latest in processing order first.
+/// Events shown with a tenant, newest first.
 pub const RECENT_EVENTS: i64 = 20;
 /// Audit entries shown with a tenant: the newest ones.
 pub const RECENT_AUDIT: i64 = 50;
@@ -53,7 +53,7 @@ pub struct TenantRecord {
     pub mapping: Option<Mapping>,
     pub users: Vec<TenantUser>,
     pub sso: Option<TenantSso>,
-    /// Latest in processing order first, at most [`RECENT_EVENTS`].
+    /// Newest first, at most [`RECENT_EVENTS`].
     pub recent_events: Vec<EventRow>,
     /// The tenant's newest creation event (`tenant.created`), whatever its status: where a
     /// missing workspace is explained.

@@ -58,6 +58,25 @@ impl WorkspaceProvider for DryRun {
         Ok(())
     }
 
+    async fn live_workspaces(&self, ids: &[String]) -> Result<Vec<Workspace>, ProviderError> {
+        // A dry run's workspaces are the ones its mapping says it made.
+        Ok(ids
+            .iter()
+            .map(|id| Workspace {
+                id: id.clone(),
+                name: String::new(),
+            })
+            .collect())
+    }
+
+    async fn all_workspaces(&self) -> Result<Vec<Workspace>, ProviderError> {
+        Ok(Vec::new())
+    }
+
+    async fn workspace_exists(&self, _workspace_id: &str) -> Result<bool, ProviderError> {
+        Ok(true)
+    }
+
     async fn ensure_destination(
         &self,
         workspace_id: &str,

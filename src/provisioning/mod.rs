@@ -7,6 +7,7 @@ pub mod handlers;
 pub mod outcome;
 pub mod provider;
 pub mod queue;
+pub mod repairs;
 pub mod throttling;
 
 use std::sync::Arc;

@@ -94,6 +94,18 @@ pub trait WorkspaceProvider: Send + Sync + std::fmt::Debug {
     /// Deletes the workspace; one that no longer exists counts as done.
     async fn delete_workspace(&self, workspace_id: &str) -> Result<(), ProviderError>;
 
+    /// The live workspaces among `ids` (a deleted or unknown one is simply not listed), for the
+    /// reconciler. Listed by id, a hundred a page, so a pass sees each of them.
+    async fn live_workspaces(&self, ids: &[String]) -> Result<Vec<Workspace>, ProviderError>;
+
+    /// Every live workspace the credentials can read, in one pass (which, unordered, may skip
+    /// or repeat one: good for reporting orphans, never for concluding that one is gone).
+    async fn all_workspaces(&self) -> Result<Vec<Workspace>, ProviderError>;
+
+    /// Whether one workspace is there: `Ok(false)` only when the provider says it is deleted
+    /// (404); a refusal to say (403) is an error.
+    async fn workspace_exists(&self, workspace_id: &str) -> Result<bool, ProviderError>;
+
     /// Creates the destination unless the workspace already has one with that name.
     async fn ensure_destination(
         &self,

@@ -256,6 +256,19 @@ impl FakeAirbyte {
         self.lock().failures.entry(op).or_default().push_back(failure);
     }
 
+    /// Deletes a workspace out of band, as someone would in Airbyte's UI: tombstoned, its
+    /// connections deprecated, without any request from tenantgate.
+    pub fn delete_by_hand(&self, workspace_id: &str) {
+        let mut state = self.lock();
+        state
+            .workspaces
+            .iter_mut()
+            .filter(|w| w.id == workspace_id)
+            .for_each(|w| w.deleted = true);
+        let connections = state.connections.iter_mut().filter(|c| c.workspace_id == workspace_id);
+        connections.for_each(|c| c.status = "deprecated".to_owned());
+    }
+
     /// Seeds a workspace; returns its id.
     pub fn add_workspace(&self, name: &str) -> String {
         let id = uuid::Uuid::new_v4().to_string();

@@ -3,7 +3,7 @@
 use crate::helpers::*;
 
 /// Every route, as (method, documented path, a concrete path to call).
-const ROUTES: [(&str, &str, &str); 28] = [
+const ROUTES: [(&str, &str, &str); 30] = [
     ("get", "/healthz", "/healthz"),
     ("get", "/readyz", "/readyz"),
     ("get", "/metrics", "/metrics"),
@@ -21,6 +21,8 @@ const ROUTES: [(&str, &str, &str); 28] = [
     ("post", "/api/admin/events/replay", "/api/admin/events/replay"),
     ("get", "/api/admin/tenants", "/api/admin/tenants"),
     ("get", "/api/admin/tenants/{tenant_id}", "/api/admin/tenants/t1"),
+    ("get", "/api/admin/reconcile/runs", "/api/admin/reconcile/runs"),
+    ("get", "/api/admin/reconcile/runs/{id}", "/api/admin/reconcile/runs/1"),
     ("get", "/api/admin/stats", "/api/admin/stats"),
     (
         "get",

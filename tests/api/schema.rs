@@ -50,7 +50,7 @@ async fn both_backends_end_with_the_same_tables_and_columns() {
     let postgres = spawn_app(Backend::Postgres).await;
     let sqlite_columns = sqlite.db.run(|c| Ok(columns(c))).await.unwrap();
     let postgres_columns = postgres.db.run(|c| Ok(columns(c))).await.unwrap();
-    assert_eq!(sqlite_columns.len(), 11, "{sqlite_columns:?}");
+    assert_eq!(sqlite_columns.len(), 12, "{sqlite_columns:?}");
     assert_eq!(sqlite_columns, postgres_columns);
 }
 

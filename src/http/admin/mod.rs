@@ -1,10 +1,11 @@
 //! The admin API under `/api/admin`: events, replays, tenants, statistics, and notification
-//! subscriptions with their delivery logs, test sends and delivery statistics.
+//! subscriptions with their delivery logs, test sends and delivery statistics, reconciler runs.
 
 mod auth;
 pub mod deliveries;
 pub mod delivery_stats;
 pub mod events;
+pub mod reconcile;
 pub mod subscriptions;
 pub mod tenants;
 pub mod test_sends;
@@ -29,6 +30,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/admin/tenants").route(web::get().to(tenants::list)))
         .service(resource("/api/admin/tenants/{tenant_id}").route(web::get().to(tenants::show)))
         .service(resource("/api/admin/stats").route(web::get().to(tenants::stats)))
+        .service(resource("/api/admin/reconcile/runs").route(web::get().to(reconcile::list)))
+        .service(resource("/api/admin/reconcile/runs/{id}").route(web::get().to(reconcile::show)))
         .service(resource("/api/admin/notifications/events").route(web::get().to(deliveries::catalog)))
         .service(resource("/api/admin/notifications/stats").route(web::get().to(delivery_stats::all)))
         .service(resource("/api/admin/notifications/test").route(web::post().to(test_sends::url)))

@@ -20,6 +20,7 @@
 mod auth;
 mod client;
 mod errors;
+mod listing;
 mod models;
 mod ops;
 mod transport;

@@ -147,6 +147,18 @@ impl WorkspaceProvider for AirbyteClient {
         gone_is_none(self.call(OP, Method::DELETE, &["workspaces", id], &[], None).await).map(drop)
     }
 
+    async fn live_workspaces(&self, ids: &[String]) -> Result<Vec<Workspace>, ProviderError> {
+        self.workspaces_by_id(ids).await
+    }
+
+    async fn all_workspaces(&self) -> Result<Vec<Workspace>, ProviderError> {
+        self.every_workspace().await
+    }
+
+    async fn workspace_exists(&self, workspace_id: &str) -> Result<bool, ProviderError> {
+        self.workspace_is_live(workspace_id).await
+    }
+
     async fn ensure_destination(
         &self,
         workspace_id: &str,
@@ -173,7 +185,7 @@ impl WorkspaceProvider for AirbyteClient {
 
 /// A workspace id as a path segment: the document types it as a UUID, and an empty one would
 /// address the collection instead.
-fn require_id<'a>(op: &str, id: &'a str) -> Result<&'a str, ProviderError> {
+pub(super) fn require_id<'a>(op: &str, id: &'a str) -> Result<&'a str, ProviderError> {
     uuid_segment(op, "workspace", id)
 }
 
@@ -194,7 +206,7 @@ fn uuid_segment<'a>(op: &str, what: &str, id: &'a str) -> Result<&'a str, Provid
 }
 
 /// A 404 means the thing is already gone, which is what the caller wanted: `Ok(None)`.
-fn gone_is_none<T>(result: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
+pub(super) fn gone_is_none<T>(result: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
     match result {
         Ok(value) => Ok(Some(value)),
         Err(error) if error.status == Some(404) => Ok(None),

@@ -6,6 +6,7 @@ use super::{workspace_name, Context, HandlerError, Job, Outcome};
 use crate::config::DeletionPolicy;
 use crate::notifications;
 use crate::provisioning::provider::{Workspace, WorkspaceSpec};
+use crate::provisioning::repairs::replaced_workspace;
 use crate::tenants::{self, Effect, Mapping, MappingStatus};
 
 /// Ensures the tenant has exactly one workspace.
@@ -32,6 +33,29 @@ pub async fn created(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerErr
                 ),
                 effects: vec![],
             })
+        }
+        Some(m) if m.status == MappingStatus::Active && replaces(job, &m) => {
+            // The reconciler saw this workspace gone; look again before making another.
+            let gone = match &m.workspace_id {
+                Some(id) => !ctx.provider.workspace_exists(id).await?,
+                None => false,
+            };
+            if gone {
+                let fresh = Mapping {
+                    workspace_id: None,
+                    status: MappingStatus::Provisioning,
+                    workspace_name: Some(name.clone()),
+                    tenant_name: job.event.tenant_name.clone().or(m.tenant_name.clone()),
+                    updated_at: job.now,
+                    ..m
+                };
+                save(ctx, fresh.clone()).await?;
+                tracing::info!(tenant.id = %job.tenant_id, "the mapped workspace is gone: creating another");
+                let workspace = create(ctx, job, &fresh, true).await?;
+                return finish_provisioning(ctx, job, fresh, workspace).await;
+            }
+            let audit = job.audit("workspace.already_provisioned", json!({"workspace_id": m.workspace_id}));
+            return Ok(Outcome::Done { effects: vec![audit] });
         }
         Some(m) if m.status == MappingStatus::Active => {
             let audit = job.audit("workspace.already_provisioned", json!({"workspace_id": m.workspace_id}));
@@ -79,6 +103,11 @@ pub async fn created(ctx: &Context, job: &Job<'_>) -> Result<Outcome, HandlerErr
         }
     };
     finish_provisioning(ctx, job, mapping, workspace).await
+}
+
+/// Whether the event is the reconciler's repair of this mapping's missing workspace.
+fn replaces(job: &Job<'_>, mapping: &Mapping) -> bool {
+    replaced_workspace(job.row).is_some_and(|id| mapping.workspace_id.as_deref() == Some(id.as_str()))
 }
 
 /// Creates the workspace and commits its id at once, so no later attempt creates another.

@@ -27,6 +27,7 @@ mod notice;
 mod overview;
 mod page;
 mod query;
+mod reconcile;
 mod refusals;
 pub mod sessions;
 mod sign_in;
@@ -94,7 +95,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(at("/console/events/{id}/replay", "POST").route(web::post().to(event::replay)))
         .service(at("/console/tenants", "GET").route(web::get().to(tenants::list)))
         .service(at("/console/tenants/{tenant_id}", "GET").route(web::get().to(tenant::show)))
-        .service(at("/console/refusals", "GET").route(web::get().to(refusals::show)));
+        .service(at("/console/refusals", "GET").route(web::get().to(refusals::show)))
+        .service(at("/console/reconcile", "GET").route(web::get().to(reconcile::list)))
+        .service(at("/console/reconcile/{id}", "GET").route(web::get().to(reconcile::show)));
     subscription_routes(cfg);
 }
 

@@ -20,14 +20,16 @@ pub enum Section {
     Tenants,
     Subscriptions,
     Refusals,
+    Reconcile,
 }
 
-const SECTIONS: [(Section, &str, &str); 5] = [
+const SECTIONS: [(Section, &str, &str); 6] = [
     (Section::Overview, "/console", "Overview"),
     (Section::Events, "/console/events", "Events"),
     (Section::Tenants, "/console/tenants", "Tenants"),
     (Section::Subscriptions, "/console/subscriptions", "Subscriptions"),
     (Section::Refusals, "/console/refusals", "Refused requests"),
+    (Section::Reconcile, "/console/reconcile", "Reconcile"),
 ];
 
 /// A whole page for a signed-in browser: navigation, the session's role and sign-out.

@@ -3,6 +3,7 @@
 
 mod browser;
 mod events;
+mod reconcile;
 mod refusals;
 mod search;
 mod sessions;

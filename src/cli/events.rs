@@ -210,7 +210,7 @@ async fn replay_one(db: &Database, id: i64) -> anyhow::Result<()> {
 
 /// The person at the terminal, as audit entries name them: the login name from `USER`
 /// (`USERNAME` on Windows).
-fn operator() -> Actor {
+pub(super) fn operator() -> Actor {
     let login = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).ok();
     Actor::cli(login.as_deref())
 }

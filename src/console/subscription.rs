@@ -153,9 +153,9 @@ pub async fn update(
     body: web::Bytes,
 ) -> Result<HttpResponse, ConsoleError> {
     let fields = Fields::parse(&body);
-    session.act(&fields.csrf)?;
+    let by = session.act(&fields.csrf)?;
     let refused = match fields.change() {
-        Ok(change) => match subs::update(&state.db, &state.notifier, &id, change, now()).await {
+        Ok(change) => match subs::update(&state.db, &state.notifier, &id, change, &by, now()).await {
             Ok(row) => return Ok(see_other(&format!("{}?done=updated", link(&row.id)))),
             Err(e) => form::fixable(e)?,
         },
@@ -199,12 +199,12 @@ async fn set_active(
     form: web::Form<ActionForm>,
     active: bool,
 ) -> Result<HttpResponse, ConsoleError> {
-    session.act(&form.csrf)?;
+    let by = session.act(&form.csrf)?;
     let change = SubscriptionChange {
         active: Some(active),
         ..SubscriptionChange::default()
     };
-    let row = subs::update(&state.db, &state.notifier, &id, change, now()).await?;
+    let row = subs::update(&state.db, &state.notifier, &id, change, &by, now()).await?;
     let done = if active { "resumed" } else { "paused" };
     Ok(see_other(&format!("{}?done={done}", link(&row.id))))
 }
@@ -216,8 +216,8 @@ pub async fn rotate(
     id: web::Path<String>,
     form: web::Form<ActionForm>,
 ) -> Result<HttpResponse, ConsoleError> {
-    session.act(&form.csrf)?;
-    let rotated = subs::rotate(&state.db, &state.sealer, &id, state.rotation_grace, now()).await?;
+    let by = session.act(&form.csrf)?;
+    let rotated = subs::rotate(&state.db, &state.sealer, &id, state.rotation_grace, &by, now()).await?;
     tracing::info!(subscription.id = %rotated.subscription.id, "subscription secret rotated in the console");
     Ok(secret_page(&session, "Secret rotated", &rotated))
 }
@@ -229,9 +229,9 @@ pub async fn test(
     id: web::Path<String>,
     form: web::Form<ActionForm>,
 ) -> Result<HttpResponse, ConsoleError> {
-    session.act(&form.csrf)?;
+    let by = session.act(&form.csrf)?;
     let s = subs::find(&state.db, &id).await?;
-    let result = test_sends::test_subscription(&state.db, &state.notifier, &state.sealer, &s.id, now()).await?;
+    let result = test_sends::test_subscription(&state.db, &state.notifier, &state.sealer, &s.id, &by, now()).await?;
     let delivered = result.delivered();
     let body = html! {
         h1 { "Test send to " a href=(link(&s.id)) { (label(&s)) } }
@@ -262,8 +262,8 @@ pub async fn delete(
     id: web::Path<String>,
     form: web::Form<ActionForm>,
 ) -> Result<HttpResponse, ConsoleError> {
-    session.act(&form.csrf)?;
-    subs::delete(&state.db, &id, now()).await?;
+    let by = session.act(&form.csrf)?;
+    subs::delete(&state.db, &id, &by, now()).await?;
     tracing::info!(subscription.id = %id, "subscription deleted in the console");
     Ok(see_other("/console/subscriptions?done=deleted"))
 }

@@ -29,7 +29,8 @@ pub struct ShowQuery {
     cursor: Option<String>,
 }
 
-/// `GET /console/subscriptions/{id}`.
+/// `GET /console/subscriptions/{id}`. The statistics are read on the first page only: an older
+/// page of the delivery log (`cursor`) shows the log alone.
 pub async fn show(
     Signed(session): Signed,
     state: web::Data<AppState>,
@@ -38,12 +39,10 @@ pub async fn show(
 ) -> Result<HttpResponse, ConsoleError> {
     let s = subs::find(&state.db, &id).await?;
     let log = deliveries::log(&state, &session, &s.id, query.cursor.as_deref()).await?;
-    let figures = stats::collect(&state.db, Window::default(), Some(&s.id), now()).await?;
-    let mine = figures
-        .subscriptions
-        .first()
-        .map(|f| f.figures.clone())
-        .unwrap_or_default();
+    let figures = match query.cursor {
+        None => Some(stats::collect(&state.db, Window::default(), Some(&s.id), now()).await?),
+        Some(_) => None,
+    };
     let body = html! {
         div.toolbar {
             h1 { (label(&s)) " " (health(&s)) }
@@ -55,9 +54,13 @@ pub async fn show(
             div.panel { h2 { "Health" } (health_panel(&s)) }
             div.panel {
                 h2 { "Last 24 hours" }
-                (figures_list(&mine))
-                @for t in figures.event_types.iter().filter(|t| t.figures.deliveries > 0) {
-                    p.muted { code { (t.event_type) } ": " (count(t.figures.deliveries)) " deliveries, " (count(t.figures.succeeded)) " succeeded" }
+                @if let Some(figures) = &figures {
+                    (figures_list(&figures.subscriptions.first().map(|f| f.figures.clone()).unwrap_or_default()))
+                    @for t in figures.event_types.iter().filter(|t| t.figures.deliveries > 0) {
+                        p.muted { code { (t.event_type) } ": " (count(t.figures.deliveries)) " deliveries, " (count(t.figures.succeeded)) " succeeded" }
+                    }
+                } @else {
+                    p.muted { "On " a href=(link(&s.id)) { "the first page" } " of the delivery log." }
                 }
             }
         }

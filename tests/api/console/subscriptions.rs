@@ -302,6 +302,7 @@ on_both_backends! {
             .shows(&format!(r#"action="/console/deliveries/{delivery}/redeliver""#));
         let older = browser.get(&format!("{path}?cursor={delivery}")).await;
         older.shows("No older delivery.").shows("← Newest").lacks("Attempt 1");
+        older.lacks("Success rate").shows("the first page</a> of the delivery log");
         assert_eq!(browser.get(&format!("{path}?cursor=abc")).await.status, 400);
 
         let redelivered = browser.post(&format!("/console/deliveries/{delivery}/redeliver"), &[]).await;

@@ -139,6 +139,8 @@ pub async fn create(
 ) -> Result<WithSecret, SubscriptionError> {
     let url = sender.policy().check_url(&new.url).await?;
     let name = limits::check_name(new.name)?;
+    let tenant_id = limits::check_tenant_id(non_empty(new.tenant_id, "tenant_id")?)?;
+    let description = limits::check_description(new.description)?;
     let request_timeout_ms = new
         .request_timeout_ms
         .map(|ms| limits::check_timeout(ms, sender.request_timeout()))
@@ -153,8 +155,8 @@ pub async fn create(
         id,
         url: url.to_string(),
         event_types: types_json(&new.event_types)?,
-        tenant_id: non_empty(new.tenant_id, "tenant_id")?,
-        description: new.description.filter(|d| !d.trim().is_empty()),
+        tenant_id,
+        description,
         sealed_secret,
         sealed_previous_secret: None,
         previous_secret_expires_at: None,
@@ -206,7 +208,7 @@ pub async fn update(
         update.event_types = Some(types_json(types)?);
     }
     if let Some(tenant) = change.tenant_id {
-        update.tenant_id = Some(non_empty(tenant, "tenant_id")?);
+        update.tenant_id = Some(limits::check_tenant_id(non_empty(tenant, "tenant_id")?)?);
     }
     if let Some(name) = change.name {
         update.name = Some(limits::check_name(name)?);
@@ -221,7 +223,7 @@ pub async fn update(
         update.max_attempts = Some(attempts.map(limits::check_max_attempts).transpose()?);
     }
     if let Some(description) = change.description {
-        update.description = Some(Some(description).filter(|d| !d.trim().is_empty()));
+        update.description = Some(limits::check_description(Some(description))?);
     }
     match change.active {
         Some(true) if !current.active => {

@@ -489,3 +489,29 @@ on_both_backends! {
         }
     }
 }
+
+on_both_backends! {
+    async fn a_control_character_or_an_overlong_description_or_tenant_is_shown_on_the_form(backend) {
+        let app = spawn_notifying_console(backend).await;
+        let browser = sign_in(&app, OPERATOR_TOKEN).await;
+        let sub = app.subscribe("http://127.0.0.1:9/a", &["*"], None).await;
+        let long_tenant = "t".repeat(201);
+        let cases = [
+            ("description", "nul\u{0}here", "description must be at most 1000 characters"),
+            ("tenant_id", long_tenant.as_str(), "tenant_id must be one line of at most 200 characters"),
+        ];
+        for (field, value, message) in cases {
+            for path in ["/console/subscriptions".to_owned(), format!("/console/subscriptions/{}", sub.id)] {
+                let page = browser
+                    .post(&path, &[("url", "http://127.0.0.1:9/b"), ("event_types", "*"), ("name", "kept"), (field, value)])
+                    .await;
+                assert_eq!(page.status, 422, "{path} {field}: {}", page.body);
+                page.shows(message).shows(r#"role="alert""#).shows(r#"value="kept""#).lacks(r#"id="secret""#);
+            }
+        }
+        let stored = subscription(&app, &sub.id).await;
+        assert_eq!((&stored["url"], &stored["name"]), (&json!("http://127.0.0.1:9/a"), &Value::Null), "nothing was changed");
+        let (_, listed) = app.admin_get("/api/admin/notifications/subscriptions").await;
+        assert_eq!(listed["subscriptions"].as_array().unwrap().len(), 1, "nothing was created");
+    }
+}

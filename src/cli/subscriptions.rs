@@ -90,7 +90,7 @@ pub(super) async fn run(settings: &Settings, command: SubscriptionsCommand) -> a
                 request_timeout_ms: timeout_ms,
                 max_attempts,
             };
-            let created = subs::create(&db, &sender, &sealer, new, now).await?;
+            let created = subs::create(&db, &sender, &sealer, new, &super::events::operator(), now).await?;
             let (row, secret) = (&created.subscription, created.secret.expose_secret());
             println!("subscription {} created for {}", row.id, row.url);
             println!("events: {}", row.types().join(", "));
@@ -99,7 +99,7 @@ pub(super) async fn run(settings: &Settings, command: SubscriptionsCommand) -> a
             Ok(())
         }
         SubscriptionsCommand::Rm { id } => {
-            subs::delete(&db, &id, now).await?;
+            subs::delete(&db, &id, &super::events::operator(), now).await?;
             println!("subscription {id} deleted, with its deliveries");
             Ok(())
         }
@@ -117,7 +117,8 @@ async fn test(
 ) -> anyhow::Result<()> {
     match args {
         SubscriptionTestArgs { id: Some(id), .. } => {
-            let result = test_sends::test_subscription(db, sender, sealer, &id, now).await?;
+            let result =
+                test_sends::test_subscription(db, sender, sealer, &id, &super::events::operator(), now).await?;
             report(&result)
         }
         SubscriptionTestArgs { url: Some(url), .. } => {

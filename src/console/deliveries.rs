@@ -100,7 +100,7 @@ pub async fn redeliver(
     id: web::Path<String>,
     form: web::Form<ActionForm>,
 ) -> Result<HttpResponse, ConsoleError> {
-    session.act(&form.csrf)?;
+    let by = session.act(&form.csrf)?;
     let id: i64 = id.parse().map_err(|_| {
         ConsoleError::NotFound(format!(
             "`{}` is not a delivery id",
@@ -108,7 +108,7 @@ pub async fn redeliver(
         ))
     })?;
     let now = now();
-    let done = match state.db.run(move |c| store::redeliver(c, id, now)).await? {
+    let done = match state.db.run(move |c| store::redeliver(c, id, &by, now)).await? {
         Redelivery::Queued => {
             tracing::info!(delivery.id = id, "notification redelivery queued in the console");
             state.notices.notify_one();

@@ -29,7 +29,8 @@ pub struct ShowQuery {
     cursor: Option<String>,
 }
 
-/// `GET /console/subscriptions/{id}`.
+/// `GET /console/subscriptions/{id}`. The statistics are read on the first page only: an older
+/// page of the delivery log (`cursor`) shows the log alone.
 pub async fn show(
     Signed(session): Signed,
     state: web::Data<AppState>,
@@ -38,12 +39,10 @@ pub async fn show(
 ) -> Result<HttpResponse, ConsoleError> {
     let s = subs::find(&state.db, &id).await?;
     let log = deliveries::log(&state, &session, &s.id, query.cursor.as_deref()).await?;
-    let figures = stats::collect(&state.db, Window::default(), Some(&s.id), now()).await?;
-    let mine = figures
-        .subscriptions
-        .first()
-        .map(|f| f.figures.clone())
-        .unwrap_or_default();
+    let figures = match query.cursor {
+        None => Some(stats::collect(&state.db, Window::default(), Some(&s.id), now()).await?),
+        Some(_) => None,
+    };
     let body = html! {
         div.toolbar {
             h1 { (label(&s)) " " (health(&s)) }
@@ -55,9 +54,13 @@ pub async fn show(
             div.panel { h2 { "Health" } (health_panel(&s)) }
             div.panel {
                 h2 { "Last 24 hours" }
-                (figures_list(&mine))
-                @for t in figures.event_types.iter().filter(|t| t.figures.deliveries > 0) {
-                    p.muted { code { (t.event_type) } ": " (count(t.figures.deliveries)) " deliveries, " (count(t.figures.succeeded)) " succeeded" }
+                @if let Some(figures) = &figures {
+                    (figures_list(&figures.subscriptions.first().map(|f| f.figures.clone()).unwrap_or_default()))
+                    @for t in figures.event_types.iter().filter(|t| t.figures.deliveries > 0) {
+                        p.muted { code { (t.event_type) } ": " (count(t.figures.deliveries)) " deliveries, " (count(t.figures.succeeded)) " succeeded" }
+                    }
+                } @else {
+                    p.muted { "On " a href=(link(&s.id)) { "the first page" } " of the delivery log." }
                 }
             }
         }
@@ -153,9 +156,9 @@ pub async fn update(
     body: web::Bytes,
 ) -> Result<HttpResponse, ConsoleError> {
     let fields = Fields::parse(&body);
-    session.act(&fields.csrf)?;
+    let by = session.act(&fields.csrf)?;
     let refused = match fields.change() {
-        Ok(change) => match subs::update(&state.db, &state.notifier, &id, change, now()).await {
+        Ok(change) => match subs::update(&state.db, &state.notifier, &id, change, &by, now()).await {
             Ok(row) => return Ok(see_other(&format!("{}?done=updated", link(&row.id)))),
             Err(e) => form::fixable(e)?,
         },
@@ -199,12 +202,12 @@ async fn set_active(
     form: web::Form<ActionForm>,
     active: bool,
 ) -> Result<HttpResponse, ConsoleError> {
-    session.act(&form.csrf)?;
+    let by = session.act(&form.csrf)?;
     let change = SubscriptionChange {
         active: Some(active),
         ..SubscriptionChange::default()
     };
-    let row = subs::update(&state.db, &state.notifier, &id, change, now()).await?;
+    let row = subs::update(&state.db, &state.notifier, &id, change, &by, now()).await?;
     let done = if active { "resumed" } else { "paused" };
     Ok(see_other(&format!("{}?done={done}", link(&row.id))))
 }
@@ -216,8 +219,8 @@ pub async fn rotate(
     id: web::Path<String>,
     form: web::Form<ActionForm>,
 ) -> Result<HttpResponse, ConsoleError> {
-    session.act(&form.csrf)?;
-    let rotated = subs::rotate(&state.db, &state.sealer, &id, state.rotation_grace, now()).await?;
+    let by = session.act(&form.csrf)?;
+    let rotated = subs::rotate(&state.db, &state.sealer, &id, state.rotation_grace, &by, now()).await?;
     tracing::info!(subscription.id = %rotated.subscription.id, "subscription secret rotated in the console");
     Ok(secret_page(&session, "Secret rotated", &rotated))
 }
@@ -229,9 +232,9 @@ pub async fn test(
     id: web::Path<String>,
     form: web::Form<ActionForm>,
 ) -> Result<HttpResponse, ConsoleError> {
-    session.act(&form.csrf)?;
+    let by = session.act(&form.csrf)?;
     let s = subs::find(&state.db, &id).await?;
-    let result = test_sends::test_subscription(&state.db, &state.notifier, &state.sealer, &s.id, now()).await?;
+    let result = test_sends::test_subscription(&state.db, &state.notifier, &state.sealer, &s.id, &by, now()).await?;
     let delivered = result.delivered();
     let body = html! {
         h1 { "Test send to " a href=(link(&s.id)) { (label(&s)) } }
@@ -262,8 +265,8 @@ pub async fn delete(
     id: web::Path<String>,
     form: web::Form<ActionForm>,
 ) -> Result<HttpResponse, ConsoleError> {
-    session.act(&form.csrf)?;
-    subs::delete(&state.db, &id, now()).await?;
+    let by = session.act(&form.csrf)?;
+    subs::delete(&state.db, &id, &by, now()).await?;
     tracing::info!(subscription.id = %id, "subscription deleted in the console");
     Ok(see_other("/console/subscriptions?done=deleted"))
 }

@@ -84,12 +84,12 @@ pub async fn create(
     body: web::Bytes,
 ) -> Result<HttpResponse, ConsoleError> {
     let fields = Fields::parse(&body);
-    session.act(&fields.csrf)?;
+    let by = session.act(&fields.csrf)?;
     let new = match fields.new_subscription() {
         Ok(new) => new,
         Err(message) => return Ok(new_page(&session, &state, &fields, Some(&message))),
     };
-    match subs::create(&state.db, &state.notifier, &state.sealer, new, now()).await {
+    match subs::create(&state.db, &state.notifier, &state.sealer, new, &by, now()).await {
         Ok(created) => {
             tracing::info!(subscription.id = %created.subscription.id, "subscription created in the console");
             let mut answer = secret_page(&session, "Subscription created", &created);

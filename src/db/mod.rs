@@ -3,6 +3,7 @@
 //! Queries are plain functions taking a [`DbConn`]. Most are written once and expanded for both
 //! backends by [`with_conn!`]; the few that differ per backend match on the connection.
 
+pub mod actor;
 pub mod audit;
 pub mod group_commit;
 pub mod locks;

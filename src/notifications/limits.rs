@@ -66,6 +66,58 @@ pub fn check_name(name: Option<String>) -> Result<Option<String>, OutOfRange> {
     Ok(Some(name))
 }
 
+/// Longest description, in characters.
+pub const DESCRIPTION_MAX_CHARS: usize = 1_000;
+/// Longest tenant filter, in characters.
+pub const TENANT_ID_MAX_CHARS: usize = 200;
+
+/// A description: blank means none; otherwise at most [`DESCRIPTION_MAX_CHARS`], with no control
+/// character but newline (and carriage return) and tab. Postgres refuses NUL in text.
+pub fn check_description(description: Option<String>) -> Result<Option<String>, OutOfRange> {
+    let Some(description) = description.filter(|d| !d.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let chars = description.chars().count();
+    let control = description
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'));
+    if chars > DESCRIPTION_MAX_CHARS || control {
+        return Err(OutOfRange {
+            field: "description",
+            allowed: format!(
+                "at most {DESCRIPTION_MAX_CHARS} characters, with no control character but newline and tab"
+            ),
+            got: got(chars, control),
+        });
+    }
+    Ok(Some(description))
+}
+
+/// A tenant filter (already known not to be blank): one line of at most [`TENANT_ID_MAX_CHARS`].
+pub fn check_tenant_id(tenant_id: Option<String>) -> Result<Option<String>, OutOfRange> {
+    let Some(tenant_id) = tenant_id else {
+        return Ok(None);
+    };
+    let chars = tenant_id.chars().count();
+    let control = tenant_id.chars().any(char::is_control);
+    if chars > TENANT_ID_MAX_CHARS || control {
+        return Err(OutOfRange {
+            field: "tenant_id",
+            allowed: format!("one line of at most {TENANT_ID_MAX_CHARS} characters, with no control character"),
+            got: got(chars, control),
+        });
+    }
+    Ok(Some(tenant_id))
+}
+
+fn got(chars: usize, control: bool) -> String {
+    if control {
+        format!("{chars} characters with a control character")
+    } else {
+        format!("{chars} characters")
+    }
+}
+
 /// How deliveries to `subscription` are retried: on `notifications.retry_schedule_secs`, for
 /// its own `max_attempts` if it set one, else a first attempt and one more per step.
 /// `Retry-After` is honoured up to the schedule's longest step, whatever the subscription asks.
@@ -105,5 +157,34 @@ mod tests {
         let e = check_name(Some("x".repeat(101))).unwrap_err().to_string();
         assert!(e.starts_with("name must be one line of at most 100 characters"), "{e}");
         assert!(check_name(Some("two\nlines".into())).is_err());
+    }
+
+    #[test]
+    fn a_description_or_tenant_with_a_control_character_or_too_long_is_refused() {
+        let text = "two lines\r\n\tindented";
+        assert_eq!(
+            check_description(Some(text.into())),
+            Ok(Some(text.into())),
+            "a form's newlines and tabs pass"
+        );
+        assert_eq!(check_description(Some(" \n ".into())), Ok(None));
+        assert_eq!(
+            check_description(Some("é".repeat(1_000))).map(|d| d.is_some()),
+            Ok(true)
+        );
+        for bad in ["nul\0here".to_owned(), "bell\u{7}".to_owned(), "x".repeat(1_001)] {
+            let e = check_description(Some(bad)).unwrap_err().to_string();
+            assert!(e.starts_with("description must be at most 1000 characters"), "{e}");
+        }
+        assert_eq!(check_tenant_id(Some("t-1".into())), Ok(Some("t-1".into())));
+        assert_eq!(check_tenant_id(None), Ok(None));
+        assert_eq!(check_tenant_id(Some("t".repeat(200))).map(|t| t.is_some()), Ok(true));
+        for bad in ["t\0".to_owned(), "t\n1".to_owned(), "t".repeat(201)] {
+            let e = check_tenant_id(Some(bad)).unwrap_err().to_string();
+            assert!(
+                e.starts_with("tenant_id must be one line of at most 200 characters"),
+                "{e}"
+            );
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! Managing subscriptions: create (with a generated secret, shown once), change, rotate the
-//! secret, delete. Shared by the admin API and the CLI; test sends are in
-//! [`super::test_sends`]. Secrets are sealed before they are written and opened only to sign
+//! secret, delete. Shared by the admin API, the CLI and the console; each action's audit entry
+//! names who did it (`by`, an [`Actor`]). Test sends are in [`super::test_sends`]. Secrets are sealed before they are written and opened only to sign
 //! ([`super::sealing`]).
 
 use anyhow::Context as _;
@@ -14,6 +14,7 @@ use super::limits::{self, OutOfRange};
 use super::sealing::Sealer;
 use super::sender::Sender;
 use super::signing::generate_secret;
+use crate::db::actor::Actor;
 use crate::db::{Database, StoreError};
 use crate::notifications::store::secrets as secrets_store;
 use crate::notifications::store::{self as store, Subscription, SubscriptionUpdate};
@@ -133,10 +134,13 @@ pub async fn create(
     sender: &Sender,
     sealer: &Sealer,
     new: NewSubscription,
+    by: &Actor,
     now: NaiveDateTime,
 ) -> Result<WithSecret, SubscriptionError> {
     let url = sender.policy().check_url(&new.url).await?;
     let name = limits::check_name(new.name)?;
+    let tenant_id = limits::check_tenant_id(non_empty(new.tenant_id, "tenant_id")?)?;
+    let description = limits::check_description(new.description)?;
     let request_timeout_ms = new
         .request_timeout_ms
         .map(|ms| limits::check_timeout(ms, sender.request_timeout()))
@@ -151,8 +155,8 @@ pub async fn create(
         id,
         url: url.to_string(),
         event_types: types_json(&new.event_types)?,
-        tenant_id: non_empty(new.tenant_id, "tenant_id")?,
-        description: new.description.filter(|d| !d.trim().is_empty()),
+        tenant_id,
+        description,
         sealed_secret,
         sealed_previous_secret: None,
         previous_secret_expires_at: None,
@@ -166,11 +170,12 @@ pub async fn create(
         max_attempts,
     };
     let stored = row.clone();
+    let by = by.clone();
     db.run(move |c| {
         c.transaction(|c| {
             store::insert_subscription(c, &stored)?;
             // Not the URL: some carry a token in their path.
-            let detail = serde_json::json!({"subscription_id": stored.id});
+            let detail = serde_json::json!({"by": by, "subscription_id": stored.id});
             store::audit(c, now, "subscription.created", detail)
         })
     })
@@ -188,6 +193,7 @@ pub async fn update(
     sender: &Sender,
     id: &str,
     change: SubscriptionChange,
+    by: &Actor,
     now: NaiveDateTime,
 ) -> Result<Subscription, SubscriptionError> {
     let current = find(db, id).await?;
@@ -202,7 +208,7 @@ pub async fn update(
         update.event_types = Some(types_json(types)?);
     }
     if let Some(tenant) = change.tenant_id {
-        update.tenant_id = Some(non_empty(tenant, "tenant_id")?);
+        update.tenant_id = Some(limits::check_tenant_id(non_empty(tenant, "tenant_id")?)?);
     }
     if let Some(name) = change.name {
         update.name = Some(limits::check_name(name)?);
@@ -217,7 +223,7 @@ pub async fn update(
         update.max_attempts = Some(attempts.map(limits::check_max_attempts).transpose()?);
     }
     if let Some(description) = change.description {
-        update.description = Some(Some(description).filter(|d| !d.trim().is_empty()));
+        update.description = Some(limits::check_description(Some(description))?);
     }
     match change.active {
         Some(true) if !current.active => {
@@ -231,7 +237,11 @@ pub async fn update(
         }
         _ => {}
     }
-    let detail = serde_json::json!({"subscription_id": id, "active": update.active.unwrap_or(current.active)});
+    let detail = serde_json::json!({
+        "by": by,
+        "subscription_id": id,
+        "active": update.active.unwrap_or(current.active),
+    });
     apply_audited(db, id, update, "subscription.updated", detail, now).await
 }
 
@@ -244,6 +254,7 @@ pub async fn rotate(
     sealer: &Sealer,
     id: &str,
     grace: std::time::Duration,
+    by: &Actor,
     now: NaiveDateTime,
 ) -> Result<WithSecret, SubscriptionError> {
     let until = chrono::Duration::from_std(grace)
@@ -257,6 +268,7 @@ pub async fn rotate(
     let current = find(db, id).await?.sealed_secret;
     let unreadable = sealer.open(id, &current).is_err().then_some(current);
     let owned = id.to_owned();
+    let by = by.clone();
     let row = db
         .run(move |c| {
             c.transaction(|c| {
@@ -273,6 +285,7 @@ pub async fn rotate(
                 if row.is_some() {
                     let valid_until = (!dropped).then(|| until.and_utc().to_rfc3339());
                     let detail = serde_json::json!({
+                        "by": by,
                         "subscription_id": owned,
                         "previous_valid_until": valid_until,
                         "previous_dropped": dropped,
@@ -313,8 +326,9 @@ async fn apply_audited(
     .ok_or_else(|| SubscriptionError::NotFound(id.to_owned()))
 }
 
-pub async fn delete(db: &Database, id: &str, now: NaiveDateTime) -> Result<(), SubscriptionError> {
+pub async fn delete(db: &Database, id: &str, by: &Actor, now: NaiveDateTime) -> Result<(), SubscriptionError> {
     let owned = id.to_owned();
+    let by = by.clone();
     let deleted = db
         .run(move |c| {
             c.transaction(|c| {
@@ -324,7 +338,7 @@ pub async fn delete(db: &Database, id: &str, now: NaiveDateTime) -> Result<(), S
                         c,
                         now,
                         "subscription.deleted",
-                        serde_json::json!({"subscription_id": owned}),
+                        serde_json::json!({"by": by, "subscription_id": owned}),
                     )?;
                 }
                 Ok(deleted)

@@ -14,6 +14,7 @@ use super::sender::{SendResult, Sender};
 use super::signing::{generate_secret, signing_secrets};
 use super::subscriptions::{find, SubscriptionError};
 use super::SUBSCRIPTION_TEST;
+use crate::db::actor::Actor;
 use crate::db::Database;
 use crate::notifications::store::{self as store, Subscription};
 
@@ -42,11 +43,13 @@ pub async fn test_subscription(
     sender: &Sender,
     sealer: &Sealer,
     id: &str,
+    by: &Actor,
     now: NaiveDateTime,
 ) -> Result<SendResult, SubscriptionError> {
     let row = find(db, id).await?;
     let result = send(sender, sealer, &row, now).await;
     let detail = serde_json::json!({
+        "by": by,
         "subscription_id": row.id,
         "delivered": result.delivered(),
         "status_code": result.status,

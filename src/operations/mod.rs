@@ -1,5 +1,8 @@
 //! Operator actions and reads, one function each, shared by every door: the admin API
-//! (`http::admin`), the command line (`cli::events`, `cli::purge`) and the console (`console`). A
+//! (`http::admin`), the command line (`cli::events`, `cli::purge`, `cli::subscriptions`) and the
+//! console (`console`). Subscription actions live with the notifications
+//! (`crate::notifications::subscriptions`, `test_sends`, `store::redeliver`) and follow the same
+//! rules. A
 //! door parses its input, calls one function here and shows the answer. What an action does, and
 //! the audit entry it leaves, is decided here once, so it is the same whichever door is used.
 //!
@@ -8,7 +11,20 @@
 //! | replay one event | [`replay::replay_one`] | `event.replayed`: the event, its tenant, `{"by", "previous_status"}` |
 //! | replay by filter | [`replay_matching::replay_matching`] | `events.replayed`: the filter's tenant, `{"by", "filter", "requeued"}` |
 //! | purge old events | [`purge::purge`] | `events.purged`: `{"by", "status", "finished_before", "events", "attempts"}` |
+//! | create a subscription | [`subscriptions::create`] | `subscription.created`: `{"by", "subscription_id"}` |
+//! | change, pause or resume one | [`subscriptions::update`] | `subscription.updated`: `{"by", "subscription_id", "active"}` |
+//! | rotate its secret | [`subscriptions::rotate`] | `subscription.secret_rotated`: `{"by", "subscription_id", "previous_valid_until", "previous_dropped"}` |
+//! | delete one | [`subscriptions::delete`] | `subscription.deleted`: `{"by", "subscription_id"}` |
+//! | send one a test | [`test_sends::test_subscription`] | `subscription.tested`: `{"by", "subscription_id", "delivered", "status_code"}` |
+//! | redeliver a delivery | [`redeliver`] | `delivery.redelivered`: `{"by", "delivery_id", "subscription_id", "previous_status"}`, none when nothing was requeued |
 //! | reconcile (`--apply`) | [`reconcile::run`] | `reconcile.applied`: `{"by", "run_id", "status", "counts", "queued", "brake", "error"}` |
+//!
+//! [`subscriptions::create`]: crate::notifications::subscriptions::create
+//! [`subscriptions::update`]: crate::notifications::subscriptions::update
+//! [`subscriptions::rotate`]: crate::notifications::subscriptions::rotate
+//! [`subscriptions::delete`]: crate::notifications::subscriptions::delete
+//! [`test_sends::test_subscription`]: crate::notifications::test_sends::test_subscription
+//! [`redeliver`]: crate::notifications::store::redeliver
 //!
 //! `by` names the [`Actor`]: `admin-api`, `cli:` and the login name, `console:` and the
 //! session, or `periodic`. Lists (events, tenants, a subscription's deliveries) come a [`Page`]
@@ -43,7 +59,6 @@
 //! A purge deletes through the retention job's chunked loop (`crate::retention::purge`) and
 //! writes its entry when the loop ends.
 
-pub mod actor;
 pub mod deliveries;
 pub mod events;
 pub mod overview;
@@ -54,5 +69,5 @@ pub mod replay;
 pub mod replay_matching;
 pub mod tenants;
 
-pub use actor::Actor;
+pub use crate::db::actor::Actor;
 pub use page::Page;

@@ -12,6 +12,7 @@ use crate::notifications::catalog::{self, CatalogEntry};
 use crate::notifications::store::{self as store, AttemptRecord, DeliveryStatus, Redelivery};
 use crate::notifications::subscriptions as subs;
 use crate::operations::deliveries::{self as operation, DeliveryEntry};
+use crate::operations::Actor;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NotificationCatalog {
@@ -149,7 +150,8 @@ pub struct Redelivered {
 pub async fn redeliver(_: Operator, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let now = chrono::Utc::now().naive_utc();
-    match state.db.run(move |c| store::redeliver(c, id, now)).await? {
+    let by = Actor::admin_api();
+    match state.db.run(move |c| store::redeliver(c, id, &by, now)).await? {
         Redelivery::Queued => {
             tracing::info!(delivery.id = id, "notification redelivery queued by an operator");
             state.notices.notify_one();

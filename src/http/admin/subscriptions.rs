@@ -15,6 +15,7 @@ use crate::notifications::store::{self as store, Subscription};
 use crate::notifications::subscriptions::{
     self as subs, NewSubscription, SubscriptionChange, SubscriptionError, WithSecret,
 };
+use crate::operations::Actor;
 
 /// A subscription as shown; its secret never is, except once when it is made.
 #[derive(Debug, Serialize, ToSchema)]
@@ -94,7 +95,15 @@ pub async fn create(
     state: web::Data<AppState>,
     body: web::Json<NewSubscription>,
 ) -> Result<HttpResponse, ApiError> {
-    let created = subs::create(&state.db, &state.notifier, &state.sealer, body.into_inner(), now()).await?;
+    let created = subs::create(
+        &state.db,
+        &state.notifier,
+        &state.sealer,
+        body.into_inner(),
+        &Actor::admin_api(),
+        now(),
+    )
+    .await?;
     tracing::info!(subscription.id = %created.subscription.id, "subscription created");
     Ok(HttpResponse::Created().json(SubscriptionWithSecret::from(&created)))
 }
@@ -132,7 +141,15 @@ pub async fn update(
     id: web::Path<String>,
     body: web::Json<SubscriptionChange>,
 ) -> Result<HttpResponse, ApiError> {
-    let row = subs::update(&state.db, &state.notifier, &id, body.into_inner(), now()).await?;
+    let row = subs::update(
+        &state.db,
+        &state.notifier,
+        &id,
+        body.into_inner(),
+        &Actor::admin_api(),
+        now(),
+    )
+    .await?;
     tracing::info!(subscription.id = %row.id, active = row.active, "subscription updated");
     Ok(HttpResponse::Ok().json(SubscriptionView::from(&row)))
 }
@@ -142,7 +159,7 @@ pub async fn update(
     responses((status = 204, description = "deleted"), (status = 404, body = ErrorBody, description = "`not_found`"), AdminFailures, (status = 403, body = ErrorBody, description = "`forbidden`: a viewer's token")),
     security(("bearer" = ["operator"])))]
 pub async fn delete(_: Operator, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    subs::delete(&state.db, &id, now()).await?;
+    subs::delete(&state.db, &id, &Actor::admin_api(), now()).await?;
     tracing::info!(subscription.id = %id, "subscription deleted");
     Ok(HttpResponse::NoContent().finish())
 }
@@ -153,7 +170,15 @@ pub async fn delete(_: Operator, state: web::Data<AppState>, id: web::Path<Strin
     responses((status = 200, body = SubscriptionWithSecret), (status = 404, body = ErrorBody, description = "`not_found`"), AdminFailures, (status = 403, body = ErrorBody, description = "`forbidden`: a viewer's token")),
     security(("bearer" = ["operator"])))]
 pub async fn rotate(_: Operator, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let row = subs::rotate(&state.db, &state.sealer, &id, state.rotation_grace, now()).await?;
+    let row = subs::rotate(
+        &state.db,
+        &state.sealer,
+        &id,
+        state.rotation_grace,
+        &Actor::admin_api(),
+        now(),
+    )
+    .await?;
     tracing::info!(subscription.id = %row.subscription.id, "subscription secret rotated");
     Ok(HttpResponse::Ok().json(SubscriptionWithSecret::from(&row)))
 }

@@ -13,6 +13,7 @@ use crate::http::responses::AdminFailures;
 use crate::http::AppState;
 use crate::notifications::sender::SendResult;
 use crate::notifications::test_sends;
+use crate::operations::Actor;
 
 /// How a test send went.
 #[derive(Debug, Serialize, ToSchema)]
@@ -95,7 +96,15 @@ pub async fn subscription(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let result = test_sends::test_subscription(&state.db, &state.notifier, &state.sealer, &id, now()).await?;
+    let result = test_sends::test_subscription(
+        &state.db,
+        &state.notifier,
+        &state.sealer,
+        &id,
+        &Actor::admin_api(),
+        now(),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(TestSendResult::from(result)))
 }
 

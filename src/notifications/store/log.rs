@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::{attempts, deliveries, messages, AttemptRecord, Delivery, DeliveryStatus, Message};
+use crate::db::actor::Actor;
 use crate::db::{DbConn, StoreError};
 use crate::with_conn;
 
@@ -59,7 +60,9 @@ pub enum Redelivery {
 }
 
 /// Queues a finished delivery again, at once, with a fresh retry schedule (its log is kept).
-pub fn redeliver(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> Result<Redelivery, StoreError> {
+/// Writes one `delivery.redelivered` audit entry (`by`, the delivery, its subscription and the
+/// status it had) in the same transaction, and none when nothing was requeued.
+pub fn redeliver(conn: &mut DbConn, id: i64, by: &Actor, now: NaiveDateTime) -> Result<Redelivery, StoreError> {
     use deliveries::dsl as d;
     conn.transaction(|conn| {
         let Some(found) = delivery(conn, id)? else {
@@ -80,11 +83,17 @@ pub fn redeliver(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> Result<Redel
                 d::finished_at.eq(None::<NaiveDateTime>),
             ))
             .execute(c))?;
-        Ok(if queued > 0 {
-            Redelivery::Queued
-        } else {
-            Redelivery::NotFound
-        })
+        if queued == 0 {
+            return Ok(Redelivery::NotFound);
+        }
+        let detail = serde_json::json!({
+            "by": by,
+            "delivery_id": id,
+            "subscription_id": found.subscription_id,
+            "previous_status": found.status.to_string(),
+        });
+        super::audit(conn, now, "delivery.redelivered", detail)?;
+        Ok(Redelivery::Queued)
     })
 }
 

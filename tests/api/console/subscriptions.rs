@@ -302,6 +302,7 @@ on_both_backends! {
             .shows(&format!(r#"action="/console/deliveries/{delivery}/redeliver""#));
         let older = browser.get(&format!("{path}?cursor={delivery}")).await;
         older.shows("No older delivery.").shows("← Newest").lacks("Attempt 1");
+        older.lacks("Success rate").shows("the first page</a> of the delivery log");
         assert_eq!(browser.get(&format!("{path}?cursor=abc")).await.status, 400);
 
         let redelivered = browser.post(&format!("/console/deliveries/{delivery}/redeliver"), &[]).await;
@@ -389,5 +390,128 @@ on_both_backends! {
         assert_eq!(cross_site.status, 403);
         assert_eq!(subscription(&app, &sub.id).await["active"], json!(true));
         assert_eq!(audit_actions(&app).await, before, "nothing was done");
+    }
+}
+
+/// The `by` of each entry: the admin API, the command line, the console, in the order given.
+fn assert_doors(entries: &[crate::cli_events::AuditEntry], doors: &[&str]) {
+    assert_eq!(entries.len(), doors.len(), "one entry per action: {entries:?}");
+    for (entry, door) in entries.iter().zip(doors) {
+        let by = entry.detail["by"].as_str().unwrap_or_default();
+        match *door {
+            "api" => assert_eq!(by, "admin-api", "{entry:?}"),
+            "cli" => assert!(by.starts_with("cli"), "{entry:?}"),
+            _ => assert!(by.starts_with("console:") && by.len() > "console:".len(), "{entry:?}"),
+        }
+    }
+}
+
+// Each action on a subscription leaves the same audit entry whichever door it came through; only
+// `by` names the door (the command line has no edit, rotate nor redeliver).
+on_both_backends! {
+    async fn each_subscription_action_leaves_the_same_audit_entry_through_the_api_the_cli_and_the_console(backend) {
+        use crate::binary::run_on_database;
+        use crate::cli_events::{audit_entries, stdout};
+        let receiver = Receiver::answering(200).await;
+        let app = spawn_notifying_console(backend).await;
+        let browser = sign_in(&app, OPERATOR_TOKEN).await;
+
+        // Create.
+        let by_api = app.subscribe("http://127.0.0.1:9/a", &["*"], None).await.id;
+        let out = stdout(&run_on_database(&app.database_url, &["subscriptions", "add", "--url", "https://8.8.8.8/hook"]).await);
+        let by_cli = out.split_whitespace().nth(1).unwrap().to_owned();
+        let created = browser.post("/console/subscriptions", &[("url", "http://127.0.0.1:9/c"), ("event_types", "*")]).await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        let by_console = subscription_on(&created);
+        let entries = audit_entries(&app.db, "subscription.created").await;
+        assert_doors(&entries, &["api", "cli", "console"]);
+        for (entry, id) in entries.iter().zip([&by_api, &by_cli, &by_console]) {
+            assert_eq!(entry.without_actor().detail, json!({"subscription_id": id}));
+        }
+
+        // Change (pause), rotate.
+        let path = format!("/api/admin/notifications/subscriptions/{by_api}");
+        assert_eq!(app.admin_send(reqwest::Method::PATCH, &path, Some(json!({"active": false}))).await.0, 200);
+        assert_eq!(browser.post(&format!("/console/subscriptions/{by_console}/pause"), &[]).await.status, 303);
+        let entries = audit_entries(&app.db, "subscription.updated").await;
+        assert_doors(&entries, &["api", "console"]);
+        for (entry, id) in entries.iter().zip([&by_api, &by_console]) {
+            assert_eq!(entry.without_actor().detail, json!({"subscription_id": id, "active": false}));
+        }
+        assert_eq!(app.admin_post(&format!("{path}/rotate-secret"), json!({})).await.0, 200);
+        assert_eq!(browser.post(&format!("/console/subscriptions/{by_api}/rotate"), &[]).await.status, 200);
+        let entries = audit_entries(&app.db, "subscription.secret_rotated").await;
+        assert_doors(&entries, &["api", "console"]);
+        for entry in &entries {
+            let mut detail = entry.without_actor().detail;
+            assert!(detail.as_object_mut().unwrap().remove("previous_valid_until").unwrap().is_string(), "{entry:?}");
+            assert_eq!(detail, json!({"subscription_id": by_api, "previous_dropped": false}));
+        }
+
+        // Test send: nothing answers on port 9 (and the command line refuses a private address).
+        assert_eq!(app.admin_post(&format!("{path}/test"), json!({})).await.0, 200);
+        run_on_database(&app.database_url, &["subscriptions", "test", &by_api]).await;
+        assert_eq!(browser.post(&format!("/console/subscriptions/{by_api}/test"), &[]).await.status, 200);
+        let entries = audit_entries(&app.db, "subscription.tested").await;
+        assert_doors(&entries, &["api", "cli", "console"]);
+        for entry in &entries {
+            assert_eq!(entry.without_actor().detail, json!({"subscription_id": by_api, "delivered": false, "status_code": null}));
+        }
+
+        // Redeliver: one entry per requeue, none when nothing is requeued.
+        let sub = app.subscribe(&receiver.url(), &["*"], None).await.id;
+        app.deliver(&tenant_created("t-audit")).await;
+        let delivery = app.finished_deliveries(&sub, 1).await[0]["id"].as_i64().unwrap();
+        let (status, body) = app.admin_post(&format!("/api/admin/notifications/deliveries/{delivery}/redeliver"), json!({})).await;
+        assert_eq!(status, 200, "{body}");
+        eventually(WAIT, || async {
+            let d = app.deliveries(&sub).await.remove(0);
+            (d["status"] == "succeeded" && d["attempts"] == 2).then_some(())
+        })
+            .await
+            .expect("the redelivery is sent");
+        assert_eq!(browser.post(&format!("/console/deliveries/{delivery}/redeliver"), &[]).await.status, 303);
+        assert_eq!(app.admin_post("/api/admin/notifications/deliveries/999999/redeliver", json!({})).await.0, 404);
+        let entries = audit_entries(&app.db, "delivery.redelivered").await;
+        assert_doors(&entries, &["api", "console"]);
+        for entry in &entries {
+            assert_eq!(entry.without_actor().detail, json!({"delivery_id": delivery, "subscription_id": sub, "previous_status": "succeeded"}));
+        }
+
+        // Delete.
+        assert_eq!(app.admin_send(reqwest::Method::DELETE, &path, None).await.0, 204);
+        stdout(&run_on_database(&app.database_url, &["subscriptions", "rm", &by_cli]).await);
+        assert_eq!(browser.post(&format!("/console/subscriptions/{by_console}/delete"), &[]).await.status, 303);
+        let entries = audit_entries(&app.db, "subscription.deleted").await;
+        assert_doors(&entries, &["api", "cli", "console"]);
+        for (entry, id) in entries.iter().zip([&by_api, &by_cli, &by_console]) {
+            assert_eq!(entry.without_actor().detail, json!({"subscription_id": id}));
+        }
+    }
+}
+
+on_both_backends! {
+    async fn a_control_character_or_an_overlong_description_or_tenant_is_shown_on_the_form(backend) {
+        let app = spawn_notifying_console(backend).await;
+        let browser = sign_in(&app, OPERATOR_TOKEN).await;
+        let sub = app.subscribe("http://127.0.0.1:9/a", &["*"], None).await;
+        let long_tenant = "t".repeat(201);
+        let cases = [
+            ("description", "nul\u{0}here", "description must be at most 1000 characters"),
+            ("tenant_id", long_tenant.as_str(), "tenant_id must be one line of at most 200 characters"),
+        ];
+        for (field, value, message) in cases {
+            for path in ["/console/subscriptions".to_owned(), format!("/console/subscriptions/{}", sub.id)] {
+                let page = browser
+                    .post(&path, &[("url", "http://127.0.0.1:9/b"), ("event_types", "*"), ("name", "kept"), (field, value)])
+                    .await;
+                assert_eq!(page.status, 422, "{path} {field}: {}", page.body);
+                page.shows(message).shows(r#"role="alert""#).shows(r#"value="kept""#).lacks(r#"id="secret""#);
+            }
+        }
+        let stored = subscription(&app, &sub.id).await;
+        assert_eq!((&stored["url"], &stored["name"]), (&json!("http://127.0.0.1:9/a"), &Value::Null), "nothing was changed");
+        let (_, listed) = app.admin_get("/api/admin/notifications/subscriptions").await;
+        assert_eq!(listed["subscriptions"].as_array().unwrap().len(), 1, "nothing was created");
     }
 }

@@ -294,3 +294,43 @@ async fn deliveries_never_reach_a_refused_address_nor_follow_redirects() {
     assert_eq!((result.status, result.delivered()), (Some(307), false));
     assert!(receiver.requests().await.is_empty(), "the redirect was not followed");
 }
+
+// Postgres refuses NUL in text: a description or tenant with one is a 422 naming the field, never
+// a 500, on either backend; so is one too long.
+on_both_backends! {
+    async fn a_control_character_or_an_overlong_description_or_tenant_is_refused_naming_the_field(backend) {
+        let app = spawn_notifying_app(backend, |_| {}).await;
+        let url = "http://127.0.0.1:9/hook";
+        let long_description = "d".repeat(1_001);
+        let long_tenant = "t".repeat(201);
+        let cases = [
+            (json!({"description": "nul\u{0}here"}), "description"),
+            (json!({"description": "bell\u{7}"}), "description"),
+            (json!({"description": long_description}), "description"),
+            (json!({"tenant_id": "t\u{0}"}), "tenant_id"),
+            (json!({"tenant_id": "t\n1"}), "tenant_id"),
+            (json!({"tenant_id": long_tenant}), "tenant_id"),
+        ];
+        let sub = app.subscribe(url, &["*"], None).await;
+        let path = format!("{SUBSCRIPTIONS}/{}", sub.id);
+        for (fields, field) in &cases {
+            let mut body = fields.clone();
+            body["url"] = url.into();
+            let (status, answer) = app.admin_post(SUBSCRIPTIONS, body).await;
+            assert_eq!((status, answer["error"].as_str()), (422, Some("invalid_subscription")), "{fields}: {answer}");
+            assert!(answer["message"].as_str().unwrap().starts_with(&format!("{field} must be")), "{answer}");
+            let (status, answer) = app.admin_send(reqwest::Method::PATCH, &path, Some(fields.clone())).await;
+            assert_eq!((status, answer["error"].as_str()), (422, Some("invalid_subscription")), "PATCH {fields}: {answer}");
+            assert!(answer["message"].as_str().unwrap().starts_with(&format!("{field} must be")), "{answer}");
+        }
+        let (_, listed) = app.admin_get(SUBSCRIPTIONS).await;
+        assert_eq!(listed["subscriptions"].as_array().unwrap().len(), 1, "nothing was created");
+
+        let (description, tenant) = ("line one\r\n\tline two".to_owned() + &"d".repeat(980), "t".repeat(200));
+        let (status, answer) = app
+            .admin_send(reqwest::Method::PATCH, &path, Some(json!({"description": description, "tenant_id": tenant})))
+            .await;
+        assert_eq!(status, 200, "newlines and tabs in a description, and the longest of each, are kept: {answer}");
+        assert_eq!((&answer["description"], &answer["tenant_id"]), (&json!(description), &json!(tenant)));
+    }
+}

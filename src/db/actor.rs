@@ -1,4 +1,6 @@
-//! Who performed an operator action, as its audit entry names them (`by`).
+//! Who performed an operator action, as its audit entry names them (`by`). Kept by `db` (next
+//! to the audit trail) so that the domain modules writing audited actions (`notifications`) and
+//! `operations` can both name it without importing each other; `operations::Actor` re-exports it.
 
 use std::fmt;
 

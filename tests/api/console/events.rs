@@ -157,7 +157,7 @@ on_both_backends! {
         assert_eq!(operator.get("/console/events/999999").await.status, 404);
         assert_eq!(operator.get("/console/events/nope").await.status, 404);
         let viewer = sign_in(&app, VIEWER_TOKEN).await;
-        viewer.get(&format!("/console/events/{event}")).await.lacks(">Replay</button>").lacks("name=\"csrf\" value=\"\"");
+        viewer.get(&format!("/console/events/{event}")).await.lacks(">Replay</button>");
     }
 
     async fn replaying_an_event_requeues_it_with_one_audit_entry_and_a_viewer_cannot(backend) {

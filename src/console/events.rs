@@ -3,6 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
+use chrono::NaiveDateTime;
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -10,11 +11,13 @@ use super::filters::EventQuery;
 use super::format::{badge, count, or_dash, pager, time};
 use super::guard::Signed;
 use super::notice::{notice, Done};
+use super::overview::FRESH_FOR;
 use super::page::{page, respond, ConsoleError, Section};
 use super::query;
 use super::query::Params;
 use crate::events::EventKind;
 use crate::http::AppState;
+use crate::inbox::listing::EventFilter;
 use crate::inbox::{EventRow, EventStatus};
 use crate::operations::events::{self as operation, Count};
 use crate::operations::replay_matching::{replay_matching, Selection};
@@ -147,16 +150,23 @@ pub async fn replay_preview(
 ) -> Result<HttpResponse, ConsoleError> {
     let filter = query.filter()?;
     let every = filter.is_empty();
-    let (matching, counted) = match operation::count_finished(&state.db, filter).await? {
-        Count::Exactly(n) => (n, count(n)),
-        Count::MoreThan(n) => (n + 1, format!("more than {}", count(n))),
+    let (matching, counted, counted_at) = match replay_count(&state, filter).await? {
+        Preview::Now(Count::Exactly(n)) => (n, count(n), None),
+        Preview::Now(Count::MoreThan(n)) => (n + 1, format!("more than {}", count(n)), None),
+        Preview::AsOf(n, at) => (n, count(n), Some(at)),
     };
     let body = html! {
         h1 { "Replay matching events" }
         div.panel {
             p {
                 @if every { "No filter: this selects " strong { "every finished event" } ". " }
-                strong { (counted) } " finished events (succeeded, dead, skipped, ignored) match now; a replay requeues each of them once, keeping its attempt history. Events still waiting or being processed are never touched."
+                strong { (counted) } " finished events (succeeded, dead, skipped, ignored) "
+                @if let Some(at) = counted_at {
+                    "matched at " (time(at)) " (the overview's counts, read every " (FRESH_FOR.as_secs()) " s); a replay requeues those that match when it runs, "
+                } @else {
+                    "match now; a replay requeues "
+                }
+                "each of them once, keeping its attempt history. Events still waiting or being processed are never touched."
             }
             p { a href=(query.link("/console/events")) { "See them in the list" } }
             @if !session.can_act() {
@@ -173,6 +183,34 @@ pub async fn replay_preview(
         }
     };
     Ok(page("Replay", Section::Events, &session, body))
+}
+
+/// What the replay preview counted.
+enum Preview {
+    /// Counted in the inbox now.
+    Now(Count),
+    /// Taken from the overview's counts, read at that time.
+    AsOf(i64, NaiveDateTime),
+}
+
+/// How many finished events a replay of `filter` would requeue. A kind, with or without a
+/// status, and nothing else is counted along no index (a kind has none: each would cost every
+/// status change of every event), so its figure comes from the overview's counts by kind and
+/// status instead of a read of the whole inbox per view. Any other filter is counted now.
+async fn replay_count(state: &AppState, filter: EventFilter) -> Result<Preview, ConsoleError> {
+    let kind_alone = EventFilter {
+        kind: filter.kind.clone(),
+        status: filter.status.clone(),
+        ..EventFilter::default()
+    };
+    match filter.kind.as_deref() {
+        Some(kind) if filter == kind_alone => {
+            let overview = state.console.overview.get(&state.db).await?;
+            let n = overview.stats.finished_of_kind(kind, filter.status.as_deref());
+            Ok(Preview::AsOf(n, overview.at))
+        }
+        _ => Ok(Preview::Now(operation::count_finished(&state.db, filter).await?)),
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -277,23 +277,42 @@ pub fn requeue(conn: &mut DbConn, filter: &EventFilter, ids: &[i64], now: NaiveD
 pub struct Stats {
     pub by_status: BTreeMap<String, i64>,
     pub by_kind: BTreeMap<String, i64>,
+    /// Events by (kind, status): what the two above sum.
+    #[serde(skip)]
+    pub by_kind_and_status: BTreeMap<(String, String), i64>,
     pub oldest_pending_received_at: Option<NaiveDateTime>,
     pub received_last_hour: i64,
     pub received_last_day: i64,
 }
 
+impl Stats {
+    /// The finished events of `kind` as counted, of `status` alone when one is given (none when
+    /// it is not a finished status): what a replay of that filter would have requeued then.
+    pub fn finished_of_kind(&self, kind: &str, status: Option<&str>) -> i64 {
+        FINISHED
+            .iter()
+            .map(|s| s.as_str())
+            .filter(|s| status.is_none_or(|wanted| wanted == *s))
+            .filter_map(|s| self.by_kind_and_status.get(&(kind.to_owned(), s.to_owned())))
+            .sum()
+    }
+}
+
+/// Counts the inbox by status and kind (one pass), finds the oldest event waiting and counts
+/// the last hour's and day's arrivals.
 pub fn stats(conn: &mut DbConn, now: NaiveDateTime) -> Result<Stats, StoreError> {
     use diesel::dsl::{count_star, min};
     use webhook_events::dsl as e;
     with_conn!(conn, |c| {
-        let by_status: Vec<(String, i64)> = e::webhook_events
-            .group_by(e::status)
-            .select((e::status, count_star()))
+        let counted: Vec<(String, String, i64)> = e::webhook_events
+            .group_by((e::kind, e::status))
+            .select((e::kind, e::status, count_star()))
             .load(c)?;
-        let by_kind: Vec<(String, i64)> = e::webhook_events
-            .group_by(e::kind)
-            .select((e::kind, count_star()))
-            .load(c)?;
+        let (mut by_status, mut by_kind) = (BTreeMap::new(), BTreeMap::new());
+        for (kind, status, n) in &counted {
+            *by_status.entry(status.clone()).or_insert(0) += n;
+            *by_kind.entry(kind.clone()).or_insert(0) += n;
+        }
         let oldest_pending = e::webhook_events
             .filter(e::status.eq_any([
                 EventStatus::Pending,
@@ -304,8 +323,9 @@ pub fn stats(conn: &mut DbConn, now: NaiveDateTime) -> Result<Stats, StoreError>
             .first::<Option<NaiveDateTime>>(c)?;
         let since = |d: chrono::Duration| e::webhook_events.filter(e::received_at.ge(now - d)).count();
         Ok(Stats {
-            by_status: by_status.into_iter().collect(),
-            by_kind: by_kind.into_iter().collect(),
+            by_status,
+            by_kind,
+            by_kind_and_status: counted.into_iter().map(|(k, s, n)| ((k, s), n)).collect(),
             oldest_pending_received_at: oldest_pending,
             received_last_hour: since(chrono::Duration::hours(1)).get_result(c)?,
             received_last_day: since(chrono::Duration::days(1)).get_result(c)?,

@@ -222,4 +222,43 @@ on_both_backends! {
         assert_eq!(entries[0].detail["requeued"], 2);
         assert_eq!(entries[0].detail["filter"]["status"], "dead");
     }
+
+    async fn a_replay_preview_of_a_kind_counts_from_the_overview_and_says_when(backend) {
+        let app = spawn_console_app(backend).await;
+        let dead = app.deliver(&flat("tenant.created", "tenant-a")).await;
+        let succeeded = app.deliver(&flat("tenant.created", "tenant-b")).await;
+        app.deliver(&flat("tenant.created", "tenant-c")).await;
+        let deleted = app.deliver(&flat("tenant.deleted", "tenant-d")).await;
+        app.force_status(dead, "dead").await;
+        app.force_status(succeeded, "succeeded").await;
+        app.force_status(deleted, "dead").await;
+        let operator = sign_in(&app, OPERATOR_TOKEN).await;
+
+        operator
+            .get("/console/events/replay?kind=tenant_created")
+            .await
+            .shows("<strong>2</strong> finished events")
+            .shows("matched at")
+            .shows("Requeue 2 events");
+        operator
+            .get("/console/events/replay?kind=tenant_created&status=dead")
+            .await
+            .shows("<strong>1</strong> finished events")
+            .shows("Requeue 1 events");
+        operator
+            .get("/console/events/replay?kind=tenant_created&status=pending")
+            .await
+            .shows("<strong>0</strong> finished events")
+            .lacks("Requeue 0");
+        operator
+            .get("/console/events/replay?kind=tenant_deleted")
+            .await
+            .shows("<strong>1</strong> finished events");
+        operator
+            .get("/console/events/replay?kind=tenant_created&tenant=tenant-a")
+            .await
+            .shows("<strong>1</strong> finished events")
+            .shows("match now")
+            .lacks("matched at");
+    }
 }

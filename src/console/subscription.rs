@@ -16,7 +16,7 @@ use super::page::{page, see_other, ConsoleError, Section};
 use super::query::Params;
 use super::sessions::Session;
 use super::subscription_form::{self as form, Fields};
-use super::subscriptions::{health, label, link, now, secret_page};
+use super::subscriptions::{health, label, link, now, secret_page, shown_url};
 use crate::http::AppState;
 use crate::notifications::stats::{self, Figures, Window};
 use crate::notifications::store::Subscription;
@@ -50,7 +50,7 @@ pub async fn show(
         }
         (notice(query.done, None))
         div.grid {
-            div.panel { h2 { "Settings" } (settings(&s)) }
+            div.panel { h2 { "Settings" } (settings(&session, &s)) }
             div.panel { h2 { "Health" } (health_panel(&s)) }
             div.panel {
                 h2 { "Last 24 hours" }
@@ -96,12 +96,12 @@ fn actions(session: &Session, s: &Subscription) -> Markup {
     }
 }
 
-fn settings(s: &Subscription) -> Markup {
+fn settings(session: &Session, s: &Subscription) -> Markup {
     html! {
         dl.fields {
             dt { "Id" } dd { code { (s.id) } }
             dt { "Name" } dd { (or_dash(s.name.as_deref())) }
-            dt { "URL" } dd { code { (s.url) } }
+            dt { "URL" } dd { code { (shown_url(session, s)) } }
             dt { "Event types" } dd { (s.types().join(", ")) }
             dt { "Tenant" } dd { (or_dash(s.tenant_id.as_deref())) }
             dt { "Description" } dd { (or_dash(s.description.as_deref())) }

@@ -16,6 +16,7 @@ use super::query::Params;
 use super::sessions::Session;
 use super::subscription_form::{self as form, Fields};
 use crate::http::AppState;
+use crate::notifications::destination;
 use crate::notifications::store::{self as store, Subscription};
 use crate::notifications::subscriptions::{self as subs, WithSecret};
 
@@ -53,7 +54,7 @@ pub async fn list(
                             tr {
                                 td { a href=(link(&s.id)) { (label(s)) } }
                                 td { (health(s)) }
-                                td.wrap.opt { code { (s.url) } }
+                                td.wrap.opt { code { (shown_url(&session, s)) } }
                                 td.wrap.opt { (s.types().join(", ")) }
                                 td.wrap.opt { (or_dash(s.tenant_id.as_deref())) }
                                 td { (maybe_time(s.failing_since)) }
@@ -156,6 +157,16 @@ pub fn health(s: &Subscription) -> Markup {
 /// The subscription's name, or its id.
 pub fn label(s: &Subscription) -> &str {
     s.name.as_deref().unwrap_or(&s.id)
+}
+
+/// A subscription's URL as this session may see it: whole for an operator, the scheme and host
+/// alone for a viewer (a path or query may carry the subscriber's token).
+pub fn shown_url(session: &Session, s: &Subscription) -> String {
+    if session.can_act() {
+        s.url.clone()
+    } else {
+        destination::redacted(&s.url)
+    }
 }
 
 pub fn link(id: &str) -> String {

@@ -15,6 +15,22 @@ use reqwest::Url;
 /// Longest wait for the name of a subscription URL to resolve when it is checked.
 const LOOKUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// A subscription URL as shown to a reader who may not act on it: the scheme, host and port,
+/// and `/…` for a path or query there is (some subscribers take a token in them, and the URL is
+/// all an unsigned receiver checks). A URL that does not parse shows as `…`.
+pub fn redacted(url: &str) -> String {
+    let Ok(parsed) = Url::parse(url) else {
+        return "…".to_owned();
+    };
+    let port = parsed.port().map(|p| format!(":{p}")).unwrap_or_default();
+    let rest = if parsed.path() == "/" && parsed.query().is_none() {
+        "/"
+    } else {
+        "/…"
+    };
+    format!("{}://{}{port}{rest}", parsed.scheme(), parsed.host_str().unwrap_or("…"))
+}
+
 /// Why a destination is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DestinationError {
@@ -220,6 +236,21 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_redacted_url_keeps_the_scheme_host_and_port_alone() {
+        assert_eq!(
+            redacted("https://hooks.example.com/services/T0/B0/XXXX"),
+            "https://hooks.example.com/…"
+        );
+        assert_eq!(
+            redacted("https://hooks.example.com/in?token=s3cret"),
+            "https://hooks.example.com/…"
+        );
+        assert_eq!(redacted("http://crm.internal:8443/"), "http://crm.internal:8443/");
+        assert_eq!(redacted("https://[2001:db8::1]/t/abc"), "https://[2001:db8::1]/…");
+        assert_eq!(redacted("not a url"), "…");
+    }
 
     #[test]
     fn non_public_addresses_are_recognised() {

@@ -84,9 +84,10 @@ fn grant_id(token_hash: &[u8; 32]) -> String {
     hex::encode(digest.finalize())
 }
 
-/// Present in a handler's arguments: the request carried a valid admin token (any role).
+/// Present in a handler's arguments: the request carried a valid admin token (any role), whose
+/// role it holds for what a viewer is shown less of.
 #[derive(Debug, Clone, Copy)]
-pub struct Viewer;
+pub struct Viewer(pub Role);
 
 /// Present in a handler's arguments: the request carried an operator token.
 #[derive(Debug, Clone, Copy)]
@@ -97,7 +98,7 @@ impl FromRequest for Viewer {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        ready(role(req).map(|_| Viewer))
+        ready(role(req).map(Viewer))
     }
 }
 

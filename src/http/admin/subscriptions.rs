@@ -7,10 +7,11 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{utc, Operator, Viewer};
+use crate::config::Role;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::responses::AdminFailures;
 use crate::http::AppState;
-use crate::notifications::destination::DestinationError;
+use crate::notifications::destination::{self, DestinationError};
 use crate::notifications::store::{self as store, Subscription};
 use crate::notifications::subscriptions::{
     self as subs, NewSubscription, SubscriptionChange, SubscriptionError, WithSecret,
@@ -23,6 +24,8 @@ pub struct SubscriptionView {
     id: String,
     /// A short label, e.g. "CRM sync".
     name: Option<String>,
+    /// Where notifications are POSTed. A viewer's token is shown the scheme and host alone
+    /// (`https://hooks.example.com/…`): a path or query may carry the subscriber's token.
     url: String,
     event_types: Vec<String>,
     tenant_id: Option<String>,
@@ -60,6 +63,16 @@ impl From<&Subscription> for SubscriptionView {
             created_at: utc(s.created_at),
             updated_at: utc(s.updated_at),
         }
+    }
+}
+
+impl SubscriptionView {
+    /// The view as `role` may see it: a viewer is not shown the URL's path and query.
+    fn shown_to(mut self, role: Role) -> Self {
+        if role == Role::Viewer {
+            self.url = destination::redacted(&self.url);
+        }
+        self
     }
 }
 
@@ -112,19 +125,23 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/admin/notifications/subscriptions", tag = "notifications",
     responses((status = 200, body = SubscriptionList), AdminFailures),
     security(("bearer" = ["viewer"])))]
-pub async fn list(_: Viewer, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn list(Viewer(role): Viewer, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let rows = state.db.run(store::list_subscriptions).await?;
     Ok(HttpResponse::Ok().json(SubscriptionList {
-        subscriptions: rows.iter().map(SubscriptionView::from).collect(),
+        subscriptions: rows.iter().map(|s| SubscriptionView::from(s).shown_to(role)).collect(),
     }))
 }
 
 #[utoipa::path(get, path = "/api/admin/notifications/subscriptions/{id}", tag = "notifications", params(("id" = String, Path)),
     responses((status = 200, body = SubscriptionView), (status = 404, body = ErrorBody, description = "`not_found`"), AdminFailures),
     security(("bearer" = ["viewer"])))]
-pub async fn show(_: Viewer, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn show(
+    Viewer(role): Viewer,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let row = subs::find(&state.db, &id).await?;
-    Ok(HttpResponse::Ok().json(SubscriptionView::from(&row)))
+    Ok(HttpResponse::Ok().json(SubscriptionView::from(&row).shown_to(role)))
 }
 
 /// Changes a subscription: url, event_types, tenant_id, name, description, request_timeout_ms,

@@ -374,6 +374,36 @@ on_both_backends! {
         assert_eq!(receiver.requests().await.len(), 1, "no test send, no redelivery");
     }
 
+    async fn a_viewer_is_shown_the_host_of_a_subscription_url_and_an_operator_all_of_it(backend) {
+        let app = spawn_notifying_console(backend).await;
+        let url = "http://127.0.0.1:9/services/T0/B0/s3cret-in-the-path";
+        let sub = app.subscribe(url, &["*"], None).await;
+        let path = format!("/console/subscriptions/{}", sub.id);
+        let viewer = sign_in(&app, VIEWER_TOKEN).await;
+        for page in [viewer.get(&path).await, viewer.get("/console/subscriptions").await] {
+            page.shows("http://127.0.0.1:9/…").lacks("s3cret");
+        }
+        let operator = sign_in(&app, OPERATOR_TOKEN).await;
+        for page in [operator.get(&path).await, operator.get("/console/subscriptions").await] {
+            page.shows(url);
+        }
+
+        let api = |token: &'static str, path: String| {
+            let request = app.client.get(format!("{}{path}", app.address)).bearer_auth(token);
+            async move {
+                let answer = request.send().await.unwrap();
+                assert_eq!(answer.status(), 200);
+                answer.json::<Value>().await.unwrap()
+            }
+        };
+        let one = format!("/api/admin/notifications/subscriptions/{}", sub.id);
+        let all = "/api/admin/notifications/subscriptions".to_owned();
+        assert_eq!(api(VIEWER_TOKEN, one.clone()).await["url"], "http://127.0.0.1:9/…");
+        assert_eq!(api(VIEWER_TOKEN, all.clone()).await["subscriptions"][0]["url"], "http://127.0.0.1:9/…");
+        assert_eq!(api(OPERATOR_TOKEN, one).await["url"], url);
+        assert_eq!(api(OPERATOR_TOKEN, all).await["subscriptions"][0]["url"], url);
+    }
+
     async fn a_forged_form_is_refused_for_every_action(backend) {
         let app = spawn_notifying_console(backend).await;
         let sub = app.subscribe("http://127.0.0.1:9/a", &["*"], None).await;

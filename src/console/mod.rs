@@ -116,6 +116,7 @@ fn subscription_routes(cfg: &mut web::ServiceConfig) {
     .service(at("/console/subscriptions/{id}/pause", "POST").route(web::post().to(subscription::pause)))
     .service(at("/console/subscriptions/{id}/resume", "POST").route(web::post().to(subscription::resume)))
     .service(at("/console/subscriptions/{id}/rotate", "POST").route(web::post().to(subscription::rotate)))
+    .service(at("/console/subscriptions/{id}/secret", "GET").route(web::get().to(subscriptions::secret)))
     .service(at("/console/subscriptions/{id}/test", "POST").route(web::post().to(subscription::test)))
     .service(at("/console/subscriptions/{id}/delete", "POST").route(web::post().to(subscription::delete)))
     .service(at("/console/deliveries/{id}/redeliver", "POST").route(web::post().to(deliveries::redeliver)));

@@ -175,6 +175,58 @@ pub async fn close_all_of_token(db: &Database, session: &Session) -> Result<usiz
     .await
 }
 
+/// How long after an action the page with its new secret may be opened.
+pub const REVEAL_FOR: Duration = Duration::minutes(5);
+
+/// Lets `session` be shown the secret of `subscription_id` once, for [`REVEAL_FOR`]: what an
+/// action that made a secret does before it redirects to the page showing it.
+pub async fn allow_reveal(
+    db: &Database,
+    session: &Session,
+    subscription_id: &str,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    let (id, subscription) = (session.id.clone(), subscription_id.to_owned());
+    db.run(move |c| {
+        with_conn!(c, |c| Ok(diesel::update(table::table.find(id))
+            .set((
+                table::reveal_subscription_id.eq(Some(subscription)),
+                table::reveal_until.eq(Some(now + REVEAL_FOR)),
+            ))
+            .execute(c)
+            .map(|_| ())?))
+    })
+    .await
+}
+
+/// Takes what [`allow_reveal`] gave: true once, when it was given for `subscription_id` and is
+/// neither taken nor past; false every other time.
+pub async fn take_reveal(
+    db: &Database,
+    session: &Session,
+    subscription_id: &str,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let (id, subscription) = (session.id.clone(), subscription_id.to_owned());
+    db.run(move |c| {
+        with_conn!(c, |c| {
+            let taken = diesel::update(
+                table::table
+                    .find(id)
+                    .filter(table::reveal_subscription_id.eq(subscription))
+                    .filter(table::reveal_until.gt(now)),
+            )
+            .set((
+                table::reveal_subscription_id.eq(None::<String>),
+                table::reveal_until.eq(None::<NaiveDateTime>),
+            ))
+            .execute(c)?;
+            Ok(taken == 1)
+        })
+    })
+    .await
+}
+
 /// A keyed digest of the cookie value, hex: the session's row id, or its CSRF token.
 fn digest(purpose: &str, cookie: &str) -> String {
     let mut hasher = Sha256::new();

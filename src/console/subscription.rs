@@ -16,7 +16,7 @@ use super::page::{page, see_other, ConsoleError, Section};
 use super::query::Params;
 use super::sessions::Session;
 use super::subscription_form::{self as form, Fields};
-use super::subscriptions::{health, label, link, now, secret_page, shown_url};
+use super::subscriptions::{health, label, link, now, shown_url, to_secret, Made};
 use crate::http::AppState;
 use crate::notifications::stats::{self, Figures, Window};
 use crate::notifications::store::Subscription;
@@ -222,7 +222,7 @@ pub async fn rotate(
     let by = session.act(&form.csrf)?;
     let rotated = subs::rotate(&state.db, &state.sealer, &id, state.rotation_grace, &by, now()).await?;
     tracing::info!(subscription.id = %rotated.subscription.id, "subscription secret rotated in the console");
-    Ok(secret_page(&session, "Secret rotated", &rotated))
+    to_secret(&state, &session, &rotated.subscription.id, Made::Rotated).await
 }
 
 /// `POST /console/subscriptions/{id}/test`: sends a test now and shows how it went.

@@ -11,9 +11,9 @@ use serde::Deserialize;
 use super::format::{badge, maybe_time, or_dash, time};
 use super::guard::Signed;
 use super::notice::{notice, Done};
-use super::page::{page, ConsoleError, Section};
+use super::page::{page, see_other, ConsoleError, Section};
 use super::query::Params;
-use super::sessions::Session;
+use super::sessions::{self, Session};
 use super::subscription_form::{self as form, Fields};
 use crate::http::AppState;
 use crate::notifications::destination;
@@ -78,7 +78,7 @@ pub async fn new(Signed(session): Signed, state: web::Data<AppState>) -> HttpRes
     new_page(&session, &state, &fields, None)
 }
 
-/// `POST /console/subscriptions`: creates it and shows its secret, once.
+/// `POST /console/subscriptions`: creates it, then sends the browser to its secret, shown once.
 pub async fn create(
     Signed(session): Signed,
     state: web::Data<AppState>,
@@ -93,9 +93,7 @@ pub async fn create(
     match subs::create(&state.db, &state.notifier, &state.sealer, new, &by, now()).await {
         Ok(created) => {
             tracing::info!(subscription.id = %created.subscription.id, "subscription created in the console");
-            let mut answer = secret_page(&session, "Subscription created", &created);
-            *answer.status_mut() = StatusCode::CREATED;
-            Ok(answer)
+            to_secret(&state, &session, &created.subscription.id, Made::Created).await
         }
         Err(e) => Ok(new_page(&session, &state, &fields, Some(&form::fixable(e)?))),
     }
@@ -120,8 +118,75 @@ fn new_page(session: &Session, state: &AppState, fields: &Fields, error: Option<
     answer
 }
 
+/// What made the secret a page shows.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Made {
+    Created,
+    Rotated,
+}
+
+impl Made {
+    fn title(self) -> &'static str {
+        match self {
+            Made::Created => "Subscription created",
+            Made::Rotated => "Secret rotated",
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Made::Created => "created",
+            Made::Rotated => "rotated",
+        }
+    }
+}
+
+/// After an action that made a secret: lets this session see it once and sends the browser to
+/// the page that shows it (a GET, so that reloading it repeats no action).
+pub async fn to_secret(
+    state: &AppState,
+    session: &Session,
+    id: &str,
+    made: Made,
+) -> Result<HttpResponse, ConsoleError> {
+    sessions::allow_reveal(&state.db, session, id, now()).await?;
+    Ok(see_other(&format!("{}/secret?made={}", link(id), made.as_str())))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SecretQuery {
+    made: Made,
+}
+
+/// `GET /console/subscriptions/{id}/secret`: the secret an action of this session just made,
+/// the first time; afterwards (a reload, another tab, a link), a page saying it was shown.
+pub async fn secret(
+    Signed(session): Signed,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    Params(query): Params<SecretQuery>,
+) -> Result<HttpResponse, ConsoleError> {
+    if session.can_act() && sessions::take_reveal(&state.db, &session, &id, now()).await? {
+        let made = subs::current_secret(&state.db, &state.sealer, &id).await?;
+        return Ok(secret_page(&session, query.made.title(), &made));
+    }
+    let s = subs::find(&state.db, &id).await?;
+    let body = html! {
+        h1 { "Secret shown once" }
+        div.panel {
+            p { "The signing secret of " a href=(link(&s.id)) { (label(&s)) } " was shown once, on this page, right after it was made, and is not shown again." }
+            p { "If it was not copied, rotate it on the subscription's page: the secret it replaces keeps signing for the grace period." }
+            div.actions { a.button href=(link(&s.id)) { "Back to the subscription" } }
+        }
+    };
+    let mut answer = page("Secret shown once", Section::Subscriptions, &session, body);
+    *answer.status_mut() = StatusCode::GONE;
+    Ok(answer)
+}
+
 /// The page that shows a new secret: the only time it is shown.
-pub fn secret_page(session: &Session, title: &str, made: &WithSecret) -> HttpResponse {
+fn secret_page(session: &Session, title: &str, made: &WithSecret) -> HttpResponse {
     let s = &made.subscription;
     let body = html! {
         h1 { (title) }

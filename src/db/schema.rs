@@ -161,6 +161,8 @@ diesel::table! {
         role -> Text,
         created_at -> Timestamp,
         expires_at -> Timestamp,
+        reveal_subscription_id -> Nullable<Text>,
+        reveal_until -> Nullable<Timestamp>,
     }
 }
 

@@ -140,6 +140,12 @@ impl Browser {
         page_of(response).await
     }
 
+    /// The page a 303 answer sends the browser to.
+    pub async fn follow(&self, answer: &Page) -> Page {
+        assert_eq!(answer.status, 303, "{}", answer.body);
+        self.get(answer.location.as_deref().expect("a Location")).await
+    }
+
     /// Posts a form of the console with this session's CSRF token, as a page of ours would.
     pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
         let mut form: Vec<(&str, &str)> = vec![("csrf", &self.csrf)];

@@ -36,13 +36,11 @@ fn secret_on(page: &Page) -> String {
 }
 
 /// The first subscription id linked from a page.
+/// The first subscription id linked from a page, or the one its `Location` names.
 fn subscription_on(page: &Page) -> String {
-    let at = page
-        .body
-        .find("/console/subscriptions/sub_")
-        .expect("a subscription link")
-        + "/console/subscriptions/".len();
-    page.body[at..].split(['"', '?', '/', '#']).next().unwrap().to_owned()
+    let text = page.location.as_deref().unwrap_or(&page.body);
+    let at = text.find("/console/subscriptions/sub_").expect("a subscription link") + "/console/subscriptions/".len();
+    text[at..].split(['"', '?', '/', '#']).next().unwrap().to_owned()
 }
 
 /// The audit trail's actions about subscriptions, in order.
@@ -154,13 +152,25 @@ on_both_backends! {
             .send()
             .await
             .unwrap();
+        let answer = page_of(response).await;
+        let id = subscription_on(&answer);
+        let shown_at = format!("/console/subscriptions/{id}/secret?made=created");
+        assert_eq!(answer.location.as_deref(), Some(shown_at.as_str()), "to a page of its own: a reload repeats nothing");
+        let response = browser.client.get(format!("{}{shown_at}", app.address)).header(reqwest::header::COOKIE, &browser.cookie).send().await.unwrap();
         assert_eq!(response.headers()["cache-control"], "no-store");
         let created = page_of(response).await;
-        assert_eq!(created.status, 201, "{}", created.body);
-        created.shows(r#"data-copy="secret""#).shows("it will not be shown again");
+        assert_eq!(created.status, 200, "{}", created.body);
+        created.shows("Subscription created").shows(r#"data-copy="secret""#).shows("it will not be shown again");
         let secret = secret_on(&created);
         assert!(secret.starts_with("whsec_"), "{secret}");
-        let id = subscription_on(&created);
+        let reloaded = browser.get(&shown_at).await;
+        assert_eq!(reloaded.status, 410, "{}", reloaded.body);
+        reloaded.shows("Secret shown once").shows("rotate it").lacks(&secret).lacks(r#"id="secret""#);
+        let viewer = sign_in(&app, VIEWER_TOKEN).await;
+        viewer.get(&shown_at).await.lacks(&secret).shows("Secret shown once");
+        assert_eq!(browser.get("/console/subscriptions/sub_nope/secret?made=created").await.status, 404);
+        assert_eq!(browser.get(&format!("/console/subscriptions/{id}/secret?made=lost")).await.status, 400);
+        assert_eq!(crate::cli_events::audit_entries(&app.db, "subscription.created").await.len(), 1, "one subscription, made once");
 
         let stored = subscription(&app, &id).await;
         assert_eq!(
@@ -250,7 +260,7 @@ on_both_backends! {
         let path = format!("/console/subscriptions/{}", sub.id);
         browser.get(&path).await.shows(">Rotate secret<").shows(&format!(r#"action="{path}/rotate""#));
 
-        let rotated = browser.post(&format!("{path}/rotate"), &[]).await;
+        let rotated = browser.follow(&browser.post(&format!("{path}/rotate"), &[]).await).await;
         assert_eq!(rotated.status, 200, "{}", rotated.body);
         rotated.shows("Secret rotated").shows("it will not be shown again").shows("keeps signing too");
         let secret = secret_on(&rotated);
@@ -287,7 +297,7 @@ on_both_backends! {
         let created = browser
             .post("/console/subscriptions", &[("url", &receiver.url()), ("event_types", "*"), ("max_attempts", "1")])
             .await;
-        assert_eq!(created.status, 201, "{}", created.body);
+        assert_eq!(created.status, 303, "{}", created.body);
         let id = subscription_on(&created);
         app.deliver(&tenant_created("t-log")).await;
         let dead = app.finished_deliveries(&id, 1).await.remove(0);
@@ -451,7 +461,7 @@ on_both_backends! {
         let out = stdout(&run_on_database(&app.database_url, &["subscriptions", "add", "--url", "https://8.8.8.8/hook"]).await);
         let by_cli = out.split_whitespace().nth(1).unwrap().to_owned();
         let created = browser.post("/console/subscriptions", &[("url", "http://127.0.0.1:9/c"), ("event_types", "*")]).await;
-        assert_eq!(created.status, 201, "{}", created.body);
+        assert_eq!(created.status, 303, "{}", created.body);
         let by_console = subscription_on(&created);
         let entries = audit_entries(&app.db, "subscription.created").await;
         assert_doors(&entries, &["api", "cli", "console"]);
@@ -469,7 +479,7 @@ on_both_backends! {
             assert_eq!(entry.without_actor().detail, json!({"subscription_id": id, "active": false}));
         }
         assert_eq!(app.admin_post(&format!("{path}/rotate-secret"), json!({})).await.0, 200);
-        assert_eq!(browser.post(&format!("/console/subscriptions/{by_api}/rotate"), &[]).await.status, 200);
+        assert_eq!(browser.post(&format!("/console/subscriptions/{by_api}/rotate"), &[]).await.status, 303);
         let entries = audit_entries(&app.db, "subscription.secret_rotated").await;
         assert_doors(&entries, &["api", "console"]);
         for entry in &entries {

@@ -91,6 +91,25 @@ impl Chromium {
     }
 
     /// Opens `path` of the application.
+    /// The path and query of the page shown.
+    pub async fn path(&self) -> String {
+        let url = self.driver.current_url().await.expect("the page's URL");
+        match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_owned(),
+        }
+    }
+
+    /// The HTML of the page shown.
+    pub async fn source(&self) -> String {
+        self.driver.source().await.expect("the page's source")
+    }
+
+    /// Reloads the page as the browser's reload button does.
+    pub async fn reload(&self) {
+        self.driver.refresh().await.unwrap_or_else(|e| panic!("reload: {e}"));
+    }
+
     pub async fn goto(&self, path: &str) {
         self.driver
             .goto(&format!("{}{path}", self.address))
@@ -204,18 +223,6 @@ impl Chromium {
                 self.describe().await
             );
         }
-    }
-
-    /// Reads the text of `css`, which a page shows once (a subscription's new secret), then
-    /// opens `then` (a page that lists the same thing) and checks that the text is not on it.
-    /// Not a reload: reloading the answer to a POST would send the form again.
-    pub async fn shown_once(&self, css: &str, then: &str) -> String {
-        let shown = self.text(css).await.trim().to_owned();
-        assert!(!shown.is_empty(), "`{css}` is empty");
-        self.goto(then).await;
-        let source = self.driver.source().await.expect("the page's source");
-        assert!(!source.contains(&shown), "`{css}` is shown again on {then}: {shown}");
-        shown
     }
 
     /// Writes the whole page (up to [`SCREENSHOT_MAX_HEIGHT`]) as

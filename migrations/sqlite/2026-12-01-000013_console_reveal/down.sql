@@ -1,0 +1,2 @@
+ALTER TABLE console_sessions DROP COLUMN reveal_until;
+ALTER TABLE console_sessions DROP COLUMN reveal_subscription_id;

@@ -122,7 +122,7 @@ async fn test(
             report(&result)
         }
         SubscriptionTestArgs { url: Some(url), .. } => {
-            let tried = test_sends::test_url(db, sender, &url, now).await?;
+            let tried = test_sends::test_url(db, sender, &url, &super::events::operator(), now).await?;
             println!(
                 "secret: {} (made for this send alone: verify the request with it)",
                 tried.secret.expose_secret()
@@ -130,7 +130,7 @@ async fn test(
             report(&tried.result)
         }
         SubscriptionTestArgs { .. } => {
-            let tried = test_sends::test_all_active(db, sender, sealer, now).await?;
+            let tried = test_sends::test_all_active(db, sender, sealer, &super::events::operator(), now).await?;
             if tried.is_empty() {
                 println!("no active subscriptions to test");
                 return Ok(());

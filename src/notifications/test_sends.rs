@@ -64,6 +64,7 @@ pub async fn test_all_active(
     db: &Database,
     sender: &Sender,
     sealer: &Sealer,
+    by: &Actor,
     now: NaiveDateTime,
 ) -> Result<Vec<Tried>, SubscriptionError> {
     let rows = db.run(store::list_subscriptions).await?;
@@ -76,7 +77,7 @@ pub async fn test_all_active(
         .collect()
         .await;
     let delivered = tried.iter().filter(|t| t.result.delivered()).count();
-    let detail = serde_json::json!({"tested": tried.len(), "delivered": delivered});
+    let detail = serde_json::json!({"by": by, "tested": tried.len(), "delivered": delivered});
     audit(db, "subscriptions.tested", detail, now).await?;
     Ok(tried)
 }
@@ -87,6 +88,7 @@ pub async fn test_url(
     db: &Database,
     sender: &Sender,
     url: &str,
+    by: &Actor,
     now: NaiveDateTime,
 ) -> Result<UrlTried, SubscriptionError> {
     let checked = sender.policy().check_url(url).await?;
@@ -108,6 +110,7 @@ pub async fn test_url(
         )
         .await;
     let detail = serde_json::json!({
+        "by": by,
         "host": checked.host_str(),
         "delivered": result.delivered(),
         "status_code": result.status,

@@ -115,7 +115,8 @@ pub async fn subscription(
     responses((status = 200, body = SubscriptionTestResults), AdminFailures, (status = 403, body = ErrorBody, description = "`forbidden`: a viewer's token")),
     security(("bearer" = ["operator"])))]
 pub async fn all(_: Operator, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let tried = test_sends::test_all_active(&state.db, &state.notifier, &state.sealer, now()).await?;
+    let tried =
+        test_sends::test_all_active(&state.db, &state.notifier, &state.sealer, &Actor::admin_api(), now()).await?;
     let results: Vec<SubscriptionTestResult> = tried
         .into_iter()
         .map(|t| SubscriptionTestResult {
@@ -148,7 +149,7 @@ pub async fn all(_: Operator, state: web::Data<AppState>) -> Result<HttpResponse
     responses((status = 200, body = UrlTestResult), (status = 400, body = ErrorBody, description = "`bad_request`: not the expected JSON, or an unknown field; `invalid_query`: a parameter out of range"), AdminFailures, (status = 403, body = ErrorBody, description = "`forbidden`: a viewer's token"), (status = 422, body = ErrorBody, description = "`invalid_url`, `destination_not_allowed`, `destination_unresolvable`, `unknown_event_type` or `invalid_subscription`")),
     security(("bearer" = ["operator"])))]
 pub async fn url(_: Operator, state: web::Data<AppState>, body: web::Json<UrlTest>) -> Result<HttpResponse, ApiError> {
-    let tried = test_sends::test_url(&state.db, &state.notifier, &body.url, now()).await?;
+    let tried = test_sends::test_url(&state.db, &state.notifier, &body.url, &Actor::admin_api(), now()).await?;
     Ok(HttpResponse::Ok().json(UrlTestResult {
         secret: tried.secret.expose_secret().to_owned(),
         result: tried.result.into(),

@@ -32,7 +32,10 @@ on_both_backends! {
 
         let (_, listed) = app.admin_get("/api/admin/notifications/subscriptions").await;
         assert!(listed["subscriptions"].as_array().unwrap().is_empty(), "nothing is subscribed");
-        assert_eq!(audit_actions(&app).await.iter().filter(|a| *a == "destination.tested").count(), 2);
+        let entries = crate::cli_events::audit_entries(&app.db, "destination.tested").await;
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0].detail["by"], "admin-api", "who sent it: {:?}", entries[0].detail);
+        assert_eq!(entries[0].detail["host"], "127.0.0.1", "the host, never the URL");
     }
 
     async fn a_test_send_to_a_url_meets_the_address_policy(backend) {
@@ -86,6 +89,9 @@ on_both_backends! {
         verified(&bad.secret, &failing.requests().await[0]).unwrap();
         assert!(paused.requests().await.is_empty(), "a paused subscription gets no test");
         assert!(app.deliveries(&good.id).await.is_empty(), "a test send is not queued");
-        assert_eq!(audit_actions(&app).await.iter().filter(|a| *a == "subscriptions.tested").count(), 2);
+        let entries = crate::cli_events::audit_entries(&app.db, "subscriptions.tested").await;
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[1].detail["by"], "admin-api", "who sent them: {:?}", entries[1].detail);
+        assert_eq!((entries[1].detail["tested"].clone(), entries[1].detail["delivered"].clone()), (json!(2), json!(1)));
     }
 }

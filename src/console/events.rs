@@ -162,7 +162,7 @@ pub async fn replay_preview(
                 @if every { "No filter: this selects " strong { "every finished event" } ". " }
                 strong { (counted) } " finished events (succeeded, dead, skipped, ignored) "
                 @if let Some(at) = counted_at {
-                    "matched at " (time(at)) " (the overview's counts, read every " (FRESH_FOR.as_secs()) " s); a replay requeues those that match when it runs, "
+                    "matched at " (time(at)) " (the overview's counts, at most " (FRESH_FOR.as_secs()) " s old); a replay requeues those that match when it runs, "
                 } @else {
                     "match now; a replay requeues "
                 }
@@ -196,7 +196,8 @@ enum Preview {
 /// How many finished events a replay of `filter` would requeue. A kind, with or without a
 /// status, and nothing else is counted along no index (a kind has none: each would cost every
 /// status change of every event), so its figure comes from the overview's counts by kind and
-/// status instead of a read of the whole inbox per view. Any other filter is counted now.
+/// status (at most [`FRESH_FOR`] old) instead of a read of the whole inbox per view. Any other
+/// filter is counted now.
 async fn replay_count(state: &AppState, filter: EventFilter) -> Result<Preview, ConsoleError> {
     let kind_alone = EventFilter {
         kind: filter.kind.clone(),
@@ -205,7 +206,7 @@ async fn replay_count(state: &AppState, filter: EventFilter) -> Result<Preview, 
     };
     match filter.kind.as_deref() {
         Some(kind) if filter == kind_alone => {
-            let overview = state.console.overview.get(&state.db).await?;
+            let overview = state.console.overview.fresh(&state.db).await?;
             let n = overview.stats.finished_of_kind(kind, filter.status.as_deref());
             Ok(Preview::AsOf(n, overview.at))
         }

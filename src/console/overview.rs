@@ -53,6 +53,16 @@ impl Cache {
         }
     }
 
+    /// The kept overview when it is younger than [`FRESH_FOR`], else one read now (and kept):
+    /// for a figure an action is decided on, which must not be hours old after a quiet night.
+    pub async fn fresh(&self, db: &Database) -> Result<Arc<Overview>, StoreError> {
+        let kept = self.kept.lock().map(|k| k.clone()).unwrap_or(None);
+        match kept {
+            Some((at, overview)) if at.elapsed() < FRESH_FOR => Ok(overview),
+            _ => self.read(db).await,
+        }
+    }
+
     async fn read(&self, db: &Database) -> Result<Arc<Overview>, StoreError> {
         let overview = Arc::new(overview::read(db, Utc::now().naive_utc()).await?);
         if let Ok(mut kept) = self.kept.lock() {

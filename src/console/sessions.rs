@@ -178,12 +178,14 @@ pub async fn close_all_of_token(db: &Database, session: &Session) -> Result<usiz
 /// How long after an action the page with its new secret may be opened.
 pub const REVEAL_FOR: Duration = Duration::minutes(5);
 
-/// Lets `session` be shown the secret of `subscription_id` once, for [`REVEAL_FOR`]: what an
-/// action that made a secret does before it redirects to the page showing it.
+/// Lets `session` be shown, once and for [`REVEAL_FOR`], the secret an action of its own just
+/// made for `subscription_id`, kept `sealed` meanwhile (a later secret of the session takes the
+/// place of an earlier one not yet shown).
 pub async fn allow_reveal(
     db: &Database,
     session: &Session,
     subscription_id: &str,
+    sealed: String,
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
     let (id, subscription) = (session.id.clone(), subscription_id.to_owned());
@@ -191,6 +193,7 @@ pub async fn allow_reveal(
         with_conn!(c, |c| Ok(diesel::update(table::table.find(id))
             .set((
                 table::reveal_subscription_id.eq(Some(subscription)),
+                table::reveal_sealed_secret.eq(Some(sealed)),
                 table::reveal_until.eq(Some(now + REVEAL_FOR)),
             ))
             .execute(c)
@@ -199,29 +202,42 @@ pub async fn allow_reveal(
     .await
 }
 
-/// Takes what [`allow_reveal`] gave: true once, when it was given for `subscription_id` and is
-/// neither taken nor past; false every other time.
+/// Takes what [`allow_reveal`] kept: the sealed secret, once, when it was kept for
+/// `subscription_id` and is not past; none every other time (two requests at once: one of them).
 pub async fn take_reveal(
     db: &Database,
     session: &Session,
     subscription_id: &str,
     now: NaiveDateTime,
-) -> Result<bool, StoreError> {
+) -> Result<Option<String>, StoreError> {
     let (id, subscription) = (session.id.clone(), subscription_id.to_owned());
     db.run(move |c| {
         with_conn!(c, |c| {
+            let kept = table::table
+                .find(&id)
+                .filter(table::reveal_subscription_id.eq(&subscription))
+                .filter(table::reveal_until.gt(now))
+                .select(table::reveal_sealed_secret)
+                .first::<Option<String>>(c)
+                .optional()?
+                .flatten();
+            let Some(sealed) = kept else {
+                return Ok(None);
+            };
+            // Taken only by the request whose update clears this very value.
             let taken = diesel::update(
                 table::table
-                    .find(id)
-                    .filter(table::reveal_subscription_id.eq(subscription))
-                    .filter(table::reveal_until.gt(now)),
+                    .find(&id)
+                    .filter(table::reveal_subscription_id.eq(&subscription))
+                    .filter(table::reveal_sealed_secret.eq(&sealed)),
             )
             .set((
                 table::reveal_subscription_id.eq(None::<String>),
+                table::reveal_sealed_secret.eq(None::<String>),
                 table::reveal_until.eq(None::<NaiveDateTime>),
             ))
             .execute(c)?;
-            Ok(taken == 1)
+            Ok((taken == 1).then_some(sealed))
         })
     })
     .await

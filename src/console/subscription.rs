@@ -222,7 +222,7 @@ pub async fn rotate(
     let by = session.act(&form.csrf)?;
     let rotated = subs::rotate(&state.db, &state.sealer, &id, state.rotation_grace, &by, now()).await?;
     tracing::info!(subscription.id = %rotated.subscription.id, "subscription secret rotated in the console");
-    to_secret(&state, &session, &rotated.subscription.id, Made::Rotated).await
+    to_secret(&state, &session, &rotated, Made::Rotated).await
 }
 
 /// `POST /console/subscriptions/{id}/test`: sends a test now and shows how it went.

@@ -93,7 +93,7 @@ pub async fn create(
     match subs::create(&state.db, &state.notifier, &state.sealer, new, &by, now()).await {
         Ok(created) => {
             tracing::info!(subscription.id = %created.subscription.id, "subscription created in the console");
-            to_secret(&state, &session, &created.subscription.id, Made::Created).await
+            to_secret(&state, &session, &created, Made::Created).await
         }
         Err(e) => Ok(new_page(&session, &state, &fields, Some(&form::fixable(e)?))),
     }
@@ -142,16 +142,21 @@ impl Made {
     }
 }
 
-/// After an action that made a secret: lets this session see it once and sends the browser to
-/// the page that shows it (a GET, so that reloading it repeats no action).
+/// After an action that made a secret: keeps it, sealed, for this session to see once, and
+/// sends the browser to the page that shows it (a GET, so that reloading it repeats no action).
 pub async fn to_secret(
     state: &AppState,
     session: &Session,
-    id: &str,
-    made: Made,
+    made: &WithSecret,
+    what: Made,
 ) -> Result<HttpResponse, ConsoleError> {
-    sessions::allow_reveal(&state.db, session, id, now()).await?;
-    Ok(see_other(&format!("{}/secret?made={}", link(id), made.as_str())))
+    let id = &made.subscription.id;
+    let sealed = state
+        .sealer
+        .seal(id, made.secret.expose_secret())
+        .map_err(|e| anyhow::anyhow!("the new secret of {id} cannot be kept for its page: {e}"))?;
+    sessions::allow_reveal(&state.db, session, id, sealed, now()).await?;
+    Ok(see_other(&format!("{}/secret?made={}", link(id), what.as_str())))
 }
 
 #[derive(Debug, Deserialize)]
@@ -160,27 +165,39 @@ pub struct SecretQuery {
 }
 
 /// `GET /console/subscriptions/{id}/secret`: the secret an action of this session just made,
-/// the first time; afterwards (a reload, another tab, a link), a page saying it was shown.
+/// the first time; afterwards (a reload, another tab, a link, after five minutes), a page saying
+/// it is no longer shown.
 pub async fn secret(
     Signed(session): Signed,
     state: web::Data<AppState>,
     id: web::Path<String>,
     Params(query): Params<SecretQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
-    if session.can_act() && sessions::take_reveal(&state.db, &session, &id, now()).await? {
-        let made = subs::current_secret(&state.db, &state.sealer, &id).await?;
+    let s = subs::find(&state.db, &id).await?;
+    let kept = match session.can_act() {
+        true => sessions::take_reveal(&state.db, &session, &s.id, now()).await?,
+        false => None,
+    };
+    if let Some(sealed) = kept {
+        let secret = state
+            .sealer
+            .open(&s.id, &sealed)
+            .map_err(|e| anyhow::anyhow!("the new secret of {} does not open: {e}", s.id))?;
+        let made = WithSecret {
+            subscription: s,
+            secret,
+        };
         return Ok(secret_page(&session, query.made.title(), &made));
     }
-    let s = subs::find(&state.db, &id).await?;
     let body = html! {
-        h1 { "Secret shown once" }
+        h1 { "Secret no longer shown" }
         div.panel {
-            p { "The signing secret of " a href=(link(&s.id)) { (label(&s)) } " was shown once, on this page, right after it was made, and is not shown again." }
+            p { "A new signing secret of " a href=(link(&s.id)) { (label(&s)) } " is shown once, on this page, to the session whose action made it, within five minutes; after that, or after a later secret made in the same session, it is not shown again." }
             p { "If it was not copied, rotate it on the subscription's page: the secret it replaces keeps signing for the grace period." }
             div.actions { a.button href=(link(&s.id)) { "Back to the subscription" } }
         }
     };
-    let mut answer = page("Secret shown once", Section::Subscriptions, &session, body);
+    let mut answer = page("Secret no longer shown", Section::Subscriptions, &session, body);
     *answer.status_mut() = StatusCode::GONE;
     Ok(answer)
 }

@@ -162,6 +162,7 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         reveal_subscription_id -> Nullable<Text>,
+        reveal_sealed_secret -> Nullable<Text>,
         reveal_until -> Nullable<Timestamp>,
     }
 }

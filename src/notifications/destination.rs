@@ -31,6 +31,22 @@ pub fn redacted(url: &str) -> String {
     format!("{}://{}{port}{rest}", parsed.scheme(), parsed.host_str().unwrap_or("…"))
 }
 
+/// `text` (a subscriber's answer) with what [`redacted`] leaves out of `url` replaced by `/…`:
+/// receivers often echo the path they were called on ("Cannot POST /services/T0/B0/XXXX").
+pub fn redacted_in(text: &str, url: &str) -> String {
+    let Ok(parsed) = Url::parse(url) else {
+        return text.to_owned();
+    };
+    let whole = &parsed[url::Position::BeforePath..];
+    let mut shown = text.to_owned();
+    for hidden in [whole, parsed.path()] {
+        if hidden.len() > 1 {
+            shown = shown.replace(hidden, "/…");
+        }
+    }
+    shown
+}
+
 /// Why a destination is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DestinationError {
@@ -250,6 +266,21 @@ mod tests {
         assert_eq!(redacted("http://crm.internal:8443/"), "http://crm.internal:8443/");
         assert_eq!(redacted("https://[2001:db8::1]/t/abc"), "https://[2001:db8::1]/…");
         assert_eq!(redacted("not a url"), "…");
+    }
+
+    #[test]
+    fn an_answer_echoing_the_path_is_redacted_too() {
+        let url = "https://hooks.example.com/services/T0/XXXX?token=s3cret";
+        assert_eq!(
+            redacted_in("Cannot POST /services/T0/XXXX?token=s3cret", url),
+            "Cannot POST /…"
+        );
+        assert_eq!(redacted_in("no route /services/T0/XXXX", url), "no route /…");
+        assert_eq!(
+            redacted_in("{\"error\":\"no\"}", "https://hooks.example.com/"),
+            "{\"error\":\"no\"}"
+        );
+        assert_eq!(redacted_in("thanks", "not a url"), "thanks");
     }
 
     #[test]

@@ -359,17 +359,6 @@ pub async fn find(db: &Database, id: &str) -> Result<Subscription, SubscriptionE
         .ok_or_else(|| SubscriptionError::NotFound(id.to_owned()))
 }
 
-/// The subscription with its current signing secret opened. Never answered by the admin API:
-/// the console shows it once, on the page that an action which made the secret (creating the
-/// subscription, rotating it) sends the browser to, so that a reload repeats no action.
-pub async fn current_secret(db: &Database, sealer: &Sealer, id: &str) -> Result<WithSecret, SubscriptionError> {
-    let subscription = find(db, id).await?;
-    let secret = sealer
-        .open(&subscription.id, &subscription.sealed_secret)
-        .map_err(|e| anyhow::anyhow!("the secret of subscription {id} does not open: {e}"))?;
-    Ok(WithSecret { subscription, secret })
-}
-
 fn types_json(types: &[String]) -> Result<String, SubscriptionError> {
     if types.is_empty() {
         return Err(SubscriptionError::NoTypes);

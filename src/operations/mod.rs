@@ -16,6 +16,8 @@
 //! | rotate its secret | [`subscriptions::rotate`] | `subscription.secret_rotated`: `{"by", "subscription_id", "previous_valid_until", "previous_dropped"}` |
 //! | delete one | [`subscriptions::delete`] | `subscription.deleted`: `{"by", "subscription_id"}` |
 //! | send one a test | [`test_sends::test_subscription`] | `subscription.tested`: `{"by", "subscription_id", "delivered", "status_code"}` |
+//! | send every active one a test | [`test_sends::test_all_active`] | `subscriptions.tested`: `{"by", "tested", "delivered"}` |
+//! | send any URL a test | [`test_sends::test_url`] | `destination.tested`: `{"by", "host", "delivered", "status_code"}` |
 //! | redeliver a delivery | [`redeliver`] | `delivery.redelivered`: `{"by", "delivery_id", "subscription_id", "previous_status"}`, none when nothing was requeued |
 //! | reconcile (`--apply`) | [`reconcile::run`] | `reconcile.applied`: `{"by", "run_id", "status", "counts", "queued", "brake", "error"}` |
 //!
@@ -24,6 +26,8 @@
 //! [`subscriptions::rotate`]: crate::notifications::subscriptions::rotate
 //! [`subscriptions::delete`]: crate::notifications::subscriptions::delete
 //! [`test_sends::test_subscription`]: crate::notifications::test_sends::test_subscription
+//! [`test_sends::test_all_active`]: crate::notifications::test_sends::test_all_active
+//! [`test_sends::test_url`]: crate::notifications::test_sends::test_url
 //! [`redeliver`]: crate::notifications::store::redeliver
 //!
 //! `by` names the [`Actor`]: `admin-api`, `cli:` and the login name, `console:` and the

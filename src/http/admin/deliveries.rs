@@ -5,10 +5,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{limit, utc, Operator, Viewer};
+use crate::config::Role;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::responses::AdminFailures;
 use crate::http::AppState;
 use crate::notifications::catalog::{self, CatalogEntry};
+use crate::notifications::destination;
 use crate::notifications::store::{self as store, AttemptRecord, DeliveryStatus, Redelivery};
 use crate::notifications::subscriptions as subs;
 use crate::operations::deliveries::{self as operation, DeliveryEntry};
@@ -106,6 +108,17 @@ impl From<DeliveryEntry> for DeliveryView {
     }
 }
 
+impl DeliveryView {
+    /// The view a viewer's token gets: answers that echo the subscription URL's path or query
+    /// (which may carry the subscriber's token) have them replaced by `/…`.
+    fn shown_to_viewer(mut self, url: &str) -> Self {
+        for attempt in &mut self.attempt_log {
+            attempt.response_body = attempt.response_body.take().map(|b| destination::redacted_in(&b, url));
+        }
+        self
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeliveryPage {
     deliveries: Vec<DeliveryView>,
@@ -119,7 +132,7 @@ pub struct DeliveryPage {
     responses((status = 200, body = DeliveryPage), (status = 400, body = ErrorBody, description = "`bad_request`: not the expected JSON, or an unknown field; `invalid_query`: a parameter out of range"), (status = 404, body = ErrorBody, description = "`not_found`"), AdminFailures),
     security(("bearer" = ["viewer"])))]
 pub async fn list(
-    _: Viewer,
+    Viewer(role): Viewer,
     state: web::Data<AppState>,
     id: web::Path<String>,
     query: web::Query<DeliveryQuery>,
@@ -128,6 +141,10 @@ pub async fn list(
     let subscription = subs::find(&state.db, &id).await?;
     let page = operation::list(&state.db, subscription.id, query.cursor, limit).await?;
     let page = page.map(DeliveryView::from);
+    let page = match role {
+        Role::Viewer => page.map(|d| d.shown_to_viewer(&subscription.url)),
+        Role::Operator => page,
+    };
     Ok(HttpResponse::Ok().json(DeliveryPage {
         deliveries: page.items,
         next_cursor: page.next,

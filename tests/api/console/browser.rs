@@ -219,7 +219,7 @@ async fn an_operator_rotates_a_subscriptions_secret_and_sees_the_new_one_once() 
     );
     let secret = chromium.text("#secret").await.trim().to_owned();
     chromium.reload().await;
-    chromium.wait_for_text("main h1", "Secret shown once").await;
+    chromium.wait_for_text("main h1", "Secret no longer shown").await;
     assert!(
         !chromium.source().await.contains(&secret),
         "a reload shows the secret again"

@@ -165,9 +165,9 @@ on_both_backends! {
         assert!(secret.starts_with("whsec_"), "{secret}");
         let reloaded = browser.get(&shown_at).await;
         assert_eq!(reloaded.status, 410, "{}", reloaded.body);
-        reloaded.shows("Secret shown once").shows("rotate it").lacks(&secret).lacks(r#"id="secret""#);
+        reloaded.shows("Secret no longer shown").shows("rotate it").lacks(&secret).lacks(r#"id="secret""#);
         let viewer = sign_in(&app, VIEWER_TOKEN).await;
-        viewer.get(&shown_at).await.lacks(&secret).shows("Secret shown once");
+        viewer.get(&shown_at).await.lacks(&secret).shows("Secret no longer shown");
         assert_eq!(browser.get("/console/subscriptions/sub_nope/secret?made=created").await.status, 404);
         assert_eq!(browser.get(&format!("/console/subscriptions/{id}/secret?made=lost")).await.status, 400);
         assert_eq!(crate::cli_events::audit_entries(&app.db, "subscription.created").await.len(), 1, "one subscription, made once");
@@ -250,6 +250,40 @@ on_both_backends! {
         let stored = subscription(&app, &sub.id).await;
         assert_eq!((&stored["active"], &stored["disabled_reason"]), (&json!(true), &Value::Null));
         assert_eq!(audit_actions(&app).await.iter().filter(|a| *a == "subscription.updated").count(), 3, "edit, pause, resume");
+    }
+
+    async fn a_secret_page_shows_what_this_sessions_action_made_and_a_later_action_takes_its_place(backend) {
+        let receiver = Receiver::answering(200).await;
+        let app = spawn_notifying_console(backend).await;
+        let a = app.subscribe(&receiver.url(), &["*"], None).await;
+        let browser = sign_in(&app, OPERATOR_TOKEN).await;
+        let rotate = |id: &str| format!("/console/subscriptions/{id}/rotate");
+
+        // Rotated in the console, then through the API before the page is opened: the page shows
+        // the secret the console made, which keeps signing, as the previous one, for the grace.
+        let answer = browser.post(&rotate(&a.id), &[]).await;
+        let (status, by_api) = app.admin_post(&format!("/api/admin/notifications/subscriptions/{}/rotate-secret", a.id), json!({})).await;
+        assert_eq!(status, 200, "{by_api}");
+        let shown = secret_on(&browser.follow(&answer).await);
+        assert!(shown.starts_with("whsec_") && shown != by_api["secret"] && shown != a.secret, "{shown}");
+        assert_eq!(browser.post(&format!("/console/subscriptions/{}/test", a.id), &[]).await.status, 200);
+        let request = &receiver.requests().await[0];
+        verified(&shown, request).expect("the secret shown signs the test send");
+        verified(by_api["secret"].as_str().unwrap(), request).expect("and so does the API's");
+
+        // Two actions before either page is opened: the later one's page shows its secret.
+        let b = app.subscribe("http://127.0.0.1:9/b", &["*"], None).await;
+        let first = browser.post(&rotate(&a.id), &[]).await;
+        let second = browser.post(&rotate(&b.id), &[]).await;
+        assert_eq!(browser.follow(&first).await.status, 410);
+        let page = browser.follow(&second).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(secret_on(&page).starts_with("whsec_"));
+        // Another session of the same token is shown nothing.
+        let other = sign_in(&app, OPERATOR_TOKEN).await;
+        let answer = browser.post(&rotate(&b.id), &[]).await;
+        assert_eq!(other.follow(&answer).await.status, 410);
+        assert_eq!(browser.follow(&answer).await.status, 200);
     }
 
     async fn rotating_shows_the_new_secret_once_and_a_test_send_shows_the_answer_signed_with_it(backend) {
@@ -412,6 +446,19 @@ on_both_backends! {
         assert_eq!(api(VIEWER_TOKEN, all.clone()).await["subscriptions"][0]["url"], "http://127.0.0.1:9/…");
         assert_eq!(api(OPERATOR_TOKEN, one).await["url"], url);
         assert_eq!(api(OPERATOR_TOKEN, all).await["subscriptions"][0]["url"], url);
+
+        // An answer that echoes the path it was called on is redacted for a viewer too.
+        let echoing = Receiver::failing_first(1, ResponseTemplate::new(404).set_body_string("Cannot POST /hook")).await;
+        let (status, made) = app
+            .admin_post("/api/admin/notifications/subscriptions", json!({"url": echoing.url(), "max_attempts": 1}))
+            .await;
+        assert_eq!(status, 201, "{made}");
+        let echo = made["id"].as_str().unwrap().to_owned();
+        app.deliver(&tenant_created("t-echo")).await;
+        let log = app.finished_deliveries(&echo, 1).await;
+        assert_eq!(log[0]["attempt_log"][0]["response_body"], "Cannot POST /hook", "an operator reads the answer whole");
+        let seen = api(VIEWER_TOKEN, format!("/api/admin/notifications/subscriptions/{echo}/deliveries")).await;
+        assert_eq!(seen["deliveries"][0]["attempt_log"][0]["response_body"], "Cannot POST /…", "{seen}");
     }
 
     async fn a_forged_form_is_refused_for_every_action(backend) {

@@ -3,12 +3,11 @@
 
 use actix_web::{web, HttpResponse};
 use maud::{html, Markup};
-use serde::Deserialize;
 
 use super::format::{badge, duration_ms, or_dash, pager, time};
 use super::guard::Signed;
 use super::page::{see_other, ConsoleError};
-use super::sessions::Session;
+use super::sessions::{ActionForm, Session};
 use super::subscriptions::{link, now};
 use crate::http::AppState;
 use crate::notifications::store::{self as store, DeliveryStatus, Redelivery};
@@ -86,11 +85,6 @@ fn row(session: &Session, entry: &DeliveryEntry) -> Markup {
             }
         }
     }
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ActionForm {
-    csrf: String,
 }
 
 /// `POST /console/deliveries/{id}/redeliver`: a finished delivery queued again at once.

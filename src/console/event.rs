@@ -10,6 +10,7 @@ use super::guard::Signed;
 use super::notice::{notice, Done};
 use super::page::{page, see_other, ConsoleError, Section};
 use super::query::Params;
+use super::sessions::ActionForm;
 use crate::db::audit::AuditEntry;
 use crate::http::AppState;
 use crate::inbox::claims::Attempt;
@@ -64,11 +65,6 @@ pub async fn show(
         div.panel { h2 { "Audit" } (audit(&record.audit)) }
     };
     Ok(page(&format!("Event {}", e.id), Section::Events, &session, body))
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ActionForm {
-    csrf: String,
 }
 
 /// `POST /console/events/{id}/replay`.

@@ -10,6 +10,7 @@
 use base64::Engine as _;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -63,6 +64,12 @@ impl Session {
             Err(Refusal::Forgery)
         }
     }
+}
+
+/// The form of an action with no field of its own: the session's CSRF token alone.
+#[derive(Debug, Deserialize)]
+pub struct ActionForm {
+    pub csrf: String,
 }
 
 /// A newly opened session: the cookie value to hand to the browser once.

@@ -14,7 +14,7 @@ use super::guard::{cleared_cookie, same_origin, session_cookie, Signed, COOKIE};
 use super::page::{bare, see_other, ConsoleError};
 use super::query::safe_next;
 use super::query::Params;
-use super::sessions;
+use super::sessions::{self, ActionForm};
 use crate::http::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -70,17 +70,12 @@ pub async fn sign_in(
     Ok(response)
 }
 
-#[derive(Deserialize)]
-pub struct Csrf {
-    csrf: String,
-}
-
 /// Ends this session.
 pub async fn sign_out(
     req: HttpRequest,
     state: web::Data<AppState>,
     Signed(session): Signed,
-    form: web::Form<Csrf>,
+    form: web::Form<ActionForm>,
 ) -> Result<HttpResponse, ConsoleError> {
     session.verify_form(&form.csrf)?;
     sessions::close(&state.db, &session).await?;
@@ -92,7 +87,7 @@ pub async fn sign_out_everywhere(
     req: HttpRequest,
     state: web::Data<AppState>,
     Signed(session): Signed,
-    form: web::Form<Csrf>,
+    form: web::Form<ActionForm>,
 ) -> Result<HttpResponse, ConsoleError> {
     session.verify_form(&form.csrf)?;
     let ended = sessions::close_all_of_token(&state.db, &session).await?;

@@ -14,7 +14,7 @@ use super::guard::Signed;
 use super::notice::{notice, Done};
 use super::page::{page, see_other, ConsoleError, Section};
 use super::query::Params;
-use super::sessions::Session;
+use super::sessions::{ActionForm, Session};
 use super::subscription_form::{self as form, Fields};
 use super::subscriptions::{health, label, link, now, shown_url, to_secret, Made};
 use crate::http::AppState;
@@ -141,11 +141,6 @@ fn figures_list(f: &Figures) -> Markup {
             dt { "Latency p50 / p95" } dd { (ms(f.latency_p50_ms)) " / " (ms(f.latency_p95_ms)) }
         }
     }
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ActionForm {
-    csrf: String,
 }
 
 /// `POST /console/subscriptions/{id}`: saves the edit form.

@@ -18,10 +18,7 @@ use super::subscription_form::{self as form, Fields};
 use crate::http::AppState;
 use crate::notifications::destination;
 use crate::notifications::store::{self as store, Subscription};
-use crate::notifications::subscriptions::{self as subs, WithSecret};
-
-/// The reason the update operation gives a subscription an operator paused.
-const PAUSED: &str = "paused by an operator";
+use crate::notifications::subscriptions::{self as subs, WithSecret, PAUSED};
 
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
@@ -174,9 +171,10 @@ pub async fn secret(
     Params(query): Params<SecretQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
     let s = subs::find(&state.db, &id).await?;
-    let kept = match session.can_act() {
-        true => sessions::take_reveal(&state.db, &session, &s.id, now()).await?,
-        false => None,
+    let kept = if session.can_act() {
+        sessions::take_reveal(&state.db, &session, &s.id, now()).await?
+    } else {
+        None
     };
     if let Some(sealed) = kept {
         let secret = state

@@ -5,11 +5,11 @@ use actix_web::{web, HttpResponse};
 use maud::{html, Markup};
 
 use super::event::audit;
+use super::filters::MAX_TEXT;
 use super::format::{badge, maybe_time, or_dash, time};
 use super::guard::Signed;
 use super::page::{page, ConsoleError, Section};
 use super::query;
-use super::tenants::MAX_TEXT;
 use crate::http::AppState;
 use crate::inbox::{EventRow, EventStatus};
 use crate::notifications::store::{Delivery, Message};

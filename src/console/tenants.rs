@@ -17,9 +17,6 @@ use crate::tenants::MappingStatus;
 /// Tenants per page.
 pub const PAGE: i64 = 50;
 
-/// Longest tenant id or prefix taken from a URL.
-pub const MAX_TEXT: usize = 200;
-
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     status: Option<String>,

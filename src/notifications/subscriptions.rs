@@ -39,6 +39,9 @@ pub enum SubscriptionError {
     Unexpected(#[from] anyhow::Error),
 }
 
+/// The disabled reason of a subscription an operator paused.
+pub const PAUSED: &str = "paused by an operator";
+
 fn known_types() -> String {
     CATALOG.iter().map(|t| t.name).collect::<Vec<_>>().join(", ")
 }
@@ -233,7 +236,7 @@ pub async fn update(
         }
         Some(false) if current.active => {
             update.active = Some(false);
-            update.disabled_reason = Some(Some("paused by an operator".into()));
+            update.disabled_reason = Some(Some(PAUSED.into()));
         }
         _ => {}
     }

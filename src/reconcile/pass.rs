@@ -45,7 +45,7 @@ pub(super) async fn run(r: &Reconciler, apply: bool, by: &Actor) -> Result<RunOu
         }
     };
     tracing::info!(reconcile.run = run_id, apply, by = %by, "reconcile run started");
-    let heartbeat = apply.then(|| tokio::spawn(renew_lease(r.db.clone(), run_id)));
+    let heartbeat = apply.then(|| Heartbeat(tokio::spawn(renew_lease(r.db.clone(), run_id))));
     let found = find(r, started).await;
     let ending = match found {
         Ok(found) => {
@@ -70,9 +70,7 @@ pub(super) async fn run(r: &Reconciler, apply: bool, by: &Actor) -> Result<RunOu
         }
         Err(reason) => failed(reason),
     };
-    if let Some(heartbeat) = heartbeat {
-        heartbeat.abort();
-    }
+    drop(heartbeat);
     let entry = apply.then(|| audit(run_id, by, &ending));
     let written = ending.clone();
     r.db.run(move |c| runs::finish(c, run_id, &written, entry.as_ref()))
@@ -254,6 +252,16 @@ async fn queue_repairs(
         }
     }
     Ok(drifts)
+}
+
+/// The task renewing a run's lease, stopped however the run ends: finished, failed, panicked or
+/// cancelled (left running, it would keep a dead run's lease fresh and every later run `Busy`).
+struct Heartbeat(tokio::task::JoinHandle<()>);
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 async fn renew_lease(db: crate::db::Database, run_id: i64) {

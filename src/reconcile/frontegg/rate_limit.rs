@@ -8,6 +8,11 @@ use reqwest::header::HeaderMap;
 
 /// Up to this much is added to a wait, so that callers refused together do not return together.
 const JITTER_MS: u64 = 250;
+/// The shortest wait: a reset already past does not make the caller ask again at once.
+const SHORTEST: Duration = Duration::from_secs(1);
+/// The longest wait an answer can ask for; callers refuse far shorter ones anyway
+/// (`reconcile.frontegg.max_rate_limit_wait_secs`), this keeps the sums in range.
+const LONGEST: Duration = Duration::from_secs(86_400);
 
 /// The wait a refused call asks for, measured from `now`.
 pub(super) fn wait_after_429(headers: &HeaderMap, now: DateTime<Utc>, default: Duration) -> Duration {
@@ -19,7 +24,7 @@ pub(super) fn wait_after_429(headers: &HeaderMap, now: DateTime<Utc>, default: D
     } else {
         default
     };
-    base + Duration::from_millis(fastrand::u64(0..=JITTER_MS))
+    base.clamp(SHORTEST, LONGEST) + Duration::from_millis(fastrand::u64(0..=JITTER_MS))
 }
 
 #[cfg(test)]
@@ -44,7 +49,9 @@ mod tests {
         let default = Duration::from_secs(60);
         let cases = [
             (headers(&[("x-rate-limit-reset", "2026-12-01T10:00:03.000Z")]), 3_000),
-            (headers(&[("x-rate-limit-reset", "2026-12-01T09:59:00Z")]), 0),
+            (headers(&[("x-rate-limit-reset", "2026-12-01T09:59:00Z")]), 1_000),
+            (headers(&[("retry-after", "0")]), 1_000),
+            (headers(&[("retry-after", "18446744073709551615")]), 86_400_000),
             (headers(&[("retry-after", "7")]), 7_000),
             (headers(&[("x-rate-limit-reset", "60"), ("retry-after", "2")]), 2_000),
             (headers(&[]), 60_000),

@@ -192,7 +192,7 @@ impl FronteggClient {
                 .map(str::to_owned);
             if status == StatusCode::TOO_MANY_REQUESTS {
                 let wait = wait_after_429(response.headers(), chrono::Utc::now(), self.default_rate_limit_wait);
-                if *waited + wait > self.max_rate_limit_wait {
+                if waited.saturating_add(wait) > self.max_rate_limit_wait {
                     return Err(FronteggError::new(
                         op,
                         Some(429),

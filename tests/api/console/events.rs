@@ -193,9 +193,10 @@ on_both_backends! {
         let app = spawn_console_app(backend).await;
         let dead_a = app.deliver(&flat("tenant.created", "tenant-a")).await;
         let dead_b = app.deliver(&flat("tenant.created", "tenant-b")).await;
-        let waiting = app.deliver(&flat("tenant.created", "tenant-c")).await;
+        let succeeded = app.deliver(&flat("tenant.created", "tenant-c")).await;
         app.force_status(dead_a, "dead").await;
         app.force_status(dead_b, "dead").await;
+        app.force_status(succeeded, "succeeded").await;
         let operator = sign_in(&app, OPERATOR_TOKEN).await;
 
         let preview = operator.get("/console/events/replay?status=dead").await;
@@ -216,7 +217,7 @@ on_both_backends! {
         for id in [dead_a, dead_b] {
             assert_eq!(app.event(id).await.status, "pending");
         }
-        assert_eq!(app.event(waiting).await.status, "pending");
+        assert_eq!(app.event(succeeded).await.status, "succeeded", "finished, but outside the filter");
         let entries = audit_entries(&app.db, "events.replayed").await;
         assert_eq!(entries.len(), 1, "one action, one entry");
         assert_eq!(entries[0].detail["requeued"], 2);

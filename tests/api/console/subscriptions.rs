@@ -9,22 +9,13 @@ use tenantgate::with_conn;
 use wiremock::ResponseTemplate;
 
 use super::*;
-use crate::notifications::{tenant_created, verified, Receiver, WAIT};
+use crate::notifications::{delivering_fast, tenant_created, verified, Receiver, WAIT};
 use crate::on_both_backends;
 
 /// The console's application with the workers and the dispatcher on, short retries, and
 /// receivers on this machine allowed.
 async fn spawn_notifying_console(backend: Backend) -> TestApp {
-    spawn_console_app_with(backend, |s| {
-        s.worker.enabled = true;
-        s.worker.poll_interval_ms = 100;
-        let n = &mut s.notifications;
-        n.retry_schedule_secs = vec![0.3, 0.6, 1.2];
-        n.retry_jitter = 0.0;
-        n.poll_interval_ms = 50;
-        n.allowed_private_networks = vec!["127.0.0.1/32".into()];
-    })
-    .await
+    spawn_console_app_with(backend, delivering_fast).await
 }
 
 /// The text of `<code id="secret">` on a page.
@@ -35,7 +26,6 @@ fn secret_on(page: &Page) -> String {
     rest[start..].split('<').next().unwrap().to_owned()
 }
 
-/// The first subscription id linked from a page.
 /// The first subscription id linked from a page, or the one its `Location` names.
 fn subscription_on(page: &Page) -> String {
     let text = page.location.as_deref().unwrap_or(&page.body);

@@ -172,7 +172,12 @@ async fn postgres_cut_for_five_seconds_under_load_answers_503_never_a_false_2xx_
     // its own and backs off alike).
     let backoffs = lines
         .iter()
-        .filter(|line| line.contains("cannot claim; backing off") && line.contains("events"))
+        .filter(|line| {
+            line.contains("cannot claim; backing off")
+                && (line.contains(r#""queue":"events""#)
+                    || line.contains("queue=events")
+                    || line.contains(r#"queue="events""#))
+        })
         .count();
     let writer_waits = count_lines(
         &lines,

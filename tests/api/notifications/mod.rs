@@ -117,6 +117,12 @@ pub async fn spawn_notifying_instance(
 
 fn notifying(s: &mut tenantgate::config::Settings) {
     s.admin.tokens = vec![ADMIN_TOKEN.to_owned().into()];
+    delivering_fast(s);
+}
+
+/// Workers on, short retries and polls, and the receivers' loopback address allowed: what the
+/// tests of notifications need of the settings, admin tokens aside.
+pub fn delivering_fast(s: &mut tenantgate::config::Settings) {
     s.worker.enabled = true;
     s.worker.poll_interval_ms = 100;
     let n = &mut s.notifications;

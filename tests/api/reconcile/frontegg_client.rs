@@ -42,13 +42,14 @@ async fn every_page_is_read_each_tenant_once_with_one_token() {
 
 #[tokio::test]
 async fn a_token_is_fetched_again_before_it_expires_and_reused_until_then() {
-    let fake = fake_with(3, 1.0).await;
+    let fake = fake_with(3, 3.0).await;
     let client = client(&fake, 200);
     client.list_tenants().await.unwrap();
     client.find_tenant("tenant-00001").await.unwrap();
     assert_eq!(fake.counters().auth_calls, 1, "reused while fresh");
-    // Past 80 % of its second of life (what is tested is the passing of time itself).
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    // Past 80 % of its three seconds of life, half a second before it ends (what is tested is
+    // the passing of time itself).
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
     client.find_tenant("tenant-00001").await.unwrap();
     let counters = fake.counters();
     assert_eq!(

@@ -195,24 +195,20 @@ impl Chromium {
 
     /// Waits until the element `css` shows `text` (the page as it is, not reloaded).
     pub async fn wait_for_text(&self, css: &str, text: &str) {
-        let found = poll(PAGE_WAIT, Duration::from_millis(20), || async {
-            let element = self.driver.find(css).await.ok()?;
-            element.text().await.ok().filter(|t| t.contains(text))
-        })
-        .await;
-        if found.is_none() {
-            panic!(
-                "`{css}` did not show {text:?} within {PAGE_WAIT:?} on {}",
-                self.describe().await
-            );
-        }
+        self.until_text(css, text, false, Duration::from_millis(20)).await;
     }
 
     /// Reloads the page until the element `css` shows `text`, for [`PAGE_WAIT`] at most (for a
     /// page that changes only when it is read again, such as an event being processed).
     pub async fn reload_until_text(&self, css: &str, text: &str) {
-        let found = poll(PAGE_WAIT, Duration::from_millis(100), || async {
-            self.driver.refresh().await.ok()?;
+        self.until_text(css, text, true, Duration::from_millis(100)).await;
+    }
+
+    async fn until_text(&self, css: &str, text: &str, reload: bool, every: Duration) {
+        let found = poll(PAGE_WAIT, every, || async {
+            if reload {
+                self.driver.refresh().await.ok()?;
+            }
             let element = self.driver.find(css).await.ok()?;
             element.text().await.ok().filter(|t| t.contains(text))
         })

@@ -135,9 +135,12 @@ fn mapping_drift(kind: DriftKind, m: &Mapping, detail: &str) -> Drift {
 }
 
 /// The mapping as observed, for the repair's key: the same mapping, the same key.
+/// The observation of a tenant with no mapping at all.
+pub const NO_MAPPING: &str = "none";
+
 fn observation(mapping: Option<&Mapping>) -> String {
     match mapping {
-        None => "none".to_owned(),
+        None => NO_MAPPING.to_owned(),
         Some(m) => format!(
             "{}|{}|{}|{}",
             m.status,

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 use chrono::{NaiveDateTime, Utc};
 use serde_json::json;
 
-use super::compare::{compare, Observed};
+use super::compare::{self, compare, Observed};
 use super::drift::{Action, Drift, DriftKind};
 use super::runs::{self, Begun, Ending};
 use super::{repair, snapshot, Reconciler, RunOutcome, LEASE};
@@ -188,6 +188,20 @@ async fn confirm(
                         "more than reconcile.max_deletions_per_run ({max}) tenants are gone from Frontegg: nothing deleted"
                     ));
                 }
+            }
+            // Listed while its mapping says it was deleted or archived: the list may lag the
+            // deletion, and a repair would bring the tenant back. Frontegg's own look-up decides.
+            DriftKind::UnprovisionedTenant if drift.observed != compare::NO_MAPPING => {
+                let tenant = drift.tenant_id.clone().unwrap_or_default();
+                if r.frontegg
+                    .find_tenant(&tenant)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .is_none()
+                {
+                    continue;
+                }
+                drift.detail.push_str("; the look-up confirms it is there");
             }
             DriftKind::MissingWorkspace => {
                 let id = drift.workspace_id.clone().unwrap_or_default();

@@ -115,7 +115,8 @@ impl FronteggClient {
     }
 
     /// One tenant by id, `None` when Frontegg does not have it: a 404, or a 200 with `[]`, an
-    /// empty body, `null` or `{}` (the documented answer for a missing tenant is an empty array).
+    /// empty body, `null` or `{}` (the documented answer for a missing tenant is an empty array);
+    /// an error when the answer is another tenant.
     pub async fn find_tenant(&self, tenant_id: &str) -> Result<Option<Tenant>, FronteggError> {
         const OP: &str = "get_tenant";
         let mut segments = TENANTS.to_vec();
@@ -139,6 +140,16 @@ impl FronteggClient {
         };
         let tenant: Tenant = serde_json::from_value(found)
             .map_err(|e| FronteggError::new(OP, Some(200), format!("the answer is not a tenant: {e}")))?;
-        Ok((tenant.tenant_id == tenant_id).then_some(tenant))
+        if tenant.tenant_id != tenant_id {
+            return Err(FronteggError::new(
+                OP,
+                Some(200),
+                format!(
+                    "asked for tenant {tenant_id:?}, the answer is tenant {:?}",
+                    tenant.tenant_id
+                ),
+            ));
+        }
+        Ok(Some(tenant))
     }
 }

@@ -44,6 +44,34 @@ on_both_backends! {
         assert_eq!(w.mapping("t-kept").await.unwrap().status, "active");
     }
 
+    async fn a_deleted_tenant_a_lagging_list_still_shows_is_looked_up_and_not_brought_back(backend) {
+        let w = World::start(backend).await;
+        w.provisioned("t-gone", "Gone Inc").await;
+        w.provisioned("t-kept", "Kept Inc").await;
+        w.frontegg.add_tenant("t-kept", "Kept Inc");
+        let run = w.run(true).await;
+        assert_eq!(w.repaired(&run).await, ["succeeded"]);
+        assert_eq!(w.mapping("t-gone").await.unwrap().status, "archived");
+        let made = w.airbyte.workspaces().len();
+
+        // Frontegg's list still shows it (its deletion has not reached the listing yet); its
+        // look-up does not.
+        w.frontegg.add_tenant("t-gone", "Gone Inc");
+        w.frontegg.after_page(0, |tenants| tenants.delete("t-gone"));
+        let lookups = w.frontegg.counters().lookups;
+        let run = w.run(true).await;
+        assert!(summary(&run).is_empty(), "nothing to repair: {:?}", summary(&run));
+        assert_eq!(w.frontegg.counters().lookups, lookups + 1, "one look-up, for the tenant listed with an archived mapping");
+        assert_eq!(w.airbyte.workspaces().len(), made, "no workspace made for a deleted tenant");
+
+        // Listed and found: it did come back, and is active again.
+        w.frontegg.add_tenant("t-gone", "Gone Inc");
+        let run = w.run(true).await;
+        assert_eq!(summary(&run), [row("unprovisioned_tenant", "t-gone", "queued")]);
+        assert_eq!(w.repaired(&run).await, ["succeeded"]);
+        assert_eq!(w.mapping("t-gone").await.unwrap().status, "active");
+    }
+
     async fn a_workspace_deleted_by_hand_is_recreated_and_the_tenant_remapped(backend) {
         let w = World::start(backend).await;
         let before = w.provisioned("t-hand", "Hand Co").await;

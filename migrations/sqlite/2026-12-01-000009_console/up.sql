@@ -12,10 +12,7 @@ CREATE TABLE console_sessions (
 CREATE INDEX console_sessions_grant ON console_sessions (grant_id);
 
 -- What the console's pages read without scanning: events by user, attempt outcomes by time (the
--- overview's chart), the notifications a tenant caused, and tenants of one status in id order
--- (a page of `provisioning` tenants; the status index alone made every page sort them all).
+-- overview's chart), and the notifications a tenant caused.
 CREATE INDEX webhook_events_user ON webhook_events (user_id, id);
 CREATE INDEX event_attempts_finished ON event_attempts (finished_at);
 CREATE INDEX notification_messages_tenant ON notification_messages (tenant_id, created_at);
-DROP INDEX tenant_airbyte_workspaces_status;
-CREATE INDEX tenant_airbyte_workspaces_status ON tenant_airbyte_workspaces (status, tenant_id);

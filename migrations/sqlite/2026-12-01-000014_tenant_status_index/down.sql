@@ -1,0 +1,2 @@
+DROP INDEX tenant_airbyte_workspaces_status;
+CREATE INDEX tenant_airbyte_workspaces_status ON tenant_airbyte_workspaces (status);
